@@ -1,0 +1,182 @@
+//! One non-blocking TCP connect attempt, on socket2 + tokio, classified by error code.
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use socket2::{Domain, Protocol, SockRef, Socket, Type};
+use tokio::io::{AsyncReadExt, Interest};
+
+use super::{Attempt, Greeting};
+use crate::platform::{self, ConnectErrorKind};
+
+/// Makes connect attempts. The engine is generic over this so its retry and scheduling logic can
+/// be tested with a scripted connector and tokio's paused clock instead of real sockets.
+pub trait Connector: Send + Sync {
+    fn attempt(&self, addr: SocketAddr, timeout: Duration)
+        -> impl Future<Output = Attempt> + Send;
+}
+
+/// The real thing: a socket per attempt.
+#[derive(Debug, Clone, Copy)]
+pub struct TcpConnector {
+    /// How long to wait for a service's unsolicited banner on an accepted connection.
+    pub greeting_wait: Duration,
+}
+
+impl Connector for TcpConnector {
+    fn attempt(
+        &self,
+        addr: SocketAddr,
+        timeout: Duration,
+    ) -> impl Future<Output = Attempt> + Send {
+        connect_once(addr, timeout, self.greeting_wait)
+    }
+}
+
+/// Connects once to `addr`, waiting at most `timeout` for the handshake, then reads a greeting
+/// for at most `greeting_wait` and closes with a reset (no TIME_WAIT left behind here).
+pub async fn connect_once(addr: SocketAddr, timeout: Duration, greeting_wait: Duration) -> Attempt {
+    let sock = match Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP)) {
+        Ok(s) => s,
+        Err(e) => return local_or_failed(&e),
+    };
+    if let Err(e) = sock.set_nonblocking(true) {
+        return local_or_failed(&e);
+    }
+    platform::enable_icmp_errors(&sock, addr.is_ipv6());
+    let start = Instant::now();
+    match sock.connect(&addr.into()) {
+        Ok(()) => {}
+        Err(e) if platform::connect_in_progress(&e) => {}
+        Err(e) => return failure(&e, SockRef::from(&sock), start.elapsed()),
+    }
+    let stream = match tokio::net::TcpStream::from_std(std::net::TcpStream::from(sock)) {
+        Ok(s) => s,
+        Err(e) => return local_or_failed(&e),
+    };
+
+    let waited = tokio::time::timeout(timeout, async {
+        loop {
+            stream.writable().await?;
+            if let Some(e) = stream.take_error()? {
+                return Err(e);
+            }
+            match stream.peer_addr() {
+                Ok(_) => return Ok(()),
+                // A spurious wake-up: clear readiness and wait again.
+                Err(e) if e.kind() == io::ErrorKind::NotConnected => {
+                    let _ = stream.try_io(Interest::WRITABLE, || {
+                        Err::<(), _>(io::ErrorKind::WouldBlock.into())
+                    });
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    })
+    .await;
+    let rtt = start.elapsed();
+    match waited {
+        Err(_) => return Attempt::NoResponse,
+        Ok(Err(e)) => return failure(&e, SockRef::from(&stream), rtt),
+        Ok(Ok(())) => {}
+    }
+
+    // Abort on close: a RST instead of FIN, so no TIME_WAIT state piles up on either side.
+    let _ = SockRef::from(&stream).set_linger(Some(Duration::ZERO));
+    if let (Ok(local), Ok(peer)) = (stream.local_addr(), stream.peer_addr()) {
+        if local == peer {
+            return Attempt::SelfConnect;
+        }
+    }
+    let greeting = read_greeting(stream, greeting_wait).await;
+    Attempt::Accepted { rtt, greeting }
+}
+
+async fn read_greeting(mut stream: tokio::net::TcpStream, wait: Duration) -> Option<Greeting> {
+    if wait.is_zero() {
+        return None;
+    }
+    let mut buf = [0u8; super::greeting::MAX_GREETING];
+    match tokio::time::timeout(wait, stream.read(&mut buf)).await {
+        Ok(Ok(n)) if n > 0 => Some(Greeting::identify(&buf[..n])),
+        // Timeout, EOF or reset after accept: nothing spoke first.
+        _ => None,
+    }
+}
+
+/// Classifies a failed connect, reading the ICMP error queue when the errno hides an ICMP.
+fn failure(err: &io::Error, sock: SockRef<'_>, rtt: Duration) -> Attempt {
+    let kind = platform::classify(err);
+    match kind {
+        ConnectErrorKind::Refused
+        | ConnectErrorKind::HostUnreachable
+        | ConnectErrorKind::NetUnreachable => {
+            let local = sock
+                .local_addr()
+                .ok()
+                .and_then(|a| a.as_socket())
+                .map(|a| a.ip());
+            if let Some(report) = platform::take_icmp_error(sock) {
+                return Attempt::Icmp { rtt, report, local };
+            }
+            match kind {
+                ConnectErrorKind::Refused => Attempt::Refused { rtt },
+                _ => Attempt::Unreachable { rtt, kind },
+            }
+        }
+        ConnectErrorKind::Reset => Attempt::Refused { rtt },
+        ConnectErrorKind::NetDown => Attempt::Unreachable { rtt, kind },
+        ConnectErrorKind::TimedOut => Attempt::NoResponse,
+        _ => local_or_failed(err),
+    }
+}
+
+fn local_or_failed(err: &io::Error) -> Attempt {
+    let kind = platform::classify(err);
+    if kind.is_local_exhaustion() || kind == ConnectErrorKind::LocalPolicy {
+        Attempt::Local {
+            kind,
+            error: err.to_string(),
+        }
+    } else {
+        Attempt::Failed {
+            error: err.to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::TcpListener;
+
+    #[tokio::test]
+    async fn accepted_refused_and_greeting_on_loopback() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let open = listener.local_addr().unwrap();
+        let a = connect_once(open, Duration::from_secs(2), Duration::from_millis(50)).await;
+        assert!(matches!(a, Attempt::Accepted { greeting: None, .. }), "{a:?}");
+
+        drop(listener);
+        let a = connect_once(open, Duration::from_secs(2), Duration::ZERO).await;
+        assert!(matches!(a, Attempt::Refused { .. }), "{a:?}");
+
+        let banner = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = banner.local_addr().unwrap();
+        let server = std::thread::spawn(move || {
+            use std::io::Write;
+            let (mut c, _) = banner.accept().unwrap();
+            c.write_all(b"SSH-2.0-test\r\n").unwrap();
+        });
+        let a = connect_once(addr, Duration::from_secs(2), Duration::from_secs(5)).await;
+        server.join().unwrap();
+        match a {
+            Attempt::Accepted {
+                greeting: Some(g), ..
+            } => assert_eq!(g.protocol, Some("ssh")),
+            other => panic!("{other:?}"),
+        }
+    }
+}
