@@ -348,6 +348,97 @@ pub fn label(claims: &[Claim]) -> String {
         .join("; ")
 }
 
+/// A port to probe, with every catalog claim on it and whether the user asked for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedPort {
+    pub port: Port,
+    /// Who uses this port, among the release kinds in scope for the target.
+    pub claims: Vec<Claim>,
+    /// Given with `-p` or `host:port` (a monitor started with `/port`).
+    pub custom: bool,
+}
+
+impl PlannedPort {
+    /// "VS 2022 or 2026 · main", or "custom port (msvsmon /port)" for an unclaimed custom port.
+    pub fn label(&self) -> String {
+        match (self.claims.is_empty(), self.custom) {
+            (true, _) => "custom port (msvsmon /port)".to_string(),
+            (false, true) => format!("{} (also given as custom)", label(&self.claims)),
+            (false, false) => label(&self.claims),
+        }
+    }
+
+    /// The main-port claims: an open port with one of these is a reachable monitor.
+    pub fn is_main(&self) -> bool {
+        self.claims.iter().any(|c| c.role.is_primary())
+    }
+
+    /// A WoW64 port and nothing else (closed is normal for these).
+    pub fn is_wow64_only(&self) -> bool {
+        !self.claims.is_empty() && self.claims.iter().all(|c| !c.role.is_primary())
+    }
+}
+
+/// Which catalog rows to probe.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Selection {
+    /// Only these releases (`--release`); `None` means every remote-tools release.
+    pub releases: Option<Vec<&'static Release>>,
+    /// Include the Azure Cloud Services plugin ports (`--azure-cloud-service`).
+    pub azure_cloud_service: bool,
+    /// Ports from `-p`, probed in addition to the release ports.
+    pub custom_ports: Vec<Port>,
+}
+
+impl Selection {
+    /// The ports to probe on one target, in ascending order. `app_service` adds the App Service
+    /// row for `*.azurewebsites.net` targets; `target_port` is the port of a `host:port` target.
+    pub fn plan(&self, app_service: bool, target_port: Option<Port>) -> Vec<PlannedPort> {
+        let mut kinds = vec![Kind::RemoteTools];
+        if app_service {
+            kinds.push(Kind::AppService);
+        }
+        if self.azure_cloud_service {
+            kinds.push(Kind::AzureCloudService);
+        }
+        if let Some(rs) = &self.releases {
+            for r in rs {
+                if !kinds.contains(&r.kind) {
+                    kinds.push(r.kind);
+                }
+            }
+        }
+        let chosen: Vec<&Release> = match &self.releases {
+            Some(rs) => rs.clone(),
+            None => RELEASES
+                .iter()
+                .filter(|r| kinds.contains(&r.kind))
+                .collect(),
+        };
+        let mut ports: Vec<Port> = chosen
+            .iter()
+            .flat_map(|r| r.ports.iter().map(|a| a.port))
+            .collect();
+        let custom: Vec<Port> = self
+            .custom_ports
+            .iter()
+            .copied()
+            .chain(target_port)
+            .collect();
+        ports.extend(custom.iter().copied());
+        ports.sort();
+        ports.dedup();
+        ports
+            .into_iter()
+            .map(|port| PlannedPort {
+                port,
+                claims: claims(port, &kinds),
+                custom: custom.contains(&port),
+            })
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -380,7 +471,10 @@ mod tests {
 
     #[test]
     fn shared_ports_name_every_release_that_uses_them() {
-        assert_eq!(label(&claims(Port(4026), DEFAULT)), "VS 2022 or 2026 · main");
+        assert_eq!(
+            label(&claims(Port(4026), DEFAULT)),
+            "VS 2022 or 2026 · main"
+        );
         assert_eq!(
             label(&claims(Port(4025), DEFAULT)),
             "VS 2019, 2022 or 2026 · WoW64"
@@ -403,8 +497,14 @@ mod tests {
             label(&claims(Port(4017), DEFAULT)),
             "VS 2012 · WoW64 (inferred)"
         );
-        assert_eq!(claims(Port(4019), DEFAULT)[0].certainty, Certainty::Inferred);
-        assert_eq!(claims(Port(4021), DEFAULT)[0].certainty, Certainty::Documented);
+        assert_eq!(
+            claims(Port(4019), DEFAULT)[0].certainty,
+            Certainty::Inferred
+        );
+        assert_eq!(
+            claims(Port(4021), DEFAULT)[0].certainty,
+            Certainty::Documented
+        );
     }
 
     #[test]
@@ -443,5 +543,74 @@ mod tests {
         let n = keys.len();
         keys.dedup();
         assert_eq!(keys.len(), n);
+    }
+
+    #[test]
+    fn default_plan_covers_every_release_port_once() {
+        let plan = Selection::default().plan(false, None);
+        let ports: Vec<u16> = plan.iter().map(|p| p.port.0).collect();
+        assert_eq!(
+            ports,
+            [4016, 4017, 4018, 4019, 4020, 4021, 4022, 4023, 4024, 4025, 4026, 4040]
+        );
+        assert!(plan.iter().all(|p| !p.custom));
+    }
+
+    #[test]
+    fn custom_ports_are_added_not_substituted() {
+        let sel = Selection {
+            custom_ports: vec![Port(4567)],
+            ..Default::default()
+        };
+        let plan = sel.plan(false, Some(Port(4026)));
+        assert!(plan.iter().any(|p| p.port == Port(4016)));
+        let c = plan.iter().find(|p| p.port == Port(4567)).unwrap();
+        assert!(c.custom && c.claims.is_empty());
+        assert_eq!(c.label(), "custom port (msvsmon /port)");
+        let k = plan.iter().find(|p| p.port == Port(4026)).unwrap();
+        assert!(
+            k.custom,
+            "a host:port on a release port is marked custom too"
+        );
+    }
+
+    #[test]
+    fn release_filter_limits_ports_but_not_labels() {
+        let sel = Selection {
+            releases: Some(vec![release("2022").unwrap()]),
+            ..Default::default()
+        };
+        let plan = sel.plan(false, None);
+        let ports: Vec<u16> = plan.iter().map(|p| p.port.0).collect();
+        assert_eq!(ports, [4025, 4026, 4040]);
+        // 4026 still says 2022 *or 2026*: the filter does not change what a port can tell.
+        let main = plan.iter().find(|p| p.port == Port(4026)).unwrap();
+        assert_eq!(main.label(), "VS 2022 or 2026 · main");
+        assert!(main.is_main());
+        assert!(plan
+            .iter()
+            .find(|p| p.port == Port(4025))
+            .unwrap()
+            .is_wow64_only());
+    }
+
+    #[test]
+    fn app_service_targets_get_the_forwarder_label() {
+        let plan = Selection::default().plan(true, None);
+        let p = plan.iter().find(|p| p.port == Port(4024)).unwrap();
+        assert!(p.claims.iter().any(|c| c.role == Role::AppServiceForwarder));
+    }
+
+    #[test]
+    fn azure_cloud_service_is_opt_in() {
+        let on = Selection {
+            azure_cloud_service: true,
+            ..Default::default()
+        };
+        assert!(on.plan(false, None).iter().any(|p| p.port == Port(30400)));
+        assert!(!Selection::default()
+            .plan(false, None)
+            .iter()
+            .any(|p| p.port == Port(30400)));
     }
 }

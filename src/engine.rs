@@ -98,7 +98,12 @@ mod tests {
         }
         fn calls(&self, a: &str) -> usize {
             let a: SocketAddr = a.parse().unwrap();
-            self.calls.lock().unwrap().iter().filter(|c| **c == a).count()
+            self.calls
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|c| **c == a)
+                .count()
         }
     }
 
@@ -139,7 +144,10 @@ mod tests {
         )]);
         let t0 = tokio::time::Instant::now();
         let r = probe_port(&c, "10.0.0.5:4026".parse().unwrap(), &S).await;
-        assert_eq!((r.state, r.reason), (PortState::Filtered, Reason::NoResponse));
+        assert_eq!(
+            (r.state, r.reason),
+            (PortState::Filtered, Reason::NoResponse)
+        );
         assert_eq!(r.attempts, 2);
         assert_eq!(t0.elapsed(), Duration::from_secs(2));
     }
@@ -165,10 +173,16 @@ mod tests {
         let s = Settings { retries: 0, ..S };
         let c = Scripted::new(vec![("127.0.0.1:40000", vec![Attempt::SelfConnect, rst()])]);
         let r = probe_port(&c, "127.0.0.1:40000".parse().unwrap(), &s).await;
-        assert_eq!((r.state, r.reason), (PortState::Closed, Reason::ConnRefused));
+        assert_eq!(
+            (r.state, r.reason),
+            (PortState::Closed, Reason::ConnRefused)
+        );
         let c = Scripted::new(vec![("127.0.0.1:40000", vec![Attempt::SelfConnect; 3])]);
         let r = probe_port(&c, "127.0.0.1:40000".parse().unwrap(), &s).await;
-        assert_eq!((r.state, r.reason), (PortState::Closed, Reason::SelfConnect));
+        assert_eq!(
+            (r.state, r.reason),
+            (PortState::Closed, Reason::SelfConnect)
+        );
     }
 
     #[tokio::test(start_paused = true)]
@@ -182,7 +196,11 @@ mod tests {
             vec![emfile.clone(), emfile.clone(), rst()],
         )]);
         let r = probe_port(&c, "10.0.0.5:4026".parse().unwrap(), &S).await;
-        assert_eq!(r.state, PortState::Closed, "exhaustion must not decide the state");
+        assert_eq!(
+            r.state,
+            PortState::Closed,
+            "exhaustion must not decide the state"
+        );
 
         let c = Scripted::new(vec![("10.0.0.5:4026", vec![emfile; 7])]);
         let r = probe_port(&c, "10.0.0.5:4026".parse().unwrap(), &S).await;
@@ -193,9 +211,15 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn ports_are_probed_concurrently_and_results_keep_order() {
         let c = Scripted::new(vec![
-            ("10.0.0.5:4026", vec![Attempt::NoResponse, Attempt::NoResponse]),
+            (
+                "10.0.0.5:4026",
+                vec![Attempt::NoResponse, Attempt::NoResponse],
+            ),
             ("10.0.0.5:4024", vec![rst()]),
-            ("10.0.0.6:4026", vec![Attempt::NoResponse, Attempt::NoResponse]),
+            (
+                "10.0.0.6:4026",
+                vec![Attempt::NoResponse, Attempt::NoResponse],
+            ),
         ]);
         let t0 = tokio::time::Instant::now();
         let addrs = ["10.0.0.5:4026", "10.0.0.5:4024", "10.0.0.6:4026"]

@@ -267,9 +267,15 @@ mod tests {
         assert_eq!(ok("devbox").host, Host::Name("devbox".into()));
         assert_eq!(ok("devbox.local").host, Host::Name("devbox.local".into()));
         let t = ok("devbox:4567");
-        assert_eq!((t.host, t.port), (Host::Name("devbox".into()), Some(Port(4567))));
+        assert_eq!(
+            (t.host, t.port),
+            (Host::Name("devbox".into()), Some(Port(4567)))
+        );
         let t = ok("10.1.2.3");
-        assert_eq!(t.host, Host::Literal(Address::new("10.1.2.3".parse().unwrap())));
+        assert_eq!(
+            t.host,
+            Host::Literal(Address::new("10.1.2.3".parse().unwrap()))
+        );
         assert_eq!(ok("10.1.2.3:4026").port, Some(Port(4026)));
         assert!(matches!(ok("::1").host, Host::Literal(a) if a.ip.is_loopback()));
         let t = ok("[::1]:4026");

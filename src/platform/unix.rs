@@ -129,7 +129,9 @@ unsafe fn read_sockaddr(p: *const u8) -> Option<IpAddr> {
     match libc::c_int::from(family) {
         libc::AF_INET => {
             let sin = std::ptr::read_unaligned(p as *const libc::sockaddr_in);
-            Some(IpAddr::V4(Ipv4Addr::from(u32::from_be(sin.sin_addr.s_addr))))
+            Some(IpAddr::V4(Ipv4Addr::from(u32::from_be(
+                sin.sin_addr.s_addr,
+            ))))
         }
         libc::AF_INET6 => {
             let sin6 = std::ptr::read_unaligned(p as *const libc::sockaddr_in6);
@@ -191,11 +193,23 @@ mod tests {
     #[test]
     fn errnos_classify_by_number() {
         assert_eq!(classify_code(libc::ECONNREFUSED), ConnectErrorKind::Refused);
-        assert_eq!(classify_code(libc::EMFILE), ConnectErrorKind::NoFileDescriptors);
-        assert_eq!(classify_code(libc::EADDRNOTAVAIL), ConnectErrorKind::NoLocalPorts);
+        assert_eq!(
+            classify_code(libc::EMFILE),
+            ConnectErrorKind::NoFileDescriptors
+        );
+        assert_eq!(
+            classify_code(libc::EADDRNOTAVAIL),
+            ConnectErrorKind::NoLocalPorts
+        );
         assert_eq!(classify_code(libc::ENOBUFS), ConnectErrorKind::NoBuffers);
-        assert_eq!(classify_code(libc::EHOSTUNREACH), ConnectErrorKind::HostUnreachable);
-        assert_eq!(classify_code(libc::ENETUNREACH), ConnectErrorKind::NetUnreachable);
+        assert_eq!(
+            classify_code(libc::EHOSTUNREACH),
+            ConnectErrorKind::HostUnreachable
+        );
+        assert_eq!(
+            classify_code(libc::ENETUNREACH),
+            ConnectErrorKind::NetUnreachable
+        );
         assert_eq!(classify_code(libc::EPERM), ConnectErrorKind::LocalPolicy);
         assert_eq!(classify_code(libc::EINVAL), ConnectErrorKind::Other);
     }

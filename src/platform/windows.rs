@@ -76,11 +76,20 @@ mod tests {
     fn winsock_codes_classify_like_their_unix_counterparts() {
         assert_eq!(classify_code(WSAECONNREFUSED), ConnectErrorKind::Refused);
         assert_eq!(classify_code(WSAETIMEDOUT), ConnectErrorKind::TimedOut);
-        assert_eq!(classify_code(WSAEHOSTUNREACH), ConnectErrorKind::HostUnreachable);
-        assert_eq!(classify_code(WSAENETUNREACH), ConnectErrorKind::NetUnreachable);
+        assert_eq!(
+            classify_code(WSAEHOSTUNREACH),
+            ConnectErrorKind::HostUnreachable
+        );
+        assert_eq!(
+            classify_code(WSAENETUNREACH),
+            ConnectErrorKind::NetUnreachable
+        );
         assert_eq!(classify_code(WSAEACCES), ConnectErrorKind::LocalPolicy);
         assert_eq!(classify_code(WSAEADDRINUSE), ConnectErrorKind::NoLocalPorts);
-        assert_eq!(classify_code(WSAEMFILE), ConnectErrorKind::NoFileDescriptors);
+        assert_eq!(
+            classify_code(WSAEMFILE),
+            ConnectErrorKind::NoFileDescriptors
+        );
         assert_eq!(classify_code(WSAENOBUFS), ConnectErrorKind::NoBuffers);
     }
 }

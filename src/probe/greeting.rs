@@ -102,7 +102,11 @@ mod tests {
             (b"RFB 003.008\n", "vnc"),
             (b"\xff\xfd\x18", "telnet"),
         ] {
-            assert_eq!(Greeting::identify(banner).protocol, Some(proto), "{banner:?}");
+            assert_eq!(
+                Greeting::identify(banner).protocol,
+                Some(proto),
+                "{banner:?}"
+            );
         }
     }
 

@@ -94,7 +94,10 @@ impl PortState {
 
     /// Did the target (or something on its behalf) answer at all?
     pub fn host_answered(self) -> bool {
-        matches!(self, PortState::Open | PortState::Closed | PortState::Rejected)
+        matches!(
+            self,
+            PortState::Open | PortState::Closed | PortState::Rejected
+        )
     }
 }
 
@@ -120,7 +123,7 @@ impl IcmpKind {
             match (r.icmp_type, r.code) {
                 (1, 0) => IcmpKind::NetUnreachable, // no route to destination
                 (1, 1) | (1, 5) | (1, 6) => IcmpKind::AdminProhibited, // prohibited, policy, reject route
-                (1, 3) => IcmpKind::HostUnreachable, // address unreachable
+                (1, 3) => IcmpKind::HostUnreachable,                   // address unreachable
                 (1, 4) => IcmpKind::PortUnreachable,
                 _ => IcmpKind::Other,
             }

@@ -14,8 +14,7 @@ use crate::platform::{self, ConnectErrorKind};
 /// Makes connect attempts. The engine is generic over this so its retry and scheduling logic can
 /// be tested with a scripted connector and tokio's paused clock instead of real sockets.
 pub trait Connector: Send + Sync {
-    fn attempt(&self, addr: SocketAddr, timeout: Duration)
-        -> impl Future<Output = Attempt> + Send;
+    fn attempt(&self, addr: SocketAddr, timeout: Duration) -> impl Future<Output = Attempt> + Send;
 }
 
 /// The real thing: a socket per attempt.
@@ -26,11 +25,7 @@ pub struct TcpConnector {
 }
 
 impl Connector for TcpConnector {
-    fn attempt(
-        &self,
-        addr: SocketAddr,
-        timeout: Duration,
-    ) -> impl Future<Output = Attempt> + Send {
+    fn attempt(&self, addr: SocketAddr, timeout: Duration) -> impl Future<Output = Attempt> + Send {
         connect_once(addr, timeout, self.greeting_wait)
     }
 }
@@ -157,7 +152,10 @@ mod tests {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let open = listener.local_addr().unwrap();
         let a = connect_once(open, Duration::from_secs(2), Duration::from_millis(50)).await;
-        assert!(matches!(a, Attempt::Accepted { greeting: None, .. }), "{a:?}");
+        assert!(
+            matches!(a, Attempt::Accepted { greeting: None, .. }),
+            "{a:?}"
+        );
 
         drop(listener);
         let a = connect_once(open, Duration::from_secs(2), Duration::ZERO).await;

@@ -1,0 +1,219 @@
+//! The command line, declared with clap's derive API. Parsing only: values are checked here
+//! (each parser's message names what is accepted); combining them into a run is `config.rs`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::catalog::{self, Port, Release};
+
+const EXAMPLES: &str = "\
+Examples:
+  Why does Attach to Process fail?   msvsmon-probe devbox
+  A monitor started with /port 4567  msvsmon-probe devbox:4567
+  Only the VS 2022 ports, as JSON    msvsmon-probe --release 2022 --json devbox
+  The port table                     msvsmon-probe catalog
+
+Exit codes:
+  0  a debugger port is open on at least one target
+  1  every target was probed and no debugger port is open
+  2  bad usage or input; nothing was probed
+  3  no target could be resolved
+  4  local errors (out of file descriptors, ports, buffers) left the answer incomplete
+  130 interrupted
+
+Port facts come from Microsoft's \"Remote Debugger Port Assignments\" page (2015-2026 revisions);
+`msvsmon-probe catalog` lists them with what is inferred.";
+
+/// Can this machine reach a Visual Studio Remote Debugger (msvsmon)? If not, why not?
+///
+/// Probes every release's main and WoW64 ports on every address of each target and explains, for
+/// each port that does not answer, what that means and what to do.
+#[derive(Debug, Parser)]
+#[command(
+    name = "msvsmon-probe",
+    version,
+    about,
+    long_about,
+    after_help = EXAMPLES,
+    args_conflicts_with_subcommands = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    #[command(flatten)]
+    pub probe: ProbeArgs,
+
+    /// When to use colour: auto uses it on a terminal unless NO_COLOR is set.
+    #[arg(long, value_enum, default_value_t = ColorWhen::Auto, global = true)]
+    pub color: ColorWhen,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print the release catalog: every release's ports, roles and how certain each fact is.
+    Catalog(CatalogArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CatalogArgs {
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ProbeArgs {
+    /// Hosts to probe: a name, an IPv4 address, an IPv6 address (fe80::1%eth0), or any of these
+    /// with :PORT for a monitor started with /port ([IPv6]:PORT).
+    #[arg(value_name = "TARGET")]
+    pub targets: Vec<String>,
+
+    /// Also probe PORT on every target (a monitor started with `msvsmon /port PORT`); the release
+    /// ports are still probed. Repeat or separate with commas.
+    #[arg(short = 'p', long = "port", value_name = "PORT", value_delimiter = ',', value_parser = parse_port)]
+    pub ports: Vec<Port>,
+
+    /// Probe only these releases' ports (2012, 2013, 2015, 2017, 2019, 2022, 2026, app-service,
+    /// azure-cloud-service). Repeat or separate with commas.
+    #[arg(short = 'r', long = "release", value_name = "RELEASE", value_delimiter = ',', value_parser = parse_release)]
+    pub releases: Vec<&'static Release>,
+
+    /// Also probe the Azure Cloud Services remote-debugger plugin ports (a retired feature).
+    #[arg(long)]
+    pub azure_cloud_service: bool,
+
+    /// How long to wait for each connect attempt (500ms, 2s; a bare number is seconds).
+    /// The Windows default is longer because Windows retries a SYN after a reset (KB175523).
+    #[arg(short = 't', long, value_name = "DURATION", default_value = DEFAULT_TIMEOUT, value_parser = parse_timeout, allow_hyphen_values = true)]
+    pub timeout: Duration,
+
+    /// Extra attempts for a port that does not answer, before calling it filtered.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = parse_retries, allow_hyphen_values = true)]
+    pub retries: u32,
+
+    /// How long to listen on an accepted connection for a service that speaks first.
+    #[arg(long, value_name = "DURATION", default_value = "300ms", value_parser = parse_greeting_wait)]
+    pub greeting_wait: Duration,
+
+    /// Resolve names only from this hosts(5) file; no DNS query is sent.
+    #[arg(long, value_name = "FILE")]
+    pub hosts_file: Option<PathBuf>,
+
+    /// Print one JSON document (schema in docs/json.md) instead of the report.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Must agree with `platform::DEFAULT_CONNECT_TIMEOUT` (a unit test checks).
+#[cfg(not(windows))]
+const DEFAULT_TIMEOUT: &str = "1s";
+#[cfg(windows)]
+const DEFAULT_TIMEOUT: &str = "2s";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorWhen {
+    Auto,
+    Always,
+    Never,
+}
+
+fn parse_port(s: &str) -> Result<Port, String> {
+    crate::target::parse_port(s)
+}
+
+fn parse_release(s: &str) -> Result<&'static Release, String> {
+    catalog::release(s).ok_or_else(|| {
+        format!(
+            "unknown release '{s}'; accepted: {}",
+            catalog::release_keys().join(", ")
+        )
+    })
+}
+
+/// Parses "500ms", "2s", "1.5s" or a bare number of seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let t = s.trim();
+    let accepted = "expected a duration such as 500ms, 2s or 1.5 (seconds)";
+    if let Ok(secs) = t.parse::<f64>() {
+        if !secs.is_finite() || secs < 0.0 {
+            return Err(format!("'{t}' is not a valid duration; {accepted}"));
+        }
+        return Ok(Duration::from_secs_f64(secs));
+    }
+    humantime::parse_duration(t).map_err(|_| format!("'{t}' is not a valid duration; {accepted}"))
+}
+
+fn parse_timeout(s: &str) -> Result<Duration, String> {
+    let d = parse_duration(s)?;
+    if d < Duration::from_millis(1) || d > Duration::from_secs(600) {
+        return Err(format!(
+            "timeout '{}' is out of range; expected 1ms to 10min",
+            s.trim()
+        ));
+    }
+    Ok(d)
+}
+
+fn parse_greeting_wait(s: &str) -> Result<Duration, String> {
+    let d = parse_duration(s)?;
+    if d > Duration::from_secs(10) {
+        return Err(format!(
+            "greeting wait '{}' is out of range; expected 0 to 10s",
+            s.trim()
+        ));
+    }
+    Ok(d)
+}
+
+fn parse_retries(s: &str) -> Result<u32, String> {
+    match s.trim().parse::<i64>() {
+        Ok(n @ 0..=10) => Ok(n as u32),
+        _ => Err(format!(
+            "'{}' is not a valid retry count; expected 0 to 10",
+            s.trim()
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn default_timeout_matches_the_platform() {
+        assert_eq!(
+            parse_timeout(DEFAULT_TIMEOUT),
+            Ok(crate::platform::DEFAULT_CONNECT_TIMEOUT)
+        );
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
+        assert!(parse_timeout("-1").unwrap_err().contains("'-1'"));
+        assert!(parse_timeout("0").unwrap_err().contains("out of range"));
+        assert!(parse_timeout("soon").unwrap_err().contains("500ms"));
+    }
+
+    #[test]
+    fn releases_and_retries() {
+        assert_eq!(parse_release("VS2019").unwrap().key, "2019");
+        let e = parse_release("2020").unwrap_err();
+        assert!(e.contains("'2020'") && e.contains("2022"), "{e}");
+        assert_eq!(parse_retries("0"), Ok(0));
+        assert!(parse_retries("-1").is_err());
+        assert!(parse_retries("11").is_err());
+    }
+}

@@ -1,0 +1,1096 @@
+//! From observations to a verdict and hints: pure rules, no I/O, each tested on its own.
+//!
+//! Every finding carries one sentence of cause and one concrete next step that names the release
+//! and the port. Findings are grouped (all closed main ports of an address in one finding) so a
+//! report stays readable, while the per-port facts stay in the observation.
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::catalog::{join_releases, Port, Release, Role};
+use crate::observation::{AddressObservation, AddressScope, HostObservation, PortObservation};
+use crate::probe::{PortState, Reason};
+use crate::target::{Address, Host};
+
+/// How much a finding matters for the question "can I attach?".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// Good news.
+    Ok,
+    /// Worth knowing, nothing to fix.
+    Info,
+    /// Might bite; check it.
+    Warning,
+    /// In the way of attaching.
+    Problem,
+}
+
+/// What a finding is about; stable identifiers for JSON consumers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Code {
+    DebuggerReachable,
+    NotTheDebugger,
+    Closed,
+    Wow64Closed,
+    Filtered,
+    Wow64Filtered,
+    HostSilent,
+    Rejected,
+    NoHost,
+    LocalError,
+    OnlyWow64,
+    ReleaseMismatch,
+    Wow64Conflict,
+    AppService,
+    MixedAddresses,
+    PublicAddress,
+    Unresolved,
+    BeyondTheNetwork,
+}
+
+/// One piece of advice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub code: Code,
+    pub severity: Severity,
+    /// The address it is about, when it is about one.
+    pub address: Option<Address>,
+    pub ports: Vec<Port>,
+    /// What the network showed and what it means.
+    pub cause: String,
+    /// What to do next.
+    pub action: String,
+}
+
+/// The overall answer for one target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// A main (or custom) debugger port accepts: Visual Studio can connect.
+    Reachable,
+    /// Only a WoW64 port accepts: a monitor runs, but its main port is not reachable.
+    Wow64Only,
+    /// No debugger port accepts.
+    NotReachable,
+    /// The name did not resolve; nothing was probed.
+    Unresolved,
+    /// Local errors kept some ports from being probed and nothing accepted.
+    Incomplete,
+}
+
+/// Where Visual Studio can connect.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    pub address: Address,
+    pub port: Port,
+    /// "VS 2022 or 2026 · main".
+    pub label: String,
+    /// Catalog keys of the releases that use this port as main port (empty for a custom port).
+    pub releases: Vec<&'static str>,
+    pub custom: bool,
+    /// What to type into Attach to Process: `devbox:4026` when every address of the name
+    /// answers there, else the address.
+    pub attach_as: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    pub status: Status,
+    pub endpoints: Vec<Endpoint>,
+    pub summary: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnosis {
+    pub verdict: Verdict,
+    pub findings: Vec<Finding>,
+}
+
+const FIREWALL_RULE: &str = "New-NetFirewallRule -DisplayName 'Visual Studio Remote Debugger' \
+     -Direction Inbound -Action Allow -Protocol TCP -Program '<path>\\msvsmon.exe' -LocalPort";
+
+/// Diagnoses one target.
+pub fn diagnose(obs: &HostObservation) -> Diagnosis {
+    let mut findings = Vec::new();
+    let host = obs.target.host.to_string();
+
+    if obs.addresses.is_empty() {
+        let error = obs
+            .resolution
+            .error
+            .clone()
+            .unwrap_or_else(|| "no address".into());
+        let mdns = host
+            .to_ascii_lowercase()
+            .trim_end_matches('.')
+            .ends_with(".local");
+        findings.push(Finding {
+            code: Code::Unresolved,
+            severity: Severity::Problem,
+            address: None,
+            ports: vec![],
+            cause: format!("'{host}' could not be resolved: {error}"),
+            action: if mdns {
+                format!("'.local' names need multicast DNS (Bonjour, nss-mdns, or Windows 10+); check the name or use the machine's address instead of '{host}'")
+            } else {
+                format!("check the spelling and the DNS suffix, or use the machine's address instead of '{host}'; Visual Studio needs the same name to resolve")
+            },
+        });
+        return Diagnosis {
+            verdict: Verdict {
+                status: Status::Unresolved,
+                endpoints: vec![],
+                summary: format!("{host} did not resolve; nothing was probed"),
+            },
+            findings,
+        };
+    }
+
+    let endpoints = endpoints(obs);
+    for a in &obs.addresses {
+        address_findings(obs, a, &endpoints, &mut findings);
+    }
+    target_findings(obs, &endpoints, &mut findings);
+
+    let wow64_open: Vec<&PortObservation> = obs
+        .addresses
+        .iter()
+        .flat_map(|a| a.debugger_ports())
+        .filter(|p| p.planned.is_wow64_only())
+        .collect();
+    let local_errors = obs
+        .addresses
+        .iter()
+        .flat_map(|a| &a.ports)
+        .any(|p| p.result.state == PortState::LocalError);
+
+    let (status, summary) = if !endpoints.is_empty() {
+        let mut s = String::new();
+        for (i, e) in endpoints.iter().enumerate() {
+            if i > 0 {
+                s.push_str("; ");
+            }
+            let what = if e.custom && e.releases.is_empty() {
+                "a service on the custom port (msvsmon /port?)".to_string()
+            } else {
+                format!("{} remote debugger", release_names(&e.releases))
+            };
+            let _ = write!(s, "{what} reachable at {}", e.address.with_port(e.port));
+        }
+        (Status::Reachable, s)
+    } else if !wow64_open.is_empty() {
+        (
+            Status::Wow64Only,
+            format!(
+                "only a WoW64 port answers on {host} ({}); the main port does not, so Visual Studio cannot attach",
+                wow64_open[0].planned.port
+            ),
+        )
+    } else if local_errors {
+        (
+            Status::Incomplete,
+            format!("no debugger port answered on {host}, but local errors kept some ports from being probed"),
+        )
+    } else {
+        (
+            Status::NotReachable,
+            format!("no remote debugger port answers on {host}"),
+        )
+    };
+
+    // Good news first, then what is in the way, then the rest.
+    findings.sort_by_key(|f| match f.severity {
+        Severity::Ok => 0,
+        Severity::Problem => 1,
+        Severity::Warning => 2,
+        Severity::Info => 3,
+    });
+    Diagnosis {
+        verdict: Verdict {
+            status,
+            endpoints,
+            summary,
+        },
+        findings,
+    }
+}
+
+fn release_names(keys: &[&'static str]) -> String {
+    let rs: Vec<&Release> = keys
+        .iter()
+        .filter_map(|k| crate::catalog::release(k))
+        .collect();
+    join_releases(&rs)
+}
+
+/// Main and custom ports that accept with nothing contradicting the debugger.
+fn endpoints(obs: &HostObservation) -> Vec<Endpoint> {
+    let mut out = Vec::new();
+    for a in &obs.addresses {
+        for p in a.debugger_ports() {
+            if !(p.planned.is_main() || p.planned.custom) {
+                continue;
+            }
+            let mut releases: Vec<&'static str> = p
+                .planned
+                .claims
+                .iter()
+                .filter(|c| c.role.is_primary())
+                .map(|c| c.release.key)
+                .collect();
+            releases.dedup();
+            let on_every_address = obs.addresses.iter().all(|other| {
+                other
+                    .debugger_ports()
+                    .any(|q| q.planned.port == p.planned.port)
+            });
+            let attach_as = match (&obs.target.host, on_every_address) {
+                (Host::Name(n), true) => format!("{n}:{}", p.planned.port),
+                _ => a.address.with_port(p.planned.port),
+            };
+            out.push(Endpoint {
+                address: a.address,
+                port: p.planned.port,
+                label: p.planned.label(),
+                releases,
+                custom: p.planned.custom,
+                attach_as,
+            });
+        }
+    }
+    out
+}
+
+/// "4024 (VS 2019), 4026 (VS 2022 or 2026)".
+fn port_list(ports: &[&PortObservation]) -> String {
+    ports
+        .iter()
+        .map(|p| {
+            let rs: Vec<&Release> = p.planned.claims.iter().map(|c| c.release).collect();
+            if rs.is_empty() {
+                format!("{} (custom)", p.planned.port)
+            } else {
+                format!("{} ({})", p.planned.port, join_releases(&rs))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn port_numbers(ports: &[&PortObservation]) -> Vec<Port> {
+    ports.iter().map(|p| p.planned.port).collect()
+}
+
+fn comma_ports(ports: &[&PortObservation]) -> String {
+    ports
+        .iter()
+        .map(|p| p.planned.port.to_string())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn address_findings(
+    obs: &HostObservation,
+    a: &AddressObservation,
+    endpoints: &[Endpoint],
+    out: &mut Vec<Finding>,
+) {
+    let addr = a.address;
+    let reachable_here = endpoints.iter().any(|e| e.address == addr);
+    // Problems on other ports matter only while nothing reachable was found on this address.
+    let gravity = if reachable_here {
+        Severity::Info
+    } else {
+        Severity::Problem
+    };
+    let of_state = |st: PortState, wow: bool| -> Vec<&PortObservation> {
+        a.ports
+            .iter()
+            .filter(|p| p.result.state == st && p.planned.is_wow64_only() == wow)
+            .collect()
+    };
+    let mut push = |code, severity, ports: Vec<Port>, cause: String, action: String| {
+        out.push(Finding {
+            code,
+            severity,
+            address: Some(addr),
+            ports,
+            cause,
+            action,
+        })
+    };
+
+    for e in endpoints.iter().filter(|e| e.address == addr) {
+        push(
+            Code::DebuggerReachable,
+            Severity::Ok,
+            vec![e.port],
+            format!(
+                "{} accepts connections ({}) and nothing contradicts the remote debugger",
+                addr.with_port(e.port),
+                e.label
+            ),
+            format!(
+                "in Visual Studio: Debug > Attach to Process, connection type Remote (Windows), target {}",
+                e.attach_as
+            ),
+        );
+    }
+
+    // Open ports whose service spoke first.
+    for p in a.ports.iter().filter(|p| p.result.state == PortState::Open) {
+        if let Some(g) = &p.result.greeting {
+            push(
+                Code::NotTheDebugger,
+                if p.planned.is_main() || p.planned.custom {
+                    Severity::Warning
+                } else {
+                    Severity::Info
+                },
+                vec![p.planned.port],
+                format!(
+                    "{} ({}) accepts, but greets first with \"{}\" ({}); msvsmon waits for the client, so this is not the remote debugger",
+                    addr.with_port(p.planned.port),
+                    p.planned.label(),
+                    g.text,
+                    g.service_phrase()
+                ),
+                format!(
+                    "another program holds port {port}: find it on the remote machine (netstat -abno | findstr :{port}), or start msvsmon with /port N and attach to name:N",
+                    port = p.planned.port
+                ),
+            );
+        }
+    }
+
+    // Silence everywhere: one finding, not twelve.
+    if a.ports
+        .iter()
+        .all(|p| p.result.state == PortState::Filtered)
+    {
+        let attempts = a.ports.first().map_or(0, |p| p.result.attempts);
+        let mains: Vec<&PortObservation> = a
+            .ports
+            .iter()
+            .filter(|p| p.planned.is_main() || p.planned.custom)
+            .collect();
+        push(
+            Code::HostSilent,
+            Severity::Problem,
+            port_numbers(&a.ports.iter().collect::<Vec<_>>()),
+            format!(
+                "no answer from {addr} on any of its {} ports after {attempts} attempt(s) each: the host is down, the address is wrong, or a firewall drops everything",
+                a.ports.len()
+            ),
+            format!(
+                "check that the machine is on and that {addr} is its address; if it is, allow the debugger through its firewall: {FIREWALL_RULE} {}",
+                comma_ports(&mains)
+            ),
+        );
+    } else {
+        let filtered = of_state(PortState::Filtered, false);
+        if !filtered.is_empty() {
+            let up = if a.host_answered() {
+                format!("{addr} is up (it answered on other ports), so a firewall drops these")
+            } else {
+                "a firewall drops them, or the host is down".to_string()
+            };
+            // Unlike a closed port, a filtered one may hide a running monitor: worth a warning
+            // even when another release answers.
+            push(
+                Code::Filtered,
+                if reachable_here { Severity::Warning } else { Severity::Problem },
+                port_numbers(&filtered),
+                format!(
+                    "no answer on {} after {} attempt(s): {up}",
+                    port_list(&filtered),
+                    filtered[0].result.attempts
+                ),
+                format!(
+                    "on the remote machine, allow inbound TCP {} for msvsmon.exe: {FIREWALL_RULE} {} (and open any network firewall in between)",
+                    comma_ports(&filtered),
+                    comma_ports(&filtered)
+                ),
+            );
+        }
+        let wfiltered = of_state(PortState::Filtered, true);
+        if !wfiltered.is_empty() {
+            push(
+                Code::Wow64Filtered,
+                Severity::Info,
+                port_numbers(&wfiltered),
+                format!(
+                    "no answer on WoW64 port(s) {}: dropped by a firewall; they are needed only to debug 32-bit processes",
+                    port_list(&wfiltered)
+                ),
+                format!(
+                    "to debug 32-bit processes, also allow inbound TCP {} for msvsmon.exe",
+                    comma_ports(&wfiltered)
+                ),
+            );
+        }
+    }
+
+    let closed = of_state(PortState::Closed, false);
+    if !closed.is_empty() {
+        let (cause, action) = if reachable_here {
+            (
+                format!(
+                    "nothing listens on {}: the remote tools of those releases are not running",
+                    port_list(&closed)
+                ),
+                "nothing to do unless you need one of those releases".to_string(),
+            )
+        } else {
+            (
+                format!(
+                    "{addr} answers, but nothing listens on {}: the remote debugger is not running, or it listens on another port",
+                    port_list(&closed)
+                ),
+                "start the Remote Debugger (msvsmon.exe) of your Visual Studio release on the remote machine; if it was started with /port N, probe that port: msvsmon-probe HOST -p N".to_string(),
+            )
+        };
+        push(Code::Closed, gravity, port_numbers(&closed), cause, action);
+    }
+    let wclosed = of_state(PortState::Closed, true);
+    if !wclosed.is_empty() {
+        push(
+            Code::Wow64Closed,
+            Severity::Info,
+            port_numbers(&wclosed),
+            format!(
+                "WoW64 port(s) {} closed: normal, a 64-bit monitor opens its WoW64 port only while it debugs a 32-bit process",
+                comma_ports(&wclosed).replace(',', ", ")
+            ),
+            "nothing to do".to_string(),
+        );
+    }
+
+    // Rejections, grouped by ICMP kind and sender.
+    let rejected: Vec<&PortObservation> = a
+        .ports
+        .iter()
+        .filter(|p| p.result.state == PortState::Rejected)
+        .collect();
+    let mut groups: Vec<(Reason, Option<std::net::IpAddr>)> = Vec::new();
+    for p in &rejected {
+        let key = (p.result.reason, p.result.icmp.and_then(|i| i.from));
+        if !groups.contains(&key) {
+            groups.push(key);
+        }
+    }
+    for (reason, from) in groups {
+        let ports: Vec<&PortObservation> = rejected
+            .iter()
+            .copied()
+            .filter(|p| p.result.reason == reason && p.result.icmp.and_then(|i| i.from) == from)
+            .collect();
+        let who = match from {
+            Some(f) if f == addr.ip => format!("by {addr} itself: its firewall rejects"),
+            Some(f) => format!("by {f}, a router or firewall between here and {addr}"),
+            None => "by something on the way".to_string(),
+        };
+        let severity = if ports.iter().all(|p| p.planned.is_wow64_only()) {
+            Severity::Info
+        } else {
+            gravity
+        };
+        push(
+            Code::Rejected,
+            severity,
+            port_numbers(&ports),
+            format!(
+                "{} rejected with {} {who}",
+                port_list(&ports),
+                reason.as_str().replace('-', " ").replacen("icmp", "ICMP", 1)
+            ),
+            format!(
+                "allow inbound TCP {} in that firewall (for Windows Firewall on the remote machine: {FIREWALL_RULE} {})",
+                comma_ports(&ports),
+                comma_ports(&ports)
+            ),
+        );
+    }
+
+    let nohost: Vec<&PortObservation> = a
+        .ports
+        .iter()
+        .filter(|p| p.result.state == PortState::NoHost)
+        .collect();
+    if let Some(first) = nohost.first() {
+        let cause = match (first.result.reason, first.result.icmp.and_then(|i| i.from)) {
+            (Reason::NeighbourUnreachable, _) => format!(
+                "no host answered ARP/neighbour discovery for {addr} on the local link: nothing is at this address"
+            ),
+            (Reason::NoRoute, _) => format!("this machine has no route to {addr}"),
+            (_, Some(router)) => format!(
+                "{router} reports {addr} unreachable ({})",
+                first.result.reason.as_str()
+            ),
+            _ => format!("{addr} is unreachable ({})", first.result.reason.as_str()),
+        };
+        let all = nohost.len() == a.ports.len();
+        push(
+            Code::NoHost,
+            Severity::Problem,
+            port_numbers(&nohost),
+            if all {
+                cause
+            } else {
+                format!("{cause} (on {})", port_list(&nohost))
+            },
+            format!(
+                "check the address{}: is the machine on, on this network, or behind a VPN that is not connected?",
+                match &obs.target.host {
+                    Host::Name(n) => format!(" '{n}' resolves to"),
+                    Host::Literal(_) => String::new(),
+                }
+            ),
+        );
+    }
+
+    let local: Vec<&PortObservation> = a
+        .ports
+        .iter()
+        .filter(|p| p.result.state == PortState::LocalError)
+        .collect();
+    if let Some(first) = local.first() {
+        let why = first.result.error.clone().unwrap_or_default();
+        let action = match first.result.reason {
+            Reason::NoFileDescriptors => {
+                "raise the open-file limit (ulimit -n) or lower --concurrency, then run again"
+            }
+            Reason::NoLocalPorts => {
+                "wait for closed connections to expire or lower --concurrency, then run again"
+            }
+            Reason::LocalPolicy => {
+                "this machine's own firewall blocks outgoing connections to these ports: allow them"
+            }
+            _ => "run again; if it persists, report it with the error text",
+        };
+        push(
+            Code::LocalError,
+            Severity::Warning,
+            port_numbers(&local),
+            format!(
+                "could not probe {}: {} ({why}); this says nothing about the remote machine",
+                port_list(&local),
+                first.result.reason.as_str()
+            ),
+            action.to_string(),
+        );
+    }
+
+    // Only the WoW64 port answers.
+    let wow_open: Vec<&PortObservation> = a
+        .debugger_ports()
+        .filter(|p| p.planned.is_wow64_only())
+        .collect();
+    if !wow_open.is_empty() && !reachable_here {
+        let mains: Vec<&PortObservation> = a
+            .ports
+            .iter()
+            .filter(|p| {
+                p.planned.is_main()
+                    && p.planned.claims.iter().any(|c| {
+                        wow_open.iter().any(|w| {
+                            w.planned
+                                .claims
+                                .iter()
+                                .any(|wc| wc.release.key == c.release.key)
+                        })
+                    })
+            })
+            .collect();
+        push(
+            Code::OnlyWow64,
+            Severity::Problem,
+            port_numbers(&wow_open),
+            format!(
+                "only WoW64 port(s) {} accept; the main port(s) {} do not ({}): a 64-bit monitor runs, but Visual Studio connects to the main port",
+                port_list(&wow_open),
+                port_list(&mains),
+                mains
+                    .iter()
+                    .map(|p| format!("{} {}", p.planned.port, p.result.state.as_str()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            format!(
+                "allow inbound TCP {} for msvsmon.exe as well; if the monitor runs with /port N, probe N with -p N and attach to name:N",
+                comma_ports(&mains)
+            ),
+        );
+    }
+
+    // Two monitors side by side both want 4025.
+    let open_main_releases: BTreeSet<&str> = a
+        .debugger_ports()
+        .filter(|p| p.planned.is_main())
+        .flat_map(|p| p.planned.claims.iter().map(|c| c.release.key))
+        .collect();
+    if open_main_releases.contains("2019") && open_main_releases.contains("2022") {
+        push(
+            Code::Wow64Conflict,
+            Severity::Warning,
+            vec![Port(4024), Port(4026), Port(4025)],
+            format!(
+                "VS 2019 (4024) and VS 2022 or 2026 (4026) monitors run side by side on {addr}; both want WoW64 port 4025, so the one started second cannot debug 32-bit processes (\"Another process is already bound to the TCP/IP port\")"
+            ),
+            "start one of them with /wow64port <a free port>".to_string(),
+        );
+    }
+
+    // Release mismatch: the newest release that answers is older than releases that do not.
+    if let Some(newest) = a
+        .debugger_ports()
+        .filter(|p| p.planned.is_main())
+        .flat_map(|p| p.planned.claims.iter())
+        .filter(|c| c.role == Role::Main)
+        .filter_map(|c| c.release.internal_version.map(|v| (v, c.release)))
+        .max_by_key(|(v, _)| *v)
+    {
+        let newer_closed: Vec<&PortObservation> = a
+            .ports
+            .iter()
+            .filter(|p| !p.result.is_debugger_candidate() && p.planned.is_main())
+            .filter(|p| {
+                p.planned.claims.iter().any(|c| {
+                    c.role == Role::Main && c.release.internal_version.is_some_and(|v| v > newest.0)
+                })
+            })
+            .collect();
+        if !newer_closed.is_empty() {
+            push(
+                Code::ReleaseMismatch,
+                Severity::Warning,
+                port_numbers(&newer_closed),
+                format!(
+                    "the debugger that answers is {} ({}), while {}: a newer Visual Studio needs the remote tools of its own release",
+                    newest.1.short,
+                    a.debugger_ports()
+                        .filter(|p| p.planned.claims.iter().any(|c| c.release.key == newest.1.key))
+                        .map(|p| p.planned.port.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    newer_closed
+                        .iter()
+                        .map(|p| format!("{} is {}", port_list(&[p]), p.result.state.as_str()))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                format!(
+                    "attach from {}, or install and start the remote tools that match your Visual Studio on the remote machine",
+                    newest.1.name
+                ),
+            );
+        }
+    }
+
+    if a.scope() == AddressScope::Public && !obs.target.is_app_service() {
+        push(
+            Code::PublicAddress,
+            Severity::Warning,
+            vec![],
+            format!("{addr} is a public internet address: Microsoft does not support remote debugging over the internet (Azure scenarios aside)"),
+            "use a VPN or the machine's private address; an open debugger port on the internet is a security risk".to_string(),
+        );
+    }
+}
+
+fn target_findings(obs: &HostObservation, endpoints: &[Endpoint], out: &mut Vec<Finding>) {
+    let host = obs.target.host.to_string();
+
+    if obs.addresses.len() > 1 {
+        let signature = |a: &AddressObservation| -> Vec<(Port, PortState)> {
+            a.ports
+                .iter()
+                .filter(|p| p.planned.is_main() || p.planned.custom)
+                .map(|p| (p.planned.port, p.result.state))
+                .collect()
+        };
+        let first = signature(&obs.addresses[0]);
+        if obs.addresses.iter().any(|a| signature(a) != first) {
+            let addrs: Vec<String> = obs
+                .addresses
+                .iter()
+                .map(|a| a.address.to_string())
+                .collect();
+            let works: Vec<String> = endpoints
+                .iter()
+                .map(|e| e.address.with_port(e.port))
+                .collect();
+            let (cause, action) = if works.is_empty() {
+                (
+                    format!("{host} resolves to {}, and they answer differently", addrs.join(", ")),
+                    format!("make sure {host} points at the machine that runs the debugger; each address is diagnosed on its own"),
+                )
+            } else {
+                let silent: Vec<String> = obs
+                    .addresses
+                    .iter()
+                    .filter(|a| !endpoints.iter().any(|e| e.address == a.address))
+                    .map(|a| a.address.to_string())
+                    .collect();
+                (
+                    format!(
+                        "{host} resolves to {}; the debugger answers at {} but not on {}",
+                        addrs.join(", "),
+                        works.join(", "),
+                        silent.join(", ")
+                    ),
+                    format!(
+                        "Visual Studio may pick another address: attach with {}, or fix the records of {host}",
+                        works[0]
+                    ),
+                )
+            };
+            out.push(Finding {
+                code: Code::MixedAddresses,
+                severity: Severity::Warning,
+                address: None,
+                ports: vec![],
+                cause,
+                action,
+            });
+        }
+    }
+
+    if obs.target.is_app_service() {
+        let open_4024 = endpoints.iter().find(|e| e.port == Port(4024));
+        out.push(Finding {
+            code: Code::AppService,
+            severity: if open_4024.is_some() { Severity::Info } else { Severity::Warning },
+            address: None,
+            ports: vec![Port(4024)],
+            cause: format!("{host} is an Azure App Service: its remote debugger is reached on 4024 for every Visual Studio release, not on 4026"),
+            action: match open_4024 {
+                Some(_) => format!("attach to {host}:4024"),
+                None => format!("turn on remote debugging for the app (Configuration > General settings in the Azure portal), then attach to {host}:4024"),
+            },
+        });
+    }
+
+    if !endpoints.is_empty() {
+        out.push(Finding {
+            code: Code::BeyondTheNetwork,
+            severity: Severity::Info,
+            address: None,
+            ports: vec![],
+            cause: "the network path to the monitor is open".to_string(),
+            action: "if attaching still fails, the cause is not the network: the authentication mode (Windows Authentication or No Authentication) must match in the IDE and the monitor, your account needs permission (Tools > Permissions in msvsmon), and older debug engines need the remote machine to reach back to this one".to_string(),
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::Selection;
+    use crate::observation::PortObservation;
+    use crate::platform::IcmpReport;
+    use crate::probe::{conclude, Attempt, Greeting};
+    use crate::resolve::{Resolution, Source};
+    use crate::target::{parse_target, Address};
+    use std::time::Duration;
+
+    /// Builds an observation: `states` maps port → attempt; unlisted ports are refused.
+    fn host(target: &str, addrs: &[(&str, Vec<(u16, Attempt)>)]) -> HostObservation {
+        let t = parse_target(target).unwrap();
+        let plan = Selection::default().plan(t.is_app_service(), t.port);
+        let addresses: Vec<AddressObservation> = addrs
+            .iter()
+            .map(|(ip, states)| {
+                let address = Address::new(ip.parse().unwrap());
+                let ports = plan
+                    .iter()
+                    .map(|p| {
+                        let a = states
+                            .iter()
+                            .find(|(port, _)| *port == p.port.0)
+                            .map(|(_, a)| a.clone())
+                            .unwrap_or(Attempt::Refused {
+                                rtt: Duration::from_micros(100),
+                            });
+                        PortObservation {
+                            planned: p.clone(),
+                            result: conclude(&a, address.ip, 1),
+                        }
+                    })
+                    .collect();
+                AddressObservation { address, ports }
+            })
+            .collect();
+        HostObservation {
+            target: t,
+            resolution: Resolution {
+                source: Source::System,
+                addresses: addresses.iter().map(|a| a.address).collect(),
+                error: None,
+            },
+            addresses,
+            elapsed: Duration::from_millis(3),
+        }
+    }
+
+    fn open() -> Attempt {
+        Attempt::Accepted {
+            rtt: Duration::from_micros(300),
+            greeting: None,
+        }
+    }
+
+    fn codes(d: &Diagnosis) -> Vec<Code> {
+        d.findings.iter().map(|f| f.code).collect()
+    }
+
+    fn finding(d: &Diagnosis, c: Code) -> &Finding {
+        d.findings
+            .iter()
+            .find(|f| f.code == c)
+            .unwrap_or_else(|| panic!("no {c:?} in {:#?}", d.findings))
+    }
+
+    #[test]
+    fn open_4026_is_reported_as_2022_or_2026_never_just_2022() {
+        let d = diagnose(&host("devbox", &[("10.0.0.5", vec![(4026, open())])]));
+        assert_eq!(d.verdict.status, Status::Reachable);
+        assert_eq!(d.verdict.endpoints[0].releases, ["2022", "2026"]);
+        assert!(
+            d.verdict.summary.contains("VS 2022 or 2026"),
+            "{}",
+            d.verdict.summary
+        );
+        assert_eq!(d.verdict.endpoints[0].attach_as, "devbox:4026");
+        // Other releases' closed ports are information, not problems, once one answers.
+        assert_eq!(finding(&d, Code::Closed).severity, Severity::Info);
+        assert!(codes(&d).contains(&Code::BeyondTheNetwork));
+    }
+
+    #[test]
+    fn all_closed_is_a_problem_that_names_the_ports() {
+        let d = diagnose(&host("10.0.0.5", &[("10.0.0.5", vec![])]));
+        assert_eq!(d.verdict.status, Status::NotReachable);
+        let f = finding(&d, Code::Closed);
+        assert_eq!(f.severity, Severity::Problem);
+        assert!(f.cause.contains("4026 (VS 2022 or 2026)"), "{}", f.cause);
+        assert!(f.action.contains("msvsmon"), "{}", f.action);
+        assert_eq!(finding(&d, Code::Wow64Closed).severity, Severity::Info);
+    }
+
+    #[test]
+    fn filtered_main_port_on_a_live_host_asks_for_the_firewall_rule() {
+        let d = diagnose(&host(
+            "10.0.0.5",
+            &[("10.0.0.5", vec![(4026, Attempt::NoResponse)])],
+        ));
+        let f = finding(&d, Code::Filtered);
+        assert_eq!(f.severity, Severity::Problem);
+        assert!(f.cause.contains("is up"), "{}", f.cause);
+        assert!(f.action.contains("-LocalPort 4026"), "{}", f.action);
+        assert!(f.action.contains("msvsmon.exe"), "{}", f.action);
+    }
+
+    #[test]
+    fn a_silent_host_gets_one_finding_not_one_per_port() {
+        let plan = Selection::default().plan(false, None);
+        let all: Vec<(u16, Attempt)> = plan
+            .iter()
+            .map(|p| (p.port.0, Attempt::NoResponse))
+            .collect();
+        let d = diagnose(&host("10.0.0.5", &[("10.0.0.5", all)]));
+        assert_eq!(codes(&d), [Code::HostSilent]);
+        assert!(d.findings[0]
+            .action
+            .contains("-LocalPort 4016,4018,4020,4022,4024,4026"));
+    }
+
+    #[test]
+    fn greeting_on_4026_is_not_the_debugger() {
+        let ssh = Attempt::Accepted {
+            rtt: Duration::from_micros(300),
+            greeting: Some(Greeting::identify(b"SSH-2.0-OpenSSH_9.2\r\n")),
+        };
+        let d = diagnose(&host("10.0.0.5", &[("10.0.0.5", vec![(4026, ssh)])]));
+        assert_eq!(d.verdict.status, Status::NotReachable);
+        let f = finding(&d, Code::NotTheDebugger);
+        assert!(f.cause.contains("SSH-2.0-OpenSSH_9.2"), "{}", f.cause);
+        assert!(f.cause.contains("an SSH server"), "{}", f.cause);
+        assert!(f.action.contains(":4026"), "{}", f.action);
+    }
+
+    #[test]
+    fn release_mismatch_when_only_an_older_release_answers() {
+        let d = diagnose(&host("10.0.0.5", &[("10.0.0.5", vec![(4024, open())])]));
+        let f = finding(&d, Code::ReleaseMismatch);
+        assert!(f.cause.contains("VS 2019"), "{}", f.cause);
+        assert!(
+            f.cause.contains("4026 (VS 2022 or 2026) is closed"),
+            "{}",
+            f.cause
+        );
+        assert!(
+            !codes(&diagnose(&host("x", &[("10.0.0.5", vec![(4026, open())])])))
+                .contains(&Code::ReleaseMismatch)
+        );
+    }
+
+    #[test]
+    fn only_wow64_open_is_its_own_verdict() {
+        let d = diagnose(&host(
+            "10.0.0.5",
+            &[(
+                "10.0.0.5",
+                vec![(4025, open()), (4026, Attempt::NoResponse)],
+            )],
+        ));
+        assert_eq!(d.verdict.status, Status::Wow64Only);
+        let f = finding(&d, Code::OnlyWow64);
+        assert!(f.cause.contains("4026"), "{}", f.cause);
+        assert!(f.action.contains("4026"), "{}", f.action);
+    }
+
+    #[test]
+    fn side_by_side_2019_and_2022_warns_about_4025() {
+        let d = diagnose(&host(
+            "10.0.0.5",
+            &[("10.0.0.5", vec![(4024, open()), (4026, open())])],
+        ));
+        assert!(finding(&d, Code::Wow64Conflict)
+            .action
+            .contains("/wow64port"));
+    }
+
+    #[test]
+    fn app_service_points_at_4024() {
+        let d = diagnose(&host("myapp.azurewebsites.net", &[("20.1.2.3", vec![])]));
+        let f = finding(&d, Code::AppService);
+        assert!(f.cause.contains("4024"));
+        assert!(f.action.contains("myapp.azurewebsites.net:4024"));
+        // Azure is the supported internet scenario: no public-address warning.
+        assert!(!codes(&d).contains(&Code::PublicAddress));
+    }
+
+    #[test]
+    fn public_addresses_are_warned_about() {
+        let d = diagnose(&host("20.1.2.3", &[("20.1.2.3", vec![(4026, open())])]));
+        assert_eq!(finding(&d, Code::PublicAddress).severity, Severity::Warning);
+        let d = diagnose(&host("10.1.2.3", &[("10.1.2.3", vec![(4026, open())])]));
+        assert!(!codes(&d).contains(&Code::PublicAddress));
+    }
+
+    #[test]
+    fn names_with_addresses_that_disagree_get_the_working_one() {
+        let d = diagnose(&host(
+            "devbox",
+            &[
+                ("10.0.0.5", vec![(4026, open())]),
+                ("10.0.0.6", vec![(4026, Attempt::NoResponse)]),
+            ],
+        ));
+        let f = finding(&d, Code::MixedAddresses);
+        assert!(
+            f.cause.contains("10.0.0.5:4026 but not on 10.0.0.6"),
+            "{}",
+            f.cause
+        );
+        assert!(
+            f.action.contains("attach with 10.0.0.5:4026"),
+            "{}",
+            f.action
+        );
+        // Not on every address: the endpoint is the address, not the name.
+        assert_eq!(d.verdict.endpoints[0].attach_as, "10.0.0.5:4026");
+        let same = diagnose(&host(
+            "devbox",
+            &[
+                ("10.0.0.5", vec![(4026, open())]),
+                ("10.0.0.6", vec![(4026, open())]),
+            ],
+        ));
+        assert!(!codes(&same).contains(&Code::MixedAddresses));
+    }
+
+    #[test]
+    fn icmp_rejections_name_kind_and_sender() {
+        let reject = Attempt::Icmp {
+            rtt: Duration::from_micros(400),
+            report: IcmpReport {
+                v6: false,
+                icmp_type: 3,
+                code: 13,
+                offender: Some("10.0.0.1".parse().unwrap()),
+            },
+            local: Some("10.0.0.2".parse().unwrap()),
+        };
+        let d = diagnose(&host("10.0.0.5", &[("10.0.0.5", vec![(4026, reject)])]));
+        let f = finding(&d, Code::Rejected);
+        assert!(f.cause.contains("ICMP admin prohibited"), "{}", f.cause);
+        assert!(f.cause.contains("by 10.0.0.1"), "{}", f.cause);
+    }
+
+    #[test]
+    fn dead_address_on_the_link_is_no_host() {
+        let arp_failed = Attempt::Icmp {
+            rtt: Duration::from_secs(1),
+            report: IcmpReport {
+                v6: false,
+                icmp_type: 3,
+                code: 1,
+                offender: Some("10.0.0.2".parse().unwrap()),
+            },
+            local: Some("10.0.0.2".parse().unwrap()),
+        };
+        let plan = Selection::default().plan(false, None);
+        let all = plan
+            .iter()
+            .map(|p| (p.port.0, arp_failed.clone()))
+            .collect();
+        let d = diagnose(&host("10.0.0.9", &[("10.0.0.9", all)]));
+        assert_eq!(d.verdict.status, Status::NotReachable);
+        let f = finding(&d, Code::NoHost);
+        assert!(f.cause.contains("ARP"), "{}", f.cause);
+    }
+
+    #[test]
+    fn unresolved_names_are_a_finding() {
+        let mut o = host("ghost.local", &[]);
+        o.resolution.error = Some("Name or service not known".into());
+        let d = diagnose(&o);
+        assert_eq!(d.verdict.status, Status::Unresolved);
+        let f = finding(&d, Code::Unresolved);
+        assert!(f.cause.contains("ghost.local"));
+        assert!(f.action.contains("multicast DNS"));
+    }
+
+    #[test]
+    fn custom_port_open_is_reachable_and_labelled_custom() {
+        let d = diagnose(&host("devbox:4567", &[("10.0.0.5", vec![(4567, open())])]));
+        assert_eq!(d.verdict.status, Status::Reachable);
+        let e = &d.verdict.endpoints[0];
+        assert!(e.custom && e.releases.is_empty());
+        assert!(
+            d.verdict.summary.contains("custom port"),
+            "{}",
+            d.verdict.summary
+        );
+    }
+
+    #[test]
+    fn local_errors_never_read_as_closed() {
+        let emfile = Attempt::Local {
+            kind: crate::platform::ConnectErrorKind::NoFileDescriptors,
+            error: "Too many open files".into(),
+        };
+        let plan = Selection::default().plan(false, None);
+        let all = plan.iter().map(|p| (p.port.0, emfile.clone())).collect();
+        let d = diagnose(&host("10.0.0.5", &[("10.0.0.5", all)]));
+        assert_eq!(d.verdict.status, Status::Incomplete);
+        assert!(finding(&d, Code::LocalError).action.contains("ulimit"));
+        assert!(!codes(&d).contains(&Code::Closed));
+    }
+}

@@ -1,0 +1,19 @@
+//! Presenting results: a human report, a JSON document, and the catalog listing. Reports read
+//! observations and diagnoses; they never touch a socket.
+
+pub mod catalog;
+pub mod human;
+pub mod json;
+
+use std::time::{Duration, SystemTime};
+
+use crate::engine::Settings;
+
+/// Facts about the run as a whole, for headers and footers.
+#[derive(Debug, Clone, Copy)]
+pub struct RunInfo {
+    pub started_at: SystemTime,
+    pub elapsed: Duration,
+    pub settings: Settings,
+    pub greeting_wait: Duration,
+}

@@ -1,0 +1,107 @@
+//! Bad input: one line naming the bad value and what is accepted, exit code 2, and not a single
+//! connection attempt (checked with a listener on the real target that must see nothing).
+
+mod support;
+
+use support::*;
+
+/// Runs with a valid target whose 4026 listener must stay untouched, plus the bad arguments.
+fn rejected(bad: &[&str], needle: &str) {
+    let lo = Loopback::claim();
+    let listener = lo.listen(4026);
+    let ip = lo.ip.to_string();
+    let mut argv: Vec<&str> = bad.to_vec();
+    argv.push(&ip);
+    let out = run(&argv);
+    let err = stderr_of(&out);
+    assert_eq!(out.status.code(), Some(2), "{bad:?}: {err}");
+    assert_eq!(
+        err.trim_end().lines().count(),
+        1,
+        "{bad:?}: one line, got:\n{err}"
+    );
+    assert!(
+        err.contains(needle),
+        "{bad:?}: expected {needle:?} in {err}"
+    );
+    assert!(out.stdout.is_empty(), "{bad:?}: nothing on stdout");
+    assert!(nothing_accepted(&listener), "{bad:?}: a packet was sent");
+}
+
+#[test]
+fn empty_target() {
+    rejected(&[""], "the target is empty");
+}
+
+#[test]
+fn port_out_of_range() {
+    rejected(
+        &["devbox:99999"],
+        "port 99999 is out of range; expected 1 to 65535",
+    );
+    rejected(&["-p", "70000"], "70000");
+    rejected(&["-p", "0"], "expected 1 to 65535");
+}
+
+#[test]
+fn negative_timeout() {
+    rejected(&["--timeout", "-1"], "'-1' is not a valid duration");
+    rejected(&["--timeout", "soon"], "500ms");
+}
+
+#[test]
+fn unknown_release() {
+    rejected(
+        &["--release", "2020"],
+        "unknown release '2020'; accepted: 2012",
+    );
+}
+
+#[test]
+fn malformed_ipv6() {
+    rejected(&["fe80:::1"], "'fe80:::1' is not a valid IPv6 address");
+    rejected(
+        &["fe80::1%nosuchif0"],
+        "no network interface named 'nosuchif0'",
+    );
+}
+
+#[test]
+fn bad_retries_and_unknown_flags() {
+    rejected(&["--retries", "-1"], "expected 0 to 10");
+    rejected(&["--frobnicate"], "--frobnicate");
+}
+
+#[test]
+fn unreadable_or_malformed_hosts_file() {
+    rejected(
+        &["--hosts-file", "/nonexistent/msvsmon-probe-hosts"],
+        "/nonexistent/msvsmon-probe-hosts",
+    );
+    let f = TempFile::with("hosts", "10.0.0.1 ok\nbogus line\n");
+    rejected(
+        &["--hosts-file", f.path()],
+        ":2: 'bogus' is not an IP address",
+    );
+}
+
+#[test]
+fn no_target_at_all() {
+    let out = run(&[]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr_of(&out);
+    assert!(err.contains("no target given"), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1);
+}
+
+#[test]
+fn help_and_version_exit_0() {
+    let out = run(&["--help"]);
+    assert_eq!(out.status.code(), Some(0));
+    let help = String::from_utf8(out.stdout).unwrap();
+    assert!(help.contains("Exit codes:"), "{help}");
+    let out = run(&["--version"]);
+    assert!(String::from_utf8(out.stdout)
+        .unwrap()
+        .starts_with("msvsmon-probe "));
+}

@@ -1,0 +1,188 @@
+//! Test environment for running the real binary against real sockets on loopback.
+//!
+//! Every test gets its own loopback address in 127.0.0.0/8 ([`Loopback::claim`]), so tests run in
+//! parallel and still listen on the real debugger port numbers. Listeners live as long as the
+//! value that owns them. Nothing here sends a packet anywhere but loopback.
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use serde_json::Value;
+use socket2::{Domain, Socket, Type};
+
+/// A port no release uses, held open as a lock so two test processes never share an address.
+const LOCK_PORT: u16 = 4999;
+
+/// A loopback address owned by one test.
+pub struct Loopback {
+    pub ip: IpAddr,
+    _lock: TcpListener,
+}
+
+impl Loopback {
+    /// Claims an unused address in 127.77.0.0/16 (tests) by binding the lock port on it.
+    pub fn claim() -> Loopback {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let salt = std::process::id().wrapping_mul(2_654_435_761);
+        for _ in 0..10_000 {
+            let n = NEXT.fetch_add(1, Ordering::Relaxed).wrapping_add(salt) % 65_000 + 256;
+            let ip = IpAddr::V4(Ipv4Addr::new(127, 77, (n >> 8) as u8, (n & 0xff) as u8));
+            if let Ok(lock) = TcpListener::bind((ip, LOCK_PORT)) {
+                return Loopback { ip, _lock: lock };
+            }
+        }
+        panic!("no free loopback address in 127.77.0.0/16");
+    }
+
+    pub fn addr(&self, port: u16) -> SocketAddr {
+        SocketAddr::new(self.ip, port)
+    }
+
+    /// A listener that completes handshakes (the kernel does, from its backlog) and never speaks.
+    pub fn listen(&self, port: u16) -> TcpListener {
+        TcpListener::bind(self.addr(port))
+            .unwrap_or_else(|e| panic!("bind {}: {e}", self.addr(port)))
+    }
+
+    /// A listener whose accept queue is full, so the kernel drops every new SYN: to a client it
+    /// is indistinguishable from a firewall that drops. Returns the listener and the connection
+    /// that fills the queue; keep both alive.
+    pub fn drop_syns(&self, port: u16) -> (Socket, TcpStream) {
+        let s = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+        s.set_reuse_address(true).unwrap();
+        s.bind(&self.addr(port).into()).unwrap();
+        s.listen(0).unwrap();
+        let filler = TcpStream::connect_timeout(&self.addr(port), Duration::from_secs(2))
+            .expect("the filler connection completes");
+        (s, filler)
+    }
+
+    /// A service that greets every client with `banner`, like an SSH or FTP server.
+    pub fn greeter(&self, port: u16, banner: &'static [u8]) -> JoinHandle<()> {
+        let l = self.listen(port);
+        std::thread::spawn(move || {
+            for c in l.incoming() {
+                let Ok(mut c) = c else { return };
+                let _ = c.write_all(banner);
+            }
+        })
+    }
+}
+
+/// True when no connection reached `listener` (proves a rejected command sent nothing).
+pub fn nothing_accepted(listener: &TcpListener) -> bool {
+    listener.set_nonblocking(true).unwrap();
+    matches!(listener.accept(), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
+}
+
+/// A temporary file that is removed on drop.
+pub struct TempFile(pub PathBuf);
+
+impl TempFile {
+    pub fn with(name: &str, content: &str) -> TempFile {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let p = std::env::temp_dir().join(format!(
+            "msvsmon-probe-test-{}-{}-{name}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::write(&p, content).unwrap();
+        TempFile(p)
+    }
+
+    pub fn path(&self) -> &str {
+        self.0.to_str().unwrap()
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// The binary under test.
+pub fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_msvsmon-probe"));
+    c.env_remove("NO_COLOR").env_remove("CLICOLOR_FORCE");
+    c
+}
+
+/// Runs the binary with `args` and returns its output.
+pub fn run(args: &[&str]) -> Output {
+    bin().args(args).output().expect("the binary runs")
+}
+
+/// Runs with `--json` added and parses stdout; panics with stderr if it is not JSON.
+pub fn run_json(args: &[&str]) -> (Value, i32) {
+    let mut all = vec!["--json"];
+    all.extend_from_slice(args);
+    let out = run(&all);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let v: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}); stderr: {}\nstdout: {stdout}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (v, out.status.code().expect("exited"))
+}
+
+/// The port object for `port` on the first address of the first target.
+pub fn port_of(doc: &Value, port: u16) -> &Value {
+    port_at(doc, 0, 0, port)
+}
+
+pub fn port_at(doc: &Value, target: usize, address: usize, port: u16) -> &Value {
+    doc["targets"][target]["addresses"][address]["ports"]
+        .as_array()
+        .expect("ports array")
+        .iter()
+        .find(|p| p["port"] == port)
+        .unwrap_or_else(|| panic!("port {port} not in report"))
+}
+
+/// Finding codes of a target, in report order.
+pub fn codes(doc: &Value, target: usize) -> Vec<String> {
+    doc["targets"][target]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap().to_string())
+        .collect()
+}
+
+pub fn finding<'a>(doc: &'a Value, target: usize, code: &str) -> &'a Value {
+    doc["targets"][target]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == code)
+        .unwrap_or_else(|| {
+            panic!(
+                "no finding {code} in {:#}",
+                doc["targets"][target]["findings"]
+            )
+        })
+}
+
+/// Reads everything a child wrote to stderr, for messages.
+pub fn stderr_of(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+pub fn read_all(mut r: impl Read) -> String {
+    let mut s = String::new();
+    r.read_to_string(&mut s).unwrap();
+    s
+}
+
+pub fn piped() -> Stdio {
+    Stdio::piped()
+}
