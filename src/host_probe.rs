@@ -8,7 +8,9 @@ use futures::future::join_all;
 use crate::catalog::Selection;
 use crate::engine::{self, Settings};
 use crate::observation::{AddressObservation, HostObservation, PortObservation};
+use crate::platform;
 use crate::probe::tcp::Connector;
+use crate::probe::{PortState, Reason};
 use crate::resolve::Resolver;
 use crate::target::Target;
 
@@ -49,15 +51,19 @@ async fn probe_target<C: Connector>(
     let addresses = resolution
         .addresses
         .iter()
-        .map(|a| AddressObservation {
-            address: *a,
-            ports: plan
-                .iter()
-                .map(|p| PortObservation {
-                    planned: p.clone(),
-                    result: results.next().expect("one result per planned port"),
-                })
-                .collect(),
+        .map(|a| {
+            let mut obs = AddressObservation {
+                address: *a,
+                ports: plan
+                    .iter()
+                    .map(|p| PortObservation {
+                        planned: p.clone(),
+                        result: results.next().expect("one result per planned port"),
+                    })
+                    .collect(),
+            };
+            unanswered_arp_is_no_host(&mut obs);
+            obs
         })
         .collect();
     HostObservation {
@@ -65,5 +71,21 @@ async fn probe_target<C: Connector>(
         resolution,
         addresses,
         elapsed: start.elapsed(),
+    }
+}
+
+/// Silence from an on-link address whose ARP resolution never completed is not a firewall: the
+/// SYNs never left this machine. With the default 1 s timeout the kernel is still retrying ARP
+/// (it gives up after about 3 s), so the error queue has not said so yet; the neighbour table has.
+fn unanswered_arp_is_no_host(a: &mut AddressObservation) {
+    let silent = a
+        .ports
+        .iter()
+        .all(|p| p.result.state == PortState::Filtered);
+    if silent && platform::neighbour_unresolved(a.address.ip) == Some(true) {
+        for p in &mut a.ports {
+            p.result.state = PortState::NoHost;
+            p.result.reason = Reason::NeighbourUnreachable;
+        }
     }
 }

@@ -104,6 +104,14 @@ pub fn take_icmp_error(sock: socket2::SockRef<'_>) -> Option<IcmpReport> {
     imp::take_icmp_error(sock)
 }
 
+/// Whether this machine tried to resolve `ip`'s link-layer address and got no answer
+/// (an ARP entry that is incomplete or failed). `None` when there is no entry (not on-link) or
+/// the platform cannot tell. A SYN to such an address never left this machine, so its silence
+/// is not a firewall's doing. Linux IPv4 only (`/proc/net/arp`).
+pub fn neighbour_unresolved(ip: IpAddr) -> Option<bool> {
+    imp::neighbour_unresolved(ip)
+}
+
 /// Raises the soft limit on open files to the hard limit and returns the limit now in force,
 /// or `None` where the platform has no such limit (Windows).
 pub fn raise_fd_limit() -> Option<u64> {

@@ -141,6 +141,32 @@ unsafe fn read_sockaddr(p: *const u8) -> Option<IpAddr> {
     }
 }
 
+#[cfg(target_os = "linux")]
+pub fn neighbour_unresolved(ip: IpAddr) -> Option<bool> {
+    let IpAddr::V4(v4) = ip else { return None };
+    let table = std::fs::read_to_string("/proc/net/arp").ok()?;
+    arp_entry_unresolved(&table, v4)
+}
+
+#[cfg(not(target_os = "linux"))]
+pub fn neighbour_unresolved(_ip: IpAddr) -> Option<bool> {
+    None
+}
+
+/// Reads one address's flags from the text of `/proc/net/arp`: ATF_COM (0x2) marks a resolved
+/// entry; incomplete and failed entries have it clear.
+pub fn arp_entry_unresolved(table: &str, ip: Ipv4Addr) -> Option<bool> {
+    let want = ip.to_string();
+    table.lines().skip(1).find_map(|line| {
+        let mut f = line.split_whitespace();
+        if f.next()? != want {
+            return None;
+        }
+        let flags = u32::from_str_radix(f.nth(1)?.trim_start_matches("0x"), 16).ok()?;
+        Some(flags & 0x2 == 0)
+    })
+}
+
 pub fn raise_fd_limit() -> Option<u64> {
     // SAFETY: getrlimit/setrlimit with a valid pointer to a local struct.
     unsafe {
@@ -212,6 +238,26 @@ mod tests {
         );
         assert_eq!(classify_code(libc::EPERM), ConnectErrorKind::LocalPolicy);
         assert_eq!(classify_code(libc::EINVAL), ConnectErrorKind::Other);
+    }
+
+    #[test]
+    fn arp_table_flags() {
+        let t = "IP address       HW type     Flags       HW address            Mask     Device\n\
+                 10.99.0.78       0x1         0x0         00:00:00:00:00:00     *        va\n\
+                 10.99.0.2        0x1         0x2         32:45:39:08:1f:0a     *        va\n";
+        assert_eq!(
+            arp_entry_unresolved(t, Ipv4Addr::new(10, 99, 0, 78)),
+            Some(true)
+        );
+        assert_eq!(
+            arp_entry_unresolved(t, Ipv4Addr::new(10, 99, 0, 2)),
+            Some(false)
+        );
+        assert_eq!(arp_entry_unresolved(t, Ipv4Addr::new(10, 99, 0, 3)), None);
+        assert_eq!(
+            arp_entry_unresolved("garbage", Ipv4Addr::new(10, 99, 0, 3)),
+            None
+        );
     }
 
     #[cfg(target_os = "linux")]

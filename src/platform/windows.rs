@@ -55,6 +55,10 @@ pub fn take_icmp_error(_sock: socket2::SockRef<'_>) -> Option<IcmpReport> {
     None
 }
 
+pub fn neighbour_unresolved(_ip: std::net::IpAddr) -> Option<bool> {
+    None
+}
+
 pub fn raise_fd_limit() -> Option<u64> {
     None
 }
