@@ -93,6 +93,25 @@ pub struct IcmpReport {
     pub offender: Option<IpAddr>,
 }
 
+/// A TCP socket in non-blocking mode: with one system call where the platform allows
+/// (`SOCK_NONBLOCK | SOCK_CLOEXEC` on Linux), which matters when a scan opens millions.
+pub fn nonblocking_tcp_socket(domain: socket2::Domain) -> io::Result<socket2::Socket> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        socket2::Socket::new(
+            domain,
+            socket2::Type::STREAM.nonblocking(),
+            Some(socket2::Protocol::TCP),
+        )
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    {
+        let s = socket2::Socket::new(domain, socket2::Type::STREAM, Some(socket2::Protocol::TCP))?;
+        s.set_nonblocking(true)?;
+        Ok(s)
+    }
+}
+
 /// Asks the kernel to keep ICMP errors for this socket so [`take_icmp_error`] can name them.
 /// Linux only (IP_RECVERR / IPV6_RECVERR); elsewhere a no-op and errors stay unnamed.
 pub fn enable_icmp_errors(sock: &socket2::Socket, ipv6: bool) {
@@ -100,7 +119,7 @@ pub fn enable_icmp_errors(sock: &socket2::Socket, ipv6: bool) {
 }
 
 /// Reads the ICMP error queued on a socket whose connect failed, if the platform records one.
-pub fn take_icmp_error(sock: socket2::SockRef<'_>) -> Option<IcmpReport> {
+pub fn take_icmp_error(sock: &socket2::Socket) -> Option<IcmpReport> {
     imp::take_icmp_error(sock)
 }
 
@@ -109,7 +128,31 @@ pub fn take_icmp_error(sock: socket2::SockRef<'_>) -> Option<IcmpReport> {
 /// the platform cannot tell. A SYN to such an address never left this machine, so its silence
 /// is not a firewall's doing. Linux IPv4 only (`/proc/net/arp`).
 pub fn neighbour_unresolved(ip: IpAddr) -> Option<bool> {
-    imp::neighbour_unresolved(ip)
+    imp::neighbour_table().and_then(|t| t.unresolved(ip))
+}
+
+/// A snapshot of the neighbour (ARP) table, for checking many addresses at once.
+pub fn neighbour_table() -> Option<NeighbourTable> {
+    imp::neighbour_table()
+}
+
+/// Addresses with a neighbour entry, and whether that entry ever resolved.
+#[derive(Debug, Clone, Default)]
+pub struct NeighbourTable {
+    entries: std::collections::HashMap<IpAddr, bool>,
+}
+
+impl NeighbourTable {
+    pub fn from_entries(entries: impl IntoIterator<Item = (IpAddr, bool)>) -> Self {
+        NeighbourTable {
+            entries: entries.into_iter().collect(),
+        }
+    }
+
+    /// `Some(true)`: resolution was tried and never answered; `None`: no entry (not on-link).
+    pub fn unresolved(&self, ip: IpAddr) -> Option<bool> {
+        self.entries.get(&ip).map(|resolved| !resolved)
+    }
 }
 
 /// Raises the soft limit on open files to the hard limit and returns the limit now in force,
@@ -129,6 +172,30 @@ pub fn interface_index(zone: &str) -> Option<u32> {
 /// Name of an interface index, for reports (`fe80::1%eth0`); the number where names are unknown.
 pub fn interface_name(index: u32) -> String {
     imp::interface_name(index).unwrap_or_else(|| index.to_string())
+}
+
+/// Resolves when the user or the service manager asks the process to stop: Ctrl-C everywhere,
+/// SIGTERM on Unix as well (what `systemctl stop`, `docker stop` and `kill` send).
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 /// The default time to wait for one connect attempt.

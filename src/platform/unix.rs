@@ -4,7 +4,7 @@ use std::ffi::{CStr, CString};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
-use super::{ConnectErrorKind, IcmpReport};
+use super::{ConnectErrorKind, IcmpReport, NeighbourTable};
 
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 
@@ -58,7 +58,7 @@ pub fn enable_icmp_errors(_sock: &socket2::Socket, _ipv6: bool) {}
 /// Reads one entry of the socket's error queue (`MSG_ERRQUEUE`), the only way a TCP connect can
 /// learn the ICMP type, code and sender behind its errno (see ip(7), IP_RECVERR).
 #[cfg(any(target_os = "linux", target_os = "android"))]
-pub fn take_icmp_error(sock: socket2::SockRef<'_>) -> Option<IcmpReport> {
+pub fn take_icmp_error(sock: &socket2::Socket) -> Option<IcmpReport> {
     use std::os::fd::AsRawFd;
     // u64 backing keeps the control buffer aligned for cmsghdr.
     let mut control = [0u64; 64];
@@ -115,7 +115,7 @@ pub fn take_icmp_error(sock: socket2::SockRef<'_>) -> Option<IcmpReport> {
 }
 
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
-pub fn take_icmp_error(_sock: socket2::SockRef<'_>) -> Option<IcmpReport> {
+pub fn take_icmp_error(_sock: &socket2::Socket) -> Option<IcmpReport> {
     None
 }
 
@@ -142,29 +142,25 @@ unsafe fn read_sockaddr(p: *const u8) -> Option<IpAddr> {
 }
 
 #[cfg(target_os = "linux")]
-pub fn neighbour_unresolved(ip: IpAddr) -> Option<bool> {
-    let IpAddr::V4(v4) = ip else { return None };
+pub fn neighbour_table() -> Option<NeighbourTable> {
     let table = std::fs::read_to_string("/proc/net/arp").ok()?;
-    arp_entry_unresolved(&table, v4)
+    Some(parse_arp_table(&table))
 }
 
 #[cfg(not(target_os = "linux"))]
-pub fn neighbour_unresolved(_ip: IpAddr) -> Option<bool> {
+pub fn neighbour_table() -> Option<NeighbourTable> {
     None
 }
 
-/// Reads one address's flags from the text of `/proc/net/arp`: ATF_COM (0x2) marks a resolved
-/// entry; incomplete and failed entries have it clear.
-pub fn arp_entry_unresolved(table: &str, ip: Ipv4Addr) -> Option<bool> {
-    let want = ip.to_string();
-    table.lines().skip(1).find_map(|line| {
+/// Reads the text of `/proc/net/arp`: ATF_COM (0x2) marks a resolved entry; incomplete and
+/// failed entries have it clear.
+pub fn parse_arp_table(table: &str) -> NeighbourTable {
+    NeighbourTable::from_entries(table.lines().skip(1).filter_map(|line| {
         let mut f = line.split_whitespace();
-        if f.next()? != want {
-            return None;
-        }
+        let ip: Ipv4Addr = f.next()?.parse().ok()?;
         let flags = u32::from_str_radix(f.nth(1)?.trim_start_matches("0x"), 16).ok()?;
-        Some(flags & 0x2 == 0)
-    })
+        Some((IpAddr::V4(ip), flags & 0x2 != 0))
+    }))
 }
 
 pub fn raise_fd_limit() -> Option<u64> {
@@ -245,19 +241,12 @@ mod tests {
         let t = "IP address       HW type     Flags       HW address            Mask     Device\n\
                  10.99.0.78       0x1         0x0         00:00:00:00:00:00     *        va\n\
                  10.99.0.2        0x1         0x2         32:45:39:08:1f:0a     *        va\n";
-        assert_eq!(
-            arp_entry_unresolved(t, Ipv4Addr::new(10, 99, 0, 78)),
-            Some(true)
-        );
-        assert_eq!(
-            arp_entry_unresolved(t, Ipv4Addr::new(10, 99, 0, 2)),
-            Some(false)
-        );
-        assert_eq!(arp_entry_unresolved(t, Ipv4Addr::new(10, 99, 0, 3)), None);
-        assert_eq!(
-            arp_entry_unresolved("garbage", Ipv4Addr::new(10, 99, 0, 3)),
-            None
-        );
+        let t = parse_arp_table(t);
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert_eq!(t.unresolved(ip("10.99.0.78")), Some(true));
+        assert_eq!(t.unresolved(ip("10.99.0.2")), Some(false));
+        assert_eq!(t.unresolved(ip("10.99.0.3")), None);
+        assert_eq!(parse_arp_table("garbage").unresolved(ip("10.99.0.3")), None);
     }
 
     #[cfg(target_os = "linux")]

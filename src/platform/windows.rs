@@ -51,11 +51,11 @@ pub fn is_in_progress_code(code: i32) -> bool {
 
 pub fn enable_icmp_errors(_sock: &socket2::Socket, _ipv6: bool) {}
 
-pub fn take_icmp_error(_sock: socket2::SockRef<'_>) -> Option<IcmpReport> {
+pub fn take_icmp_error(_sock: &socket2::Socket) -> Option<IcmpReport> {
     None
 }
 
-pub fn neighbour_unresolved(_ip: std::net::IpAddr) -> Option<bool> {
+pub fn neighbour_table() -> Option<super::NeighbourTable> {
     None
 }
 

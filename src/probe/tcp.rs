@@ -5,7 +5,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use socket2::{Domain, Protocol, SockRef, Socket, Type};
+use socket2::{Domain, SockRef};
 use tokio::io::{AsyncReadExt, Interest};
 
 use super::{Attempt, Greeting};
@@ -33,13 +33,10 @@ impl Connector for TcpConnector {
 /// Connects once to `addr`, waiting at most `timeout` for the handshake, then reads a greeting
 /// for at most `greeting_wait` and closes with a reset (no TIME_WAIT left behind here).
 pub async fn connect_once(addr: SocketAddr, timeout: Duration, greeting_wait: Duration) -> Attempt {
-    let sock = match Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP)) {
+    let sock = match platform::nonblocking_tcp_socket(Domain::for_address(addr)) {
         Ok(s) => s,
         Err(e) => return local_or_failed(&e),
     };
-    if let Err(e) = sock.set_nonblocking(true) {
-        return local_or_failed(&e);
-    }
     platform::enable_icmp_errors(&sock, addr.is_ipv6());
     let start = Instant::now();
     match sock.connect(&addr.into()) {
@@ -93,7 +90,9 @@ async fn read_greeting(mut stream: tokio::net::TcpStream, wait: Duration) -> Opt
     if wait.is_zero() {
         return None;
     }
-    let mut buf = [0u8; super::greeting::MAX_GREETING];
+    // On the heap: only open ports get here, and a buffer in the future would make every
+    // probe's future (and its move into the task) that much bigger.
+    let mut buf = vec![0u8; super::greeting::MAX_GREETING];
     match tokio::time::timeout(wait, stream.read(&mut buf)).await {
         Ok(Ok(n)) if n > 0 => Some(Greeting::identify(&buf[..n])),
         // Timeout, EOF or reset after accept: nothing spoke first.
@@ -108,12 +107,13 @@ fn failure(err: &io::Error, sock: SockRef<'_>, rtt: Duration) -> Attempt {
         ConnectErrorKind::Refused
         | ConnectErrorKind::HostUnreachable
         | ConnectErrorKind::NetUnreachable => {
-            let local = sock
-                .local_addr()
-                .ok()
-                .and_then(|a| a.as_socket())
-                .map(|a| a.ip());
-            if let Some(report) = platform::take_icmp_error(sock) {
+            if let Some(report) = platform::take_icmp_error(&sock) {
+                // Only now: the local address tells whether this machine sent the ICMP itself.
+                let local = sock
+                    .local_addr()
+                    .ok()
+                    .and_then(|a| a.as_socket())
+                    .map(|a| a.ip());
                 return Attempt::Icmp { rtt, report, local };
             }
             match kind {
