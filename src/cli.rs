@@ -13,11 +13,14 @@ Examples:
   Why does Attach to Process fail?   msvsmon-probe devbox
   A monitor started with /port 4567  msvsmon-probe devbox:4567
   Only the VS 2022 ports, as JSON    msvsmon-probe --release 2022 --json devbox
+  Every debugger host of a subnet    msvsmon-probe 10.20.0.0/16
+  The same, one JSON line per host   msvsmon-probe --ndjson 10.20.0.0/16 > hosts.ndjson
+  Part 2 of 4 of a sweep             msvsmon-probe --shard 2/4 -iL networks.txt
   The port table                     msvsmon-probe catalog
 
 Exit codes:
   0  a debugger port is open on at least one target
-  1  every target was probed and no debugger port is open
+  1  every target was probed (or scanned) and no debugger port is open
   2  bad usage or input; nothing was probed
   3  no target could be resolved
   4  local errors (out of file descriptors, ports, buffers) left the answer incomplete
@@ -104,8 +107,68 @@ pub struct ProbeArgs {
     pub hosts_file: Option<PathBuf>,
 
     /// Print one JSON document (schema in docs/json.md) instead of the report.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "ndjson")]
     pub json: bool,
+
+    /// Read targets from FILE: addresses, names, CIDR or ranges, several per line, '#' comments;
+    /// '-' reads standard input. nmap's `-iL FILE` is accepted too. Makes the run a scan.
+    #[arg(long = "input-list", value_name = "FILE", help_heading = "Subnet scan")]
+    pub input_lists: Vec<PathBuf>,
+
+    /// Leave these targets out (addresses, names, CIDR, ranges); repeat or separate with commas.
+    #[arg(
+        long,
+        value_name = "TARGETS",
+        value_delimiter = ',',
+        help_heading = "Subnet scan"
+    )]
+    pub exclude: Vec<String>,
+
+    /// Leave out the targets listed in FILE (same format as --input-list).
+    #[arg(long, value_name = "FILE", help_heading = "Subnet scan")]
+    pub exclude_file: Vec<PathBuf>,
+
+    /// Scan even when every target is a single host (one line per host with --ndjson).
+    #[arg(long, help_heading = "Subnet scan")]
+    pub scan: bool,
+
+    /// Stream one JSON object per host as it completes, then a summary object (implies --scan).
+    #[arg(long, help_heading = "Subnet scan")]
+    pub ndjson: bool,
+
+    /// Report every host, not only hosts with an open port or a blocked debugger port.
+    #[arg(long, help_heading = "Subnet scan")]
+    pub all: bool,
+
+    /// Seed of the scan order. The default is derived from the targets and ports, so every
+    /// shard of the same command computes the same order.
+    #[arg(long, value_name = "N", help_heading = "Subnet scan")]
+    pub seed: Option<u64>,
+
+    /// Scan only part K of N of the (same) scan order, e.g. 2/4 on the second of four machines;
+    /// the parts are disjoint and their outputs concatenate.
+    #[arg(long, value_name = "K/N", value_parser = crate::order::Shard::parse, help_heading = "Subnet scan")]
+    pub shard: Option<crate::order::Shard>,
+
+    /// Connect attempts in flight at most (default: from the open-file limit).
+    #[arg(long, value_name = "N", value_parser = parse_concurrency, help_heading = "Subnet scan")]
+    pub concurrency: Option<usize>,
+
+    /// Probes started per second at most (retries included).
+    #[arg(long, value_name = "PER_SECOND", value_parser = parse_rate, help_heading = "Subnet scan")]
+    pub rate: Option<f64>,
+
+    /// Shortest wait per attempt when measured round trips allow it; --timeout is the longest.
+    #[arg(long, value_name = "DURATION", default_value = "100ms", value_parser = parse_timeout, help_heading = "Subnet scan")]
+    pub min_timeout: Duration,
+
+    /// Scan at most N hosts (the first N of the scan order).
+    #[arg(long, value_name = "N", value_parser = parse_max_targets, help_heading = "Subnet scan")]
+    pub max_targets: Option<u128>,
+
+    /// Allow scanning more than 65,536 public internet addresses.
+    #[arg(long, help_heading = "Subnet scan")]
+    pub yes: bool,
 }
 
 /// Must agree with `platform::DEFAULT_CONNECT_TIMEOUT` (a unit test checks).
@@ -167,6 +230,36 @@ fn parse_greeting_wait(s: &str) -> Result<Duration, String> {
         ));
     }
     Ok(d)
+}
+
+fn parse_concurrency(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<u64>() {
+        Ok(n @ 1..=1_000_000) => Ok(n as usize),
+        _ => Err(format!(
+            "'{}' is not a valid concurrency; expected 1 to 1000000",
+            s.trim()
+        )),
+    }
+}
+
+fn parse_rate(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(r) if r.is_finite() && r > 0.0 => Ok(r),
+        _ => Err(format!(
+            "'{}' is not a valid rate; expected a number of probes per second above 0",
+            s.trim()
+        )),
+    }
+}
+
+fn parse_max_targets(s: &str) -> Result<u128, String> {
+    match s.trim().parse::<u128>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(format!(
+            "'{}' is not a valid number of targets; expected 1 or more",
+            s.trim()
+        )),
+    }
 }
 
 fn parse_retries(s: &str) -> Result<u32, String> {

@@ -2,13 +2,18 @@
 //! Everything that can be wrong with the input is found here, before any packet is sent.
 
 use std::fmt;
+use std::io::BufRead;
+use std::path::Path;
 use std::time::Duration;
 
 use crate::catalog::Selection;
 use crate::cli::ProbeArgs;
 use crate::engine;
+use crate::order::Shard;
 use crate::resolve::{HostsFile, Resolver};
+use crate::scan::ScanSettings;
 use crate::target::{parse_target, Target};
+use crate::target_set::{parse_spec, read_specs, Spec};
 
 /// A usage error: one line that names the bad value and what is accepted. Exit code 2.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,5 +111,166 @@ mod tests {
         assert_eq!(concurrency_for(Some(20_000)), MAX_HOST_CONCURRENCY);
         assert_eq!(concurrency_for(Some(10)), 1);
         assert_eq!(concurrency_for(None), MAX_HOST_CONCURRENCY);
+    }
+}
+
+/// Connections in flight for a scan: most of the open-file limit, leaving headroom.
+pub fn scan_concurrency_for(fd_limit: Option<u64>) -> usize {
+    match fd_limit {
+        Some(n) => (n.saturating_sub(FD_HEADROOM) as usize).clamp(1, MAX_SCAN_CONCURRENCY),
+        None => MAX_SCAN_CONCURRENCY,
+    }
+}
+
+/// Beyond this, more sockets in SYN_SENT only add kernel memory and local-port pressure.
+const MAX_SCAN_CONCURRENCY: usize = 32_768;
+
+/// True when the arguments ask for a scan rather than the diagnosis of named hosts: a CIDR, a
+/// range, an input list, exclusions, `--scan` or `--ndjson`.
+pub fn is_scan(args: &ProbeArgs) -> bool {
+    args.scan
+        || args.ndjson
+        || !args.input_lists.is_empty()
+        || !args.exclude.is_empty()
+        || !args.exclude_file.is_empty()
+        || args.targets.iter().any(|t| {
+            t.contains('/') || matches!(parse_spec(t), Ok(Spec::Addresses(a)) if a.len() > 1)
+        })
+}
+
+/// How a scan writes its results.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScanOutput {
+    /// Debugger hosts as they are found, a progress bar on a terminal, a summary.
+    Human,
+    /// One JSON object per line per host, then a summary line.
+    Ndjson,
+    /// One JSON document at the end.
+    Json,
+}
+
+/// A validated scan.
+#[derive(Debug, Clone)]
+pub struct ScanConfig {
+    pub specs: Vec<Spec>,
+    pub excludes: Vec<Spec>,
+    pub selection: Selection,
+    pub settings: ScanSettings,
+    pub greeting_wait: Duration,
+    pub resolver: Resolver,
+    pub output: ScanOutput,
+    pub all: bool,
+    pub allow_public: bool,
+}
+
+/// FNV-1a over the command's targets and ports: the default seed, identical on every machine
+/// that runs the same command (so shards agree without being told a seed).
+fn default_seed(parts: &[String]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for p in parts {
+        for b in p.bytes().chain(std::iter::once(0)) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    h
+}
+
+fn read_list(
+    path: &Path,
+    stdin: &mut dyn FnMut() -> Box<dyn BufRead>,
+) -> Result<Vec<Spec>, UsageError> {
+    let name = path.display().to_string();
+    if name == "-" {
+        return read_specs("<stdin>", stdin()).map_err(|e| UsageError(e.to_string()));
+    }
+    let file = std::fs::File::open(path)
+        .map_err(|e| UsageError(format!("cannot read target list {name}: {e}")))?;
+    read_specs(&name, std::io::BufReader::new(file)).map_err(|e| UsageError(e.to_string()))
+}
+
+impl ScanConfig {
+    /// `stdin` supplies standard input for `-` lists (a parameter so tests can feed it).
+    pub fn from_args(
+        args: &ProbeArgs,
+        fd_limit: Option<u64>,
+        stdin: &mut dyn FnMut() -> Box<dyn BufRead>,
+    ) -> Result<Self, UsageError> {
+        let mut specs = Vec::new();
+        for t in &args.targets {
+            specs.push(parse_spec(t).map_err(|e| UsageError(e.to_string()))?);
+        }
+        for f in &args.input_lists {
+            specs.extend(read_list(f, stdin)?);
+        }
+        if specs.is_empty() {
+            return Err(UsageError(
+                "no target given; expected addresses, names, CIDR or ranges, or --input-list FILE (see --help)".into(),
+            ));
+        }
+        let mut excludes = Vec::new();
+        for t in &args.exclude {
+            excludes.push(parse_spec(t).map_err(|e| UsageError(format!("--exclude: {e}")))?);
+        }
+        for f in &args.exclude_file {
+            excludes.extend(read_list(f, stdin)?);
+        }
+        let resolver = match &args.hosts_file {
+            Some(path) => Resolver::from_hosts_file(
+                HostsFile::load(path).map_err(|e| UsageError(e.to_string()))?,
+            ),
+            None => Resolver::system(),
+        };
+        let mut releases = args.releases.clone();
+        releases.dedup_by_key(|r| r.key);
+        let selection = Selection {
+            releases: (!releases.is_empty()).then_some(releases),
+            azure_cloud_service: args.azure_cloud_service,
+            custom_ports: args.ports.clone(),
+        };
+        if args.min_timeout > args.timeout {
+            return Err(UsageError(format!(
+                "--min-timeout {} is longer than --timeout {}; expected min-timeout <= timeout",
+                humantime::format_duration(args.min_timeout),
+                humantime::format_duration(args.timeout)
+            )));
+        }
+        let mut seed_parts: Vec<String> = args.targets.clone();
+        seed_parts.extend(args.input_lists.iter().map(|p| p.display().to_string()));
+        seed_parts.extend(
+            selection
+                .plan(false, None)
+                .iter()
+                .map(|p| p.port.to_string()),
+        );
+        Ok(ScanConfig {
+            specs,
+            excludes,
+            settings: ScanSettings {
+                max_timeout: args.timeout,
+                min_timeout: args.min_timeout,
+                retries: args.retries,
+                concurrency: args
+                    .concurrency
+                    .unwrap_or_else(|| scan_concurrency_for(fd_limit)),
+                rate: args.rate,
+                seed: args.seed.unwrap_or_else(|| default_seed(&seed_parts)),
+                shard: args.shard.unwrap_or(Shard::WHOLE),
+                max_hosts: args.max_targets,
+                lanes: 0,
+            },
+            selection,
+            greeting_wait: args.greeting_wait,
+            resolver,
+            output: if args.ndjson {
+                ScanOutput::Ndjson
+            } else if args.json {
+                ScanOutput::Json
+            } else {
+                ScanOutput::Human
+            },
+            all: args.all,
+            allow_public: args.yes,
+        })
     }
 }

@@ -8,7 +8,7 @@ use clap::error::ErrorKind;
 use clap::Parser;
 
 use msvsmon_probe::cli::{Cli, ColorWhen, Command};
-use msvsmon_probe::config::{Output, ProbeConfig};
+use msvsmon_probe::config::{self, Output, ProbeConfig, ScanConfig, ScanOutput};
 use msvsmon_probe::diagnose::{diagnose, Status};
 use msvsmon_probe::exit_code::ExitCode;
 use msvsmon_probe::probe::tcp::TcpConnector;
@@ -16,7 +16,9 @@ use msvsmon_probe::report::{self, RunInfo};
 use msvsmon_probe::{host_probe, platform};
 
 fn main() -> std::process::ExitCode {
-    let cli = match Cli::try_parse() {
+    // nmap's two-letter `-iL FILE` cannot be a clap short option; accept it as --input-list.
+    let args = std::env::args_os().map(|a| if a == "-iL" { "--input-list".into() } else { a });
+    let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => return clap_error(e).into(),
     };
@@ -27,6 +29,7 @@ fn main() -> std::process::ExitCode {
     }
     let result = match &cli.command {
         Some(Command::Catalog(args)) => print_catalog(args.json).map(|()| ExitCode::Found),
+        None if config::is_scan(&cli.probe) => scan(&cli),
         None => probe(&cli),
     };
     match result {
@@ -91,7 +94,7 @@ fn probe(cli: &Cli) -> Result<ExitCode, AppError> {
                 &connector,
                 &config.engine,
             ) => Some(obs),
-            _ = tokio::signal::ctrl_c() => None,
+            _ = platform::shutdown_signal() => None,
         }
     });
     let Some(observed) = observed else {
@@ -155,4 +158,144 @@ fn quiet_on_broken_pipe(r: io::Result<()>) {
             eprintln!("error: cannot write the report: {e}");
         }
     }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("the tokio runtime starts")
+}
+
+/// A subnet scan: hosts stream through the engine; results are written as they come.
+fn scan(cli: &Cli) -> Result<ExitCode, AppError> {
+    let fd_limit = platform::raise_fd_limit();
+    let config = ScanConfig::from_args(&cli.probe, fd_limit, &mut || {
+        Box::new(io::BufReader::new(io::stdin()))
+    })
+    .map_err(|e| AppError::Usage(e.0))?;
+    runtime().block_on(run_scan(config))
+}
+
+async fn run_scan(config: ScanConfig) -> Result<ExitCode, AppError> {
+    use std::sync::atomic::Ordering;
+    use std::sync::Arc;
+
+    use msvsmon_probe::report::progress::Progress;
+    use msvsmon_probe::report::sweep::{self as out, ScanRun};
+    use msvsmon_probe::scan::{self, ScanStats};
+    use msvsmon_probe::sweep::{self, Tally};
+    use tokio::sync::{mpsc, watch};
+
+    let started_at = SystemTime::now();
+    let start = Instant::now();
+    let plan = sweep::prepare(&config)
+        .await
+        .map_err(|e| AppError::Usage(e.0))?;
+
+    let stats = Arc::new(ScanStats::default());
+    let (tx, mut rx) = mpsc::channel(4096);
+    let (cancel_tx, cancel_rx) = watch::channel(false);
+    let connector = Arc::new(TcpConnector {
+        greeting_wait: config.greeting_wait,
+    });
+    let ports = plan.ports.iter().map(|p| p.port).collect();
+    let engine = tokio::spawn(scan::run(
+        connector,
+        plan.targets.clone(),
+        ports,
+        config.settings,
+        stats.clone(),
+        tx,
+        cancel_rx,
+    ));
+    let signalled = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    {
+        let cancel_tx = cancel_tx.clone();
+        let signalled = signalled.clone();
+        tokio::spawn(async move {
+            platform::shutdown_signal().await;
+            signalled.store(true, Ordering::SeqCst);
+            let _ = cancel_tx.send(true);
+        });
+    }
+
+    // Give the engine a moment to size the scan, then draw.
+    let total = u64::try_from(plan.targets.len()).unwrap_or(u64::MAX);
+    let mut progress = Progress::new(total, config.output == ScanOutput::Human);
+    let mut ticker = tokio::time::interval(Progress::TICK);
+    let mut tally = Tally::default();
+    let mut json_hosts = Vec::new();
+    let mut stdout = anstream::stdout();
+    let mut pipe_closed = false;
+
+    loop {
+        tokio::select! {
+            host = rx.recv() => {
+                let Some(host) = host else { break };
+                let flags = sweep::flags(&plan.ports, &host.ports);
+                let debugger = flags.debugger;
+                let report = config.all || flags.interesting;
+                tally.add(&host.ports, flags, report);
+                if !report || pipe_closed {
+                    continue;
+                }
+                let obs = plan.observe(host);
+                let d = diagnose(&obs);
+                let written = match config.output {
+                    ScanOutput::Ndjson => out::write_host_line(&mut stdout, &obs, &d),
+                    ScanOutput::Json => {
+                        json_hosts.push(msvsmon_probe::report::json::target(&obs, &d));
+                        Ok(())
+                    }
+                    ScanOutput::Human if debugger => {
+                        progress.suspend(|| out::write_host_human(&mut stdout, &obs, &d))
+                    }
+                    ScanOutput::Human => Ok(()),
+                };
+                if let Err(e) = written {
+                    pipe_closed = true;
+                    let _ = cancel_tx.send(true);
+                    quiet_on_broken_pipe(Err(e));
+                }
+            }
+            _ = ticker.tick() => progress.update(&stats, tally.debugger_hosts),
+        }
+    }
+    let outcome = engine.await.expect("the scan engine does not panic");
+    progress.finish();
+
+    let interrupted = signalled.load(Ordering::SeqCst);
+    let code = if interrupted {
+        ExitCode::Interrupted
+    } else if tally.debugger_hosts > 0 {
+        ExitCode::Found
+    } else if tally.hosts == 0 && !plan.unresolved.is_empty() {
+        ExitCode::Unresolved
+    } else if tally.states[5] > 0 {
+        ExitCode::Incomplete
+    } else {
+        ExitCode::NotFound
+    };
+    let run = ScanRun {
+        started_at,
+        elapsed: start.elapsed(),
+        settings: config.settings,
+        outcome,
+        tally,
+        retries_sent: stats.retries_sent.load(Ordering::Relaxed),
+        excluded: plan.excluded,
+        unresolved: plan.unresolved.clone(),
+        interrupted,
+        exit_code: code.code(),
+    };
+    if !pipe_closed {
+        let written = match config.output {
+            ScanOutput::Ndjson => out::write_summary_line(&mut stdout, &run),
+            ScanOutput::Json => out::write_document(&mut stdout, &run, json_hosts),
+            ScanOutput::Human => out::write_summary_human(&mut stdout, &run),
+        };
+        quiet_on_broken_pipe(written.and_then(|()| stdout.flush()));
+    }
+    Ok(code)
 }

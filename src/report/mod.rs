@@ -4,6 +4,8 @@
 pub mod catalog;
 pub mod human;
 pub mod json;
+pub mod progress;
+pub mod sweep;
 
 use std::time::{Duration, SystemTime};
 

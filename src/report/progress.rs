@@ -1,0 +1,81 @@
+//! The scan's progress bar on stderr: hosts done of total, debugger hosts found, probes per
+//! second, ETA. Drawn only when stderr is a terminal, so pipes and logs never see it.
+
+use std::io::IsTerminal;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::scan::ScanStats;
+
+pub struct Progress {
+    bar: Option<ProgressBar>,
+    last: Option<(Instant, u64)>,
+    rate: f64,
+}
+
+impl Progress {
+    /// A bar for `total` hosts, visible only on a terminal (and when `wanted`).
+    pub fn new(total: u64, wanted: bool) -> Progress {
+        let visible = wanted && std::io::stderr().is_terminal();
+        let bar = visible.then(|| {
+            let b = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr_with_hz(5));
+            b.set_style(
+                ProgressStyle::with_template(
+                    "{bar:30.cyan/blue} {pos}/{len} hosts · {msg} · {elapsed_precise} elapsed, ETA {eta}",
+                )
+                .expect("a valid template")
+                .progress_chars("█▓░"),
+            );
+            b
+        });
+        Progress {
+            bar,
+            last: None,
+            rate: 0.0,
+        }
+    }
+
+    pub fn update(&mut self, stats: &ScanStats, debugger_hosts: u128) {
+        let Some(bar) = &self.bar else { return };
+        let now = Instant::now();
+        let probes = stats.probes_sent.load(Ordering::Relaxed);
+        if let Some((t, p)) = self.last {
+            let dt = now.duration_since(t).as_secs_f64();
+            if dt >= 0.5 {
+                let r = (probes - p) as f64 / dt;
+                self.rate = if self.rate == 0.0 {
+                    r
+                } else {
+                    0.7 * self.rate + 0.3 * r
+                };
+                self.last = Some((now, probes));
+            }
+        } else {
+            self.last = Some((now, probes));
+        }
+        bar.set_position(stats.hosts_done.load(Ordering::Relaxed));
+        bar.set_message(format!(
+            "{debugger_hosts} debugger host(s) · {:.0} probes/s",
+            self.rate
+        ));
+    }
+
+    /// Runs `f` (which writes to stdout) with the bar cleared, so lines never mix with it.
+    pub fn suspend<R>(&self, f: impl FnOnce() -> R) -> R {
+        match &self.bar {
+            Some(b) => b.suspend(f),
+            None => f(),
+        }
+    }
+
+    pub fn finish(&self) {
+        if let Some(b) = &self.bar {
+            b.finish_and_clear();
+        }
+    }
+
+    /// How often the caller should call [`update`](Self::update).
+    pub const TICK: Duration = Duration::from_millis(200);
+}

@@ -1,0 +1,279 @@
+//! Scan output: a line per debugger host for people, NDJSON host objects and a summary object
+//! for machines, or one JSON document. Host objects are the same as a `--json` target object.
+
+use std::io::{self, Write};
+use std::time::{Duration, SystemTime};
+
+use anstyle::{AnsiColor, Style};
+use serde::Serialize;
+
+use super::json::{self, TargetJson, Tool, SCHEMA_VERSION};
+use crate::diagnose::Diagnosis;
+use crate::observation::HostObservation;
+use crate::scan::{ScanOutcome, ScanSettings};
+use crate::sweep::Tally;
+
+/// Facts about a finished (or interrupted) scan.
+#[derive(Debug, Clone)]
+pub struct ScanRun {
+    pub started_at: SystemTime,
+    pub elapsed: Duration,
+    pub settings: ScanSettings,
+    pub outcome: ScanOutcome,
+    pub tally: Tally,
+    pub retries_sent: u64,
+    pub excluded: u128,
+    pub unresolved: Vec<(String, String)>,
+    pub interrupted: bool,
+    pub exit_code: u8,
+}
+
+#[derive(Serialize)]
+struct HostLine {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    #[serde(flatten)]
+    target: TargetJson,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ScanSettingsJson {
+    pub timeout_ms: f64,
+    pub min_timeout_ms: f64,
+    pub retries: u32,
+    pub concurrency: usize,
+    pub rate: Option<f64>,
+    pub seed: u64,
+    pub shard: String,
+    pub max_targets: Option<u128>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct UnresolvedJson {
+    pub name: String,
+    pub error: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PortCountsJson {
+    pub open: u64,
+    pub closed: u64,
+    pub filtered: u64,
+    pub rejected: u64,
+    pub no_host: u64,
+    pub local_error: u64,
+}
+
+/// The last NDJSON line, and the `summary` of a scan's `--json` document.
+#[derive(Debug, Serialize)]
+pub struct ScanSummaryJson {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub schema_version: u32,
+    pub tool: Tool,
+    pub started_at: String,
+    pub elapsed_ms: f64,
+    pub settings: ScanSettingsJson,
+    /// Stopped by Ctrl-C / SIGTERM before every host was scanned.
+    pub interrupted: bool,
+    pub hosts_total: u128,
+    pub hosts_scanned: u128,
+    pub hosts_up: u128,
+    pub debugger_hosts: u128,
+    pub hosts_reported: u128,
+    pub excluded: u128,
+    pub unresolved: Vec<UnresolvedJson>,
+    pub ports: PortCountsJson,
+    pub probes_sent: u64,
+    pub retries_sent: u64,
+    pub probes_per_second: f64,
+    /// As in a single-host document: hosts scanned, hosts resolved, debugger hosts.
+    pub targets: u128,
+    pub resolved: u128,
+    pub reachable: u128,
+    pub exit_code: u8,
+}
+
+pub fn summary(run: &ScanRun) -> ScanSummaryJson {
+    let s = &run.settings;
+    let t = &run.tally;
+    ScanSummaryJson {
+        kind: "summary",
+        schema_version: SCHEMA_VERSION,
+        tool: Tool {
+            name: env!("CARGO_PKG_NAME"),
+            version: env!("CARGO_PKG_VERSION"),
+        },
+        started_at: humantime::format_rfc3339_millis(run.started_at).to_string(),
+        elapsed_ms: json::ms(run.elapsed),
+        settings: ScanSettingsJson {
+            timeout_ms: json::ms(s.max_timeout),
+            min_timeout_ms: json::ms(s.min_timeout),
+            retries: s.retries,
+            concurrency: s.concurrency,
+            rate: s.rate,
+            seed: s.seed,
+            shard: format!("{}/{}", s.shard.index, s.shard.count),
+            max_targets: s.max_hosts,
+        },
+        interrupted: run.interrupted,
+        hosts_total: run.outcome.hosts_total,
+        hosts_scanned: t.hosts,
+        hosts_up: t.hosts_up,
+        debugger_hosts: t.debugger_hosts,
+        hosts_reported: t.reported,
+        excluded: run.excluded,
+        unresolved: run
+            .unresolved
+            .iter()
+            .map(|(n, e)| UnresolvedJson {
+                name: n.clone(),
+                error: e.clone(),
+            })
+            .collect(),
+        ports: PortCountsJson {
+            open: t.states[0],
+            closed: t.states[1],
+            filtered: t.states[2],
+            rejected: t.states[3],
+            no_host: t.states[4],
+            local_error: t.states[5],
+        },
+        probes_sent: run.outcome.probes_sent,
+        retries_sent: run.retries_sent,
+        probes_per_second: (run.outcome.probes_sent as f64 / run.elapsed.as_secs_f64().max(1e-9))
+            .round(),
+        targets: t.hosts,
+        resolved: t.hosts,
+        reachable: t.debugger_hosts,
+        exit_code: run.exit_code,
+    }
+}
+
+/// One NDJSON line for a host.
+pub fn write_host_line(w: &mut dyn Write, obs: &HostObservation, d: &Diagnosis) -> io::Result<()> {
+    let line = HostLine {
+        kind: "host",
+        target: json::target(obs, d),
+    };
+    serde_json::to_writer(&mut *w, &line)?;
+    writeln!(w)
+}
+
+/// The NDJSON summary line.
+pub fn write_summary_line(w: &mut dyn Write, run: &ScanRun) -> io::Result<()> {
+    serde_json::to_writer(&mut *w, &summary(run))?;
+    writeln!(w)
+}
+
+#[derive(Serialize)]
+struct ScanDocument {
+    schema_version: u32,
+    tool: Tool,
+    started_at: String,
+    elapsed_ms: f64,
+    settings: ScanSettingsJson,
+    targets: Vec<TargetJson>,
+    summary: ScanSummaryJson,
+}
+
+/// The `--json` document of a scan: reported hosts and the summary.
+pub fn write_document(w: &mut dyn Write, run: &ScanRun, hosts: Vec<TargetJson>) -> io::Result<()> {
+    let summary = summary(run);
+    let doc = ScanDocument {
+        schema_version: SCHEMA_VERSION,
+        tool: Tool {
+            name: env!("CARGO_PKG_NAME"),
+            version: env!("CARGO_PKG_VERSION"),
+        },
+        started_at: summary.started_at.clone(),
+        elapsed_ms: summary.elapsed_ms,
+        settings: summary_settings(&summary),
+        targets: hosts,
+        summary,
+    };
+    serde_json::to_writer_pretty(&mut *w, &doc)?;
+    writeln!(w)
+}
+
+fn summary_settings(s: &ScanSummaryJson) -> ScanSettingsJson {
+    ScanSettingsJson {
+        timeout_ms: s.settings.timeout_ms,
+        min_timeout_ms: s.settings.min_timeout_ms,
+        retries: s.settings.retries,
+        concurrency: s.settings.concurrency,
+        rate: s.settings.rate,
+        seed: s.settings.seed,
+        shard: s.settings.shard.clone(),
+        max_targets: s.settings.max_targets,
+    }
+}
+
+/// The line a person sees for a debugger host, as soon as it is found.
+pub fn write_host_human(w: &mut dyn Write, obs: &HostObservation, d: &Diagnosis) -> io::Result<()> {
+    let green = Style::new().fg_color(Some(AnsiColor::Green.into())).bold();
+    let open: Vec<String> = obs
+        .addresses
+        .iter()
+        .flat_map(|a| a.debugger_ports())
+        .map(|p| format!("{} ({})", p.planned.port, p.planned.label()))
+        .collect();
+    let name = if obs.target.input != obs.target.host.to_string() {
+        format!(" [{}]", obs.target.input)
+    } else {
+        String::new()
+    };
+    let attach = d
+        .verdict
+        .endpoints
+        .first()
+        .map(|e| format!("  → attach {}", e.attach_as))
+        .unwrap_or_else(|| "  → WoW64 port only; the main port does not answer".into());
+    writeln!(
+        w,
+        "{green}{:<15}{green:#}{name}  {}{attach}",
+        obs.target.host.to_string(),
+        open.join(", ")
+    )
+}
+
+/// The closing lines for people.
+pub fn write_summary_human(w: &mut dyn Write, run: &ScanRun) -> io::Result<()> {
+    let t = &run.tally;
+    let dim = Style::new().dimmed();
+    writeln!(w)?;
+    if run.interrupted {
+        let pct = if run.outcome.hosts_total > 0 {
+            t.hosts as f64 * 100.0 / run.outcome.hosts_total as f64
+        } else {
+            0.0
+        };
+        writeln!(
+            w,
+            "Interrupted after {} of {} hosts ({pct:.1}%).",
+            t.hosts, run.outcome.hosts_total
+        )?;
+    }
+    writeln!(
+        w,
+        "{} debugger host(s) among {} hosts scanned ({} answered) in {:.1} s, {} probes ({:.0}/s).",
+        t.debugger_hosts,
+        t.hosts,
+        t.hosts_up,
+        run.elapsed.as_secs_f64(),
+        run.outcome.probes_sent,
+        run.outcome.probes_sent as f64 / run.elapsed.as_secs_f64().max(1e-9)
+    )?;
+    writeln!(
+        w,
+        "{dim}Ports: {} open, {} closed, {} filtered, {} rejected, {} without a host, {} not probed (local errors).{dim:#}",
+        t.states[0], t.states[1], t.states[2], t.states[3], t.states[4], t.states[5]
+    )?;
+    for (name, why) in &run.unresolved {
+        writeln!(w, "Not scanned: '{name}' did not resolve ({why}).")?;
+    }
+    if run.excluded > 0 {
+        writeln!(w, "{dim}{} address(es) excluded.{dim:#}", run.excluded)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,289 @@
+//! Subnet scans between configuration and report: resolve the names, build the target set, check
+//! it before any packet is sent, and turn each scanned host into an observation the diagnosis and
+//! reports already understand.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use futures::stream::{self, StreamExt};
+
+use crate::catalog::PlannedPort;
+use crate::config::{ScanConfig, UsageError};
+use crate::observation::{AddressObservation, HostObservation, PortObservation};
+use crate::probe::PortState;
+use crate::resolve::{Resolution, Resolver, Source};
+use crate::scan::HostResult;
+use crate::target::{Address, Host, Target};
+use crate::target_set::{AddressSet, IndexedSet, Spec};
+
+/// Public addresses a scan may cover without `--yes`.
+pub const PUBLIC_LIMIT: u128 = 65_536;
+/// Names resolved at once.
+const RESOLVE_CONCURRENCY: usize = 32;
+
+/// Everything a scan needs, checked.
+#[derive(Debug)]
+pub struct SweepPlan {
+    pub targets: Arc<IndexedSet>,
+    pub ports: Vec<PlannedPort>,
+    /// Names that resolved, by address, for reports.
+    pub names: HashMap<IpAddr, Vec<String>>,
+    /// Names that did not resolve, with why.
+    pub unresolved: Vec<(String, String)>,
+    /// Addresses left out by `--exclude`.
+    pub excluded: u128,
+}
+
+async fn resolve_all(
+    specs: &[Spec],
+    resolver: &Resolver,
+) -> (
+    AddressSet,
+    HashMap<IpAddr, Vec<String>>,
+    Vec<(String, String)>,
+) {
+    let mut set = AddressSet::default();
+    let mut names: Vec<String> = Vec::new();
+    for s in specs {
+        match s {
+            Spec::Addresses(a) => set.union(a),
+            Spec::Name(n) => {
+                if !names.contains(n) {
+                    names.push(n.clone())
+                }
+            }
+        }
+    }
+    let resolved: Vec<(String, Resolution)> = stream::iter(names)
+        .map(|n| async move {
+            let t = Target {
+                input: n.clone(),
+                host: Host::Name(n.clone()),
+                port: None,
+            };
+            let r = resolver.resolve(&t).await;
+            (n, r)
+        })
+        .buffered(RESOLVE_CONCURRENCY)
+        .collect()
+        .await;
+    let mut by_addr: HashMap<IpAddr, Vec<String>> = HashMap::new();
+    let mut unresolved = Vec::new();
+    for (name, r) in resolved {
+        if r.addresses.is_empty() {
+            unresolved.push((name, r.error.unwrap_or_default()));
+            continue;
+        }
+        for a in r.addresses {
+            set.union(&AddressSet::single(a));
+            by_addr.entry(a.ip).or_default().push(name.clone());
+        }
+    }
+    (set, by_addr, unresolved)
+}
+
+/// Resolves and checks a scan. Errors are usage errors (exit 2), found before any probe.
+pub async fn prepare(config: &ScanConfig) -> Result<SweepPlan, UsageError> {
+    let (mut set, names, unresolved) = resolve_all(&config.specs, &config.resolver).await;
+    let (excl, _, excl_unresolved) = resolve_all(&config.excludes, &config.resolver).await;
+    if let Some((name, why)) = excl_unresolved.first() {
+        return Err(UsageError(format!(
+            "cannot resolve excluded name '{name}': {why}; exclude its address instead"
+        )));
+    }
+    let before = set.len();
+    set.subtract(&excl);
+    let excluded = before - set.len();
+    if set.is_empty() && before > 0 {
+        return Err(UsageError(format!(
+            "the exclusions remove every target ({before} address(es)); nothing to scan"
+        )));
+    }
+    let public = set.public_len();
+    if public > PUBLIC_LIMIT && !config.allow_public {
+        return Err(UsageError(format!(
+            "the targets include {public} public internet addresses; scanning more than {PUBLIC_LIMIT} needs --yes (and permission from whoever runs those networks)"
+        )));
+    }
+    Ok(SweepPlan {
+        targets: Arc::new(set.into_indexed()),
+        ports: config.selection.plan(false, None),
+        names,
+        unresolved,
+        excluded,
+    })
+}
+
+impl SweepPlan {
+    /// The observation of one scanned host, in the shape single-host diagnosis uses.
+    pub fn observe(&self, r: HostResult) -> HostObservation {
+        let addr: Address = r.address;
+        let names = self.names.get(&addr.ip);
+        let input = names
+            .and_then(|n| n.first().cloned())
+            .unwrap_or_else(|| addr.to_string());
+        let ports = self
+            .ports
+            .iter()
+            .cloned()
+            .zip(r.ports)
+            .map(|(planned, result)| PortObservation { planned, result })
+            .collect();
+        HostObservation {
+            target: Target {
+                input,
+                host: Host::Literal(addr),
+                port: None,
+            },
+            resolution: Resolution {
+                source: if names.is_some() {
+                    Source::System
+                } else {
+                    Source::Literal
+                },
+                addresses: vec![addr],
+                error: None,
+            },
+            addresses: vec![AddressObservation {
+                address: addr,
+                ports,
+            }],
+            elapsed: std::time::Duration::ZERO,
+        }
+    }
+}
+
+/// What a scan needs to know about a host before deciding whether to report it; computed
+/// without building an observation (most hosts of a sweep are never reported).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HostFlags {
+    /// Something answered (open, closed or rejected by the host).
+    pub up: bool,
+    /// A debugger port (main, custom or WoW64) is open with nothing contradicting it.
+    pub debugger: bool,
+    /// Worth reporting without `--all`: any open port, or a host that is up while a debugger
+    /// port of it is filtered or rejected (a firewall in the way of the debugger).
+    pub interesting: bool,
+}
+
+pub fn flags(planned: &[PlannedPort], results: &[crate::probe::PortResult]) -> HostFlags {
+    let up = results.iter().any(|r| r.state.host_answered());
+    let debugger = results.iter().any(|r| r.is_debugger_candidate());
+    let any_open = results.iter().any(|r| r.state == PortState::Open);
+    let blocked = planned.iter().zip(results).any(|(p, r)| {
+        (p.is_main() || p.custom) && matches!(r.state, PortState::Filtered | PortState::Rejected)
+    });
+    HostFlags {
+        up,
+        debugger,
+        interesting: any_open || (up && blocked),
+    }
+}
+
+/// Running totals of a scan, for the summary.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tally {
+    pub hosts: u128,
+    pub hosts_up: u128,
+    pub debugger_hosts: u128,
+    pub reported: u128,
+    /// Ports by state: open, closed, filtered, rejected, no_host, local_error.
+    pub states: [u64; 6],
+}
+
+impl Tally {
+    pub fn add(&mut self, results: &[crate::probe::PortResult], f: HostFlags, reported: bool) {
+        self.hosts += 1;
+        self.hosts_up += u128::from(f.up);
+        self.debugger_hosts += u128::from(f.debugger);
+        self.reported += u128::from(reported);
+        for r in results {
+            let i = match r.state {
+                PortState::Open => 0,
+                PortState::Closed => 1,
+                PortState::Filtered => 2,
+                PortState::Rejected => 3,
+                PortState::NoHost => 4,
+                PortState::LocalError => 5,
+            };
+            self.states[i] += 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::Selection;
+    use crate::probe::{conclude, Attempt};
+    use std::time::Duration;
+
+    fn results(plan: &[PlannedPort], f: impl Fn(u16) -> Attempt) -> Vec<crate::probe::PortResult> {
+        plan.iter()
+            .map(|p| conclude(&f(p.port.0), "10.0.0.1".parse().unwrap(), 1))
+            .collect()
+    }
+
+    #[test]
+    fn flags_decide_what_a_sweep_reports() {
+        let plan = Selection::default().plan(false, None);
+        let rst = |_| Attempt::Refused {
+            rtt: Duration::from_micros(1),
+        };
+        let closed = flags(&plan, &results(&plan, rst));
+        assert_eq!(
+            (closed.up, closed.debugger, closed.interesting),
+            (true, false, false)
+        );
+
+        let silent = flags(&plan, &results(&plan, |_| Attempt::NoResponse));
+        assert_eq!(
+            (silent.up, silent.interesting),
+            (false, false),
+            "a silent host is not news"
+        );
+
+        let fw = flags(
+            &plan,
+            &results(&plan, |p| {
+                if p == 4026 {
+                    Attempt::NoResponse
+                } else {
+                    rst(p)
+                }
+            }),
+        );
+        assert!(
+            fw.up && fw.interesting && !fw.debugger,
+            "a firewall in front of 4026 is news"
+        );
+
+        let wow_fw = flags(
+            &plan,
+            &results(&plan, |p| {
+                if p == 4025 {
+                    Attempt::NoResponse
+                } else {
+                    rst(p)
+                }
+            }),
+        );
+        assert!(!wow_fw.interesting, "a dropped WoW64 port alone is not");
+
+        let open = flags(
+            &plan,
+            &results(&plan, |p| {
+                if p == 4026 {
+                    Attempt::Accepted {
+                        rtt: Duration::from_micros(1),
+                        greeting: None,
+                    }
+                } else {
+                    rst(p)
+                }
+            }),
+        );
+        assert!(open.debugger && open.interesting);
+    }
+}
