@@ -106,7 +106,11 @@ fn failure(err: &io::Error, sock: SockRef<'_>, rtt: Duration) -> Attempt {
     match kind {
         ConnectErrorKind::Refused
         | ConnectErrorKind::HostUnreachable
-        | ConnectErrorKind::NetUnreachable => {
+        | ConnectErrorKind::NetUnreachable
+        // Linux reports ICMPv6 admin-prohibited, source-policy and reject-route (type 1, codes
+        // 1, 5, 6) as EACCES, the errno of a local firewall's refusal; only the error queue
+        // tells a remote rejection from a local one.
+        | ConnectErrorKind::LocalPolicy => {
             if let Some(report) = platform::take_icmp_error(&sock) {
                 // Only now: the local address tells whether this machine sent the ICMP itself.
                 let local = sock
@@ -118,6 +122,7 @@ fn failure(err: &io::Error, sock: SockRef<'_>, rtt: Duration) -> Attempt {
             }
             match kind {
                 ConnectErrorKind::Refused => Attempt::Refused { rtt },
+                ConnectErrorKind::LocalPolicy => local_or_failed(err),
                 _ => Attempt::Unreachable { rtt, kind },
             }
         }

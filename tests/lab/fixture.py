@@ -1,0 +1,142 @@
+#!/usr/bin/env python3
+"""Processes that run inside the lab's network namespaces (tests/lab/mod.rs starts them with
+`ip netns exec`). Standard library only, except `wsd-publish`, which needs the python
+`wsdiscovery` package the lab installs (tests/lab/tools.rs) and puts on PYTHONPATH.
+
+  listen       TCP listeners on the given ports that accept and close, or greet first and close
+  wsd-publish  a WS-Discovery publisher (python wsdiscovery) with Types, Scopes and XAddrs
+  wsd-probe    one multicast WS-Discovery Probe; prints each reply as a JSON line (lab self-checks
+               only: the project's own discovery client is tested elsewhere)
+
+Nothing here chooses an address: every socket is bound to the wildcard address of the namespace it
+runs in, so it can only ever see lab traffic.
+"""
+
+import argparse
+import json
+import selectors
+import socket
+import sys
+import time
+import uuid
+import xml.etree.ElementTree as ET
+
+
+def listen(args):
+    ports = [int(p) for p in args.ports.split(",") if p]
+    greeting = args.greeting.encode().decode("unicode_escape").encode("latin-1") if args.greeting else b""
+    sel = selectors.DefaultSelector()
+    for port in ports:
+        # One dual-stack socket per port: the lab hosts with a ULA answer on both families.
+        s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("::", port))
+        # A deep backlog: the farm takes hundreds of connections per second; a full queue would
+        # drop SYNs and turn open ports into "filtered".
+        s.listen(args.backlog)
+        s.setblocking(False)
+        sel.register(s, selectors.EVENT_READ)
+    print("listening on " + ",".join(map(str, ports)), flush=True)
+    while True:
+        for key, _ in sel.select():
+            try:
+                conn, _ = key.fileobj.accept()
+            except (BlockingIOError, ConnectionAbortedError):
+                continue
+            try:
+                if greeting:
+                    conn.sendall(greeting)
+            except OSError:
+                pass  # the prober reset the connection before the greeting went out
+            conn.close()
+
+
+def wsd_publish(args):
+    from wsdiscovery.publishing import ThreadedWSPublishing
+    from wsdiscovery.qname import QName
+    from wsdiscovery.scope import Scope
+
+    ns, prefix, local = args.type.split(" ")
+    publisher = ThreadedWSPublishing()
+    publisher.start()
+    publisher.publishService(
+        types=[QName(ns, local, prefix)],
+        scopes=[Scope(args.scope)],
+        xAddrs=args.xaddrs.split(" "),
+    )
+    print("published", flush=True)
+    while True:
+        time.sleep(3600)
+
+
+PROBE = """<?xml version="1.0" encoding="utf-8"?>
+<soap:Envelope xmlns:soap="http://www.w3.org/2003/05/soap-envelope"
+ xmlns:wsa="http://schemas.xmlsoap.org/ws/2004/08/addressing"
+ xmlns:wsd="http://schemas.xmlsoap.org/ws/2005/04/discovery"
+ xmlns:wsdp="http://schemas.xmlsoap.org/ws/2006/02/devprof"><soap:Header>
+<wsa:To>urn:schemas-xmlsoap-org:ws:2005:04:discovery</wsa:To>
+<wsa:Action>http://schemas.xmlsoap.org/ws/2005/04/discovery/Probe</wsa:Action>
+<wsa:MessageID>{mid}</wsa:MessageID></soap:Header>
+<soap:Body><wsd:Probe>{types}</wsd:Probe></soap:Body></soap:Envelope>"""
+
+NS = {
+    "wsa": "http://schemas.xmlsoap.org/ws/2004/08/addressing",
+    "wsd": "http://schemas.xmlsoap.org/ws/2005/04/discovery",
+}
+
+
+def wsd_probe(args):
+    mid = "urn:uuid:" + str(uuid.uuid4())
+    types = "<wsd:Types>%s</wsd:Types>" % args.types if args.types else ""
+    msg = PROBE.format(mid=mid, types=types).encode()
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 1)
+    s.bind(("0.0.0.0", 0))
+    # wsdd answers only multicast Probes; send twice as SOAP-over-UDP does, in case one is lost.
+    for _ in range(2):
+        s.sendto(msg, ("239.255.255.250", 3702))
+    deadline = time.monotonic() + args.wait
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        s.settimeout(left)
+        try:
+            data, (src, _) = s.recvfrom(65536)
+        except socket.timeout:
+            break
+        try:
+            root = ET.fromstring(data)
+        except ET.ParseError:
+            continue
+        relates = root.findtext(".//wsa:RelatesTo", default="", namespaces=NS).strip()
+        for m in root.iterfind(".//wsd:ProbeMatch", NS):
+            print(json.dumps({
+                "from": src,
+                "relates_to_probe": relates == mid,
+                "types": (m.findtext("wsd:Types", default="", namespaces=NS) or "").strip(),
+                "xaddrs": (m.findtext("wsd:XAddrs", default="", namespaces=NS) or "").strip(),
+            }), flush=True)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    lp = sub.add_parser("listen")
+    lp.add_argument("--ports", required=True, help="comma-separated TCP ports")
+    lp.add_argument("--greeting", help="sent to every client before closing (\\r\\n escapes allowed)")
+    lp.add_argument("--backlog", type=int, default=4096)
+    pp = sub.add_parser("wsd-publish")
+    pp.add_argument("--type", required=True, help="'NAMESPACE PREFIX LOCALNAME'")
+    pp.add_argument("--scope", required=True)
+    pp.add_argument("--xaddrs", required=True, help="space-separated URIs")
+    qp = sub.add_parser("wsd-probe")
+    qp.add_argument("--types", default="", help="Types text, e.g. wsdp:Device; empty for a type-less Probe")
+    qp.add_argument("--wait", type=float, default=3.0, help="seconds to collect replies")
+    args = p.parse_args()
+    {"listen": listen, "wsd-publish": wsd_publish, "wsd-probe": wsd_probe}[args.cmd](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

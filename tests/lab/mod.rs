@@ -1,0 +1,676 @@
+//! A network lab in Linux network namespaces, for integration tests (`mod lab;`) and benchmarks
+//! (`#[path = "../tests/lab/mod.rs"] mod lab;`): real hosts, firewalls that drop and reject,
+//! dead addresses, IPv6, WS-Discovery responders and a /16 "farm", on one machine, with no
+//! outside network. README.md ("How the lab tests work") has the diagram.
+//!
+//! ```text
+//!  scanner ──lan0── [br0 in "lan"] ──eth0── one namespace per scenario host (hosts.rs)
+//!     └──rt0── router ──dn0── farm (answers for 10.232.0.0/16)
+//! ```
+//!
+//! Safety rules the builder enforces:
+//! - Packets stay inside the lab: the scanner has no default route (only the LAN, the farm and
+//!   the router's link are routed), its resolver is its own loopback, daemons run only inside lab
+//!   namespaces, and the prefixes must not overlap any route of the machine ([`plan`]).
+//! - Names are unique per run (`mpl-<pid>-<n>-…`), so parallel test binaries never collide;
+//!   veths are created directly inside their namespaces, never in the root namespace.
+//! - Teardown on drop, also on panic; a reaper process tears down if this process dies without
+//!   unwinding; a later run removes labs whose process is gone.
+//!
+//! ```ignore
+//! let lab = Lab::build(&LabSpec::standard())?;          // or LabSpec::farm_only()
+//! let out = lab.scanner(env!("CARGO_BIN_EXE_msvsmon-probe")).args(["--json", "dbg2022.lab"]).output()?;
+//! lab.teardown();                                         // or let it drop
+//! ```
+#![allow(dead_code)]
+
+pub mod farm;
+pub mod hosts;
+pub mod nmap;
+pub mod plan;
+pub mod runner;
+mod sys;
+pub mod tools;
+pub mod truth;
+
+use std::fs::File;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+pub use farm::{Answer, FarmTruth};
+pub use hosts::{HostCommand, HostSpec, Ready};
+use plan::{lan_v4, lan_v6};
+
+/// The fixture script the lab's listeners and publishers run (`{fixture}` in a [`HostCommand`]).
+pub const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/lab/fixture.py");
+/// How long a started process may take to bind its ports.
+const READY_LIMIT: Duration = Duration::from_secs(20);
+/// A dead on-link address costs `retrans_time_ms × mcast_solicit` of ARP/ND: 0.75 s, under the
+/// product's 1 s default timeout (the kernel default is 3 s).
+const NEIGH_RETRANS_MS: &str = "250";
+const NEIGH_SOLICIT: &str = "3";
+
+/// What to build.
+#[derive(Debug, Clone)]
+pub struct LabSpec {
+    /// Hosts on the LAN (empty and `lan: false` for a farm-only lab).
+    pub hosts: Vec<HostSpec>,
+    /// Names beyond `<host>.lab` for the scanner's hosts file.
+    pub names: Vec<(String, Vec<IpAddr>)>,
+    /// Build the bridge and connect the scanner to it.
+    pub lan: bool,
+    /// Build the router and the farm behind it.
+    pub farm: bool,
+}
+
+impl LabSpec {
+    /// Every scenario: LAN hosts, WS-Discovery responders, router and farm.
+    pub fn standard() -> LabSpec {
+        LabSpec {
+            hosts: hosts::standard(),
+            names: hosts::standard_names(),
+            lan: true,
+            farm: true,
+        }
+    }
+
+    /// Scanner, router and farm only: the workload of subnet-scan benchmarks.
+    pub fn farm_only() -> LabSpec {
+        LabSpec {
+            hosts: Vec::new(),
+            names: Vec::new(),
+            lan: false,
+            farm: true,
+        }
+    }
+
+    /// Adds a host (e.g. one that runs this project's own `listen`).
+    pub fn with_host(mut self, h: HostSpec) -> LabSpec {
+        self.hosts.push(h);
+        self
+    }
+}
+
+/// A built LAN host.
+#[derive(Debug, Clone)]
+pub struct LabHost {
+    pub spec: HostSpec,
+    /// Its namespace.
+    pub ns: String,
+}
+
+struct Process {
+    label: String,
+    ns: String,
+    child: Child,
+    log: PathBuf,
+    ready: Vec<Ready>,
+}
+
+/// A running lab. Dropping it tears it down.
+pub struct Lab {
+    prefix: String,
+    scanner: String,
+    lan: Option<String>,
+    router: Option<String>,
+    farm: Option<String>,
+    hosts: Vec<LabHost>,
+    /// Namespaces in creation order.
+    created: Vec<String>,
+    processes: Vec<Process>,
+    log_dir: PathBuf,
+    tools: tools::Tools,
+    farm_truth: Option<FarmTruth>,
+    reaper: Option<Child>,
+    keep_logs: AtomicBool,
+    build_time: Duration,
+    down: bool,
+}
+
+impl Lab {
+    /// Installs missing tools (once per machine), removes leftovers of killed runs, and builds
+    /// `spec`. On error, everything built so far is torn down and the message says what failed.
+    pub fn build(spec: &LabSpec) -> Result<Lab, String> {
+        let tools = tools::ensure()?;
+        let start = Instant::now();
+        let clashes = plan::clashes_with_the_machine()?;
+        if !clashes.is_empty() {
+            return Err(format!(
+                "this machine routes addresses of the lab's blocks {:?}: {clashes:?}; the lab would shadow them",
+                plan::LAB_BLOCKS
+            ));
+        }
+        let removed = sys::remove_leftovers();
+        if !removed.is_empty() {
+            eprintln!("lab: removed leftovers of runs that are gone: {removed:?}");
+        }
+        static N: AtomicU32 = AtomicU32::new(0);
+        let prefix = format!(
+            "{}{}-{}-",
+            sys::FAMILY,
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        );
+        let log_dir = std::env::temp_dir().join(format!("{prefix}logs"));
+        std::fs::create_dir_all(&log_dir)
+            .map_err(|e| format!("cannot create {}: {e}", log_dir.display()))?;
+        let mut lab = Lab {
+            scanner: format!("{prefix}scan"),
+            reaper: Some(sys::spawn_reaper(&prefix, &log_dir)?),
+            prefix,
+            lan: None,
+            router: None,
+            farm: None,
+            hosts: Vec::new(),
+            created: Vec::new(),
+            processes: Vec::new(),
+            log_dir,
+            tools,
+            farm_truth: None,
+            keep_logs: AtomicBool::new(false),
+            build_time: Duration::ZERO,
+            down: false,
+        };
+        // On error `lab` drops here, which tears down what was built.
+        lab.build_all(spec)?;
+        lab.build_time = start.elapsed();
+        Ok(lab)
+    }
+
+    fn build_all(&mut self, spec: &LabSpec) -> Result<(), String> {
+        validate(spec)?;
+        let scanner = self.scanner.clone();
+        self.add_ns(&scanner)?;
+        if spec.lan {
+            self.build_lan()?;
+        }
+        if spec.farm {
+            self.build_router_and_farm()?;
+        }
+        self.write_scanner_names(spec)?;
+        for h in &spec.hosts {
+            self.build_host(h)?;
+        }
+        self.wait_ready()
+    }
+
+    /// Creates a namespace with loopback up and the settings every lab namespace shares.
+    fn add_ns(&mut self, ns: &str) -> Result<(), String> {
+        sys::ip(&["netns", "add", ns])?;
+        self.created.push(ns.to_string());
+        sys::ipn(ns, "link set lo up")?;
+        sys::sysctl(
+            ns,
+            &[
+                // Addresses usable at once (no 1–2 s of duplicate address detection), no
+                // autoconfiguration from stray router advertisements.
+                ("net.ipv6.conf.all.accept_dad", "0"),
+                ("net.ipv6.conf.default.accept_dad", "0"),
+                ("net.ipv6.conf.default.accept_ra", "0"),
+                // REJECT answers must not be rate-limited into silence ("filtered").
+                ("net.ipv4.icmp_ratelimit", "0"),
+                ("net.ipv6.icmp.ratelimit", "0"),
+            ],
+        )?;
+        sys::sysctl_if_present(
+            ns,
+            &[
+                ("net.ipv4.icmp_msgs_per_sec", "1000000"),
+                ("net.ipv4.icmp_msgs_burst", "1000000"),
+            ],
+        )
+    }
+
+    /// A veth pair made directly inside the two namespaces (no name in the root namespace).
+    fn veth(a_ns: &str, a_if: &str, b_ns: &str, b_if: &str) -> Result<(), String> {
+        let args = format!("link add {a_if} netns {a_ns} type veth peer name {b_if} netns {b_ns}");
+        sys::run(std::process::Command::new("ip").args(args.split_whitespace())).map(drop)
+    }
+
+    fn addr(ns: &str, dev: &str, cidr: &str) -> Result<(), String> {
+        // No duplicate address detection: the address is usable at once.
+        let nodad = if cidr.contains(':') { "nodad" } else { "" };
+        sys::ipn(ns, &format!("addr add {cidr} dev {dev} {nodad}")).map(drop)
+    }
+
+    /// Fast neighbour resolution failure on `dev`, so a dead on-link address is "no host" in
+    /// about a second rather than three.
+    fn fast_neighbour_timeouts(ns: &str, dev: &str) -> Result<(), String> {
+        let mut kv = Vec::new();
+        for fam in ["ipv4", "ipv6"] {
+            for (k, v) in [
+                ("retrans_time_ms", NEIGH_RETRANS_MS),
+                ("mcast_solicit", NEIGH_SOLICIT),
+                ("ucast_solicit", NEIGH_SOLICIT),
+                ("app_solicit", "0"),
+            ] {
+                kv.push((format!("net.{fam}.neigh.{dev}.{k}"), v));
+            }
+        }
+        let kv: Vec<(&str, &str)> = kv.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+        sys::sysctl(ns, &kv)
+    }
+
+    fn build_lan(&mut self) -> Result<(), String> {
+        let lan = format!("{}lan", self.prefix);
+        self.add_ns(&lan)?;
+        // No multicast snooping: WS-Discovery multicast reaches every port without IGMP state.
+        sys::ipn(&lan, "link add br0 type bridge mcast_snooping 0")?;
+        sys::ipn(&lan, "link set br0 up")?;
+        let port = format!("p{}", plan::SCANNER_OCTET);
+        Self::veth(&self.scanner, "lan0", &lan, &port)?;
+        sys::ipn(&lan, &format!("link set {port} master br0 up"))?;
+        let s = self.scanner.clone();
+        Self::addr(&s, "lan0", &format!("{}/24", lan_v4(plan::SCANNER_OCTET)))?;
+        Self::addr(&s, "lan0", &format!("{}/64", lan_v6(plan::SCANNER_OCTET)))?;
+        sys::ipn(&s, "link set lan0 up")?;
+        Self::fast_neighbour_timeouts(&s, "lan0")?;
+        // Multicast (WS-Discovery) leaves by the LAN; this is not a default route.
+        sys::ipn(&s, "route add 224.0.0.0/4 dev lan0")?;
+        self.lan = Some(lan);
+        Ok(())
+    }
+
+    fn build_router_and_farm(&mut self) -> Result<(), String> {
+        let (s, r, f) = (
+            self.scanner.clone(),
+            format!("{}rtr", self.prefix),
+            format!("{}farm", self.prefix),
+        );
+        let truth = FarmTruth::load()?;
+        self.add_ns(&r)?;
+        self.add_ns(&f)?;
+        Self::veth(&s, "rt0", &r, "up0")?;
+        Self::veth(&r, "dn0", &f, "eth0")?;
+        Self::addr(&s, "rt0", &format!("{}/30", plan::SCANNER_UPLINK))?;
+        Self::addr(&r, "up0", &format!("{}/30", plan::ROUTER_UPLINK))?;
+        Self::addr(&r, "dn0", &format!("{}/24", plan::ROUTER_DOWNLINK))?;
+        Self::addr(&f, "eth0", &format!("{}/24", plan::FARM_LINK))?;
+        for (ns, dev) in [(&s, "rt0"), (&r, "up0"), (&r, "dn0"), (&f, "eth0")] {
+            sys::ipn(ns, &format!("link set {dev} up"))?;
+        }
+        use plan::{FARM_LINK, FARM_LINK_PREFIX, FARM_PREFIX, ROUTER_DOWNLINK, ROUTER_UPLINK};
+        sys::ipn(&s, &format!("route add {FARM_PREFIX} via {ROUTER_UPLINK}"))?;
+        sys::ipn(
+            &s,
+            &format!("route add {FARM_LINK_PREFIX} via {ROUTER_UPLINK}"),
+        )?;
+        sys::ipn(&r, &format!("route add {FARM_PREFIX} via {FARM_LINK}"))?;
+        let back = plan::SCANNER_LINK_PREFIX;
+        sys::ipn(&f, &format!("route add {back} via {ROUTER_DOWNLINK}"))?;
+        // The farm is every address of the /16: a local route, no address per host.
+        sys::ipn(&f, &format!("route add local {FARM_PREFIX} dev lo"))?;
+
+        sys::sysctl(&r, &[("net.ipv4.ip_forward", "1")])?;
+        Self::fast_neighbour_timeouts(&r, "dn0")?;
+        sys::sysctl(
+            &f,
+            &[
+                ("net.core.somaxconn", "65535"),
+                ("net.ipv4.tcp_max_syn_backlog", "65535"),
+            ],
+        )?;
+        // No connection tracking on the path: a sweep makes ~800k connections. (The scanner has
+        // no rules at all, so the kernel never enables conntrack there.)
+        const NOTRACK: &str = "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+            -A PREROUTING -j CT --notrack\n-A OUTPUT -j CT --notrack\nCOMMIT\n";
+        sys::run_with_input(&mut sys::in_ns(&r, "iptables-restore"), NOTRACK)?;
+        sys::run_with_input(
+            &mut sys::in_ns(&f, "iptables-restore"),
+            &truth.iptables_restore(),
+        )?;
+        let ports: Vec<String> = truth.ports().iter().map(u16::to_string).collect();
+        let listen = HostCommand::new([
+            "python3",
+            FIXTURE,
+            "listen",
+            "--ports",
+            &ports.join(","),
+            "--backlog",
+            "65535",
+        ]);
+        let listen = truth
+            .ports()
+            .iter()
+            .fold(listen, |c, &p| c.ready(Ready::Tcp(p)));
+        self.spawn(&f, "farm-listen", &listen, &[])?;
+        self.router = Some(r);
+        self.farm = Some(f);
+        self.farm_truth = Some(truth);
+        Ok(())
+    }
+
+    /// The scanner's `/etc/netns` files: lab names only, DNS only to its own loopback (where
+    /// nothing answers), so no query can leave.
+    fn write_scanner_names(&self, spec: &LabSpec) -> Result<(), String> {
+        let dir = Path::new("/etc/netns").join(&self.scanner);
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        let mut hosts = format!(
+            "# msvsmon-probe lab {}: the scanner's names\n127.0.0.1 localhost\n::1 localhost\n",
+            self.prefix
+        );
+        let named = spec
+            .hosts
+            .iter()
+            .map(|h| (format!("{}.lab", h.name), h.addresses()));
+        for (name, addrs) in named.chain(spec.names.iter().cloned()) {
+            for a in addrs {
+                hosts.push_str(&format!("{a} {name}\n"));
+            }
+        }
+        let files = [
+            ("hosts", hosts.as_str()),
+            (
+                "resolv.conf",
+                "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n",
+            ),
+            // glibc returns every address of a name listed on several lines only with this.
+            ("host.conf", "multi on\n"),
+            // Files and DNS only: no mDNS or other plug-in that could send packets elsewhere.
+            (
+                "nsswitch.conf",
+                "passwd: files\ngroup: files\nshadow: files\nhosts: files dns\nnetworks: files\n\
+                 protocols: files\nservices: files\nethers: files\nrpc: files\n",
+            ),
+        ];
+        for (name, text) in files {
+            std::fs::write(dir.join(name), text)
+                .map_err(|e| format!("cannot write {}/{name}: {e}", dir.display()))?;
+        }
+        Ok(())
+    }
+
+    fn build_host(&mut self, h: &HostSpec) -> Result<(), String> {
+        let lan = self
+            .lan
+            .clone()
+            .ok_or("hosts need the LAN (LabSpec::lan)")?;
+        let ns = format!("{}h-{}", self.prefix, h.name);
+        self.add_ns(&ns)?;
+        let port = format!("p{}", h.octet);
+        Self::veth(&ns, "eth0", &lan, &port)?;
+        sys::ipn(&lan, &format!("link set {port} master br0 up"))?;
+        Self::addr(&ns, "eth0", &format!("{}/24", h.v4()))?;
+        if let Some(v6) = h.v6() {
+            Self::addr(&ns, "eth0", &format!("{v6}/64"))?;
+        }
+        sys::ipn(&ns, "link set eth0 up")?;
+        load_firewall(&ns, h)?;
+        if !h.listen.is_empty() {
+            let ports: Vec<String> = h.listen.iter().map(u16::to_string).collect();
+            let mut argv = vec!["python3", FIXTURE, "listen", "--ports"];
+            let ports = ports.join(",");
+            argv.push(&ports);
+            if let Some(g) = &h.greeting {
+                argv.extend(["--greeting", g]);
+            }
+            let cmd = h
+                .listen
+                .iter()
+                .fold(HostCommand::new(argv), |c, &p| c.ready(Ready::Tcp(p)));
+            self.spawn(&ns, &format!("{}-listen", h.name), &cmd, &[])?;
+        }
+        let v4 = h.v4().to_string();
+        let v6 = h.v6().map(|a| a.to_string()).unwrap_or_default();
+        let vars = [
+            ("{ip4}", v4.as_str()),
+            ("{ip6}", v6.as_str()),
+            ("{if}", "eth0"),
+            ("{name}", h.name.as_str()),
+            ("{fixture}", FIXTURE),
+        ];
+        for (i, cmd) in h.run.iter().enumerate() {
+            self.spawn(&ns, &format!("{}-run{i}", h.name), cmd, &vars)?;
+        }
+        self.hosts.push(LabHost {
+            spec: h.clone(),
+            ns,
+        });
+        Ok(())
+    }
+
+    /// Starts `cmd` inside `ns`, output to a log file; readiness is awaited in [`Self::wait_ready`].
+    fn spawn(
+        &mut self,
+        ns: &str,
+        label: &str,
+        cmd: &HostCommand,
+        vars: &[(&str, &str)],
+    ) -> Result<(), String> {
+        let argv: Vec<String> = cmd
+            .argv
+            .iter()
+            .map(|a| vars.iter().fold(a.clone(), |a, (k, v)| a.replace(k, v)))
+            .collect();
+        let log = self.log_dir.join(format!("{label}.log"));
+        let out =
+            File::create(&log).map_err(|e| format!("cannot create {}: {e}", log.display()))?;
+        let err = out.try_clone().map_err(|e| e.to_string())?;
+        let mut c = sys::in_ns(ns, &argv[0]);
+        c.args(&argv[1..])
+            .env("PYTHONPATH", &self.tools.python_path)
+            .env("PYTHONUNBUFFERED", "1")
+            .envs(cmd.env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err);
+        let child = c
+            .spawn()
+            .map_err(|e| format!("cannot start `{}`: {e}", sys::show(&c)))?;
+        self.processes.push(Process {
+            label: label.to_string(),
+            ns: ns.to_string(),
+            child,
+            log,
+            ready: cmd.ready.clone(),
+        });
+        Ok(())
+    }
+
+    /// Waits until every started process listens where its spec says, failing with its log if
+    /// it exits first.
+    fn wait_ready(&mut self) -> Result<(), String> {
+        for p in &mut self.processes {
+            let what = format!("{} to listen on {:?} in {}", p.label, p.ready, p.ns);
+            let (ns, ready, child, log) = (&p.ns, &p.ready, &mut p.child, &p.log);
+            sys::wait_until(&what, READY_LIMIT, || {
+                if let Ok(Some(status)) = child.try_wait() {
+                    return Err(format!(
+                        "{what}: it exited ({status}); its log {}:\n{}",
+                        log.display(),
+                        std::fs::read_to_string(log).unwrap_or_default()
+                    ));
+                }
+                let tcp = sys::listening_ports(ns, "tcp")?;
+                let udp = if ready.iter().any(|r| matches!(r, Ready::Udp(_))) {
+                    sys::listening_ports(ns, "udp")?
+                } else {
+                    Vec::new()
+                };
+                Ok(ready.iter().all(|r| match r {
+                    Ready::Tcp(p) => tcp.contains(p),
+                    Ready::Udp(p) => udp.contains(p),
+                }))
+            })?;
+        }
+        Ok(())
+    }
+
+    /// `program` inside the scanner namespace (with the scanner's hosts file and resolver).
+    pub fn scanner(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        sys::in_ns(&self.scanner, program)
+    }
+
+    /// `program` inside a LAN host's namespace.
+    pub fn in_host(&self, host: &str, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        sys::in_ns(&self.host(host).ns, program)
+    }
+
+    /// `program` inside any lab namespace (see [`Self::namespaces`]).
+    pub fn in_ns(&self, ns: &str, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        assert!(
+            self.created.iter().any(|c| c == ns),
+            "{ns} is not this lab's"
+        );
+        sys::in_ns(ns, program)
+    }
+
+    pub fn host(&self, name: &str) -> &LabHost {
+        self.hosts
+            .iter()
+            .find(|h| h.spec.name == name)
+            .unwrap_or_else(|| panic!("no lab host '{name}'"))
+    }
+
+    pub fn hosts(&self) -> &[LabHost] {
+        &self.hosts
+    }
+
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    pub fn scanner_ns(&self) -> &str {
+        &self.scanner
+    }
+
+    pub fn router_ns(&self) -> Option<&str> {
+        self.router.as_deref()
+    }
+
+    pub fn farm_ns(&self) -> Option<&str> {
+        self.farm.as_deref()
+    }
+
+    /// Every namespace of this lab.
+    pub fn namespaces(&self) -> &[String] {
+        &self.created
+    }
+
+    pub fn farm_truth(&self) -> Option<&FarmTruth> {
+        self.farm_truth.as_ref()
+    }
+
+    /// PYTHONPATH under which `import wsdiscovery` works.
+    pub fn python_path(&self) -> &Path {
+        &self.tools.python_path
+    }
+
+    /// Reloads a host's firewall rules, which zeroes their counters (the lossy host's "every
+    /// second SYN" starts again with a drop).
+    pub fn reset_firewall(&self, host: &str) -> Result<(), String> {
+        let h = self.host(host);
+        load_firewall(&h.ns, &h.spec)
+    }
+
+    /// Sets a sysctl in the scanner; returns the old value, for restoring it.
+    pub fn set_scanner_sysctl(&self, key: &str, value: &str) -> Result<String, String> {
+        let old = sys::sysctl_get(&self.scanner, key)?;
+        sys::sysctl(&self.scanner, &[(key, value)])?;
+        Ok(old)
+    }
+
+    /// Where the lab's processes write their output.
+    pub fn log_dir(&self) -> &Path {
+        &self.log_dir
+    }
+
+    /// Keep the log directory after teardown (a test failed and someone will want to read it).
+    pub fn keep_logs(&self) {
+        self.keep_logs.store(true, Ordering::Relaxed);
+    }
+
+    /// Wall time of [`Lab::build`], without installing tools.
+    pub fn build_time(&self) -> Duration {
+        self.build_time
+    }
+
+    /// Tears the lab down now; returns how long that took.
+    pub fn teardown(mut self) -> Duration {
+        self.teardown_inner()
+    }
+
+    fn teardown_inner(&mut self) -> Duration {
+        if self.down {
+            return Duration::ZERO;
+        }
+        self.down = true;
+        let t = Instant::now();
+        for ns in &self.created {
+            sys::kill_all_in(ns);
+        }
+        for p in &mut self.processes {
+            let _ = p.child.kill();
+            let _ = p.child.wait();
+        }
+        for ns in self.created.iter().rev() {
+            sys::delete_ns(ns);
+        }
+        if let Some(mut reaper) = self.reaper.take() {
+            // Its work is done; letting it run would also delete logs kept on purpose.
+            let _ = reaper.kill();
+            let _ = reaper.wait();
+        }
+        if !self.keep_logs.load(Ordering::Relaxed) {
+            let _ = std::fs::remove_dir_all(&self.log_dir);
+        }
+        t.elapsed()
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        self.teardown_inner();
+    }
+}
+
+/// Loads a host's filter rules with `iptables-restore` (which also resets their counters).
+fn load_firewall(ns: &str, h: &HostSpec) -> Result<(), String> {
+    for (tool, rules) in [
+        ("iptables-restore", &h.iptables),
+        ("ip6tables-restore", &h.ip6tables),
+    ] {
+        if rules.is_empty() {
+            continue;
+        }
+        let mut input = String::from(
+            "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n",
+        );
+        for r in rules {
+            input.push_str(r);
+            input.push('\n');
+        }
+        input.push_str("COMMIT\n");
+        sys::run_with_input(&mut sys::in_ns(ns, tool), &input)
+            .map_err(|e| format!("host {}: {e}", h.name))?;
+    }
+    Ok(())
+}
+
+fn validate(spec: &LabSpec) -> Result<(), String> {
+    let mut seen = std::collections::BTreeMap::new();
+    for h in &spec.hosts {
+        let ok_name = !h.name.is_empty()
+            && h.name.len() <= 20
+            && h.name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if !ok_name {
+            return Err(format!("host name '{}': use 1-20 of [a-z0-9-]", h.name));
+        }
+        if [0, plan::SCANNER_OCTET, plan::DEAD_OCTET, 255].contains(&h.octet) {
+            return Err(format!("host {}: octet {} is reserved", h.name, h.octet));
+        }
+        if let Some(other) = seen.insert(h.octet, &h.name) {
+            return Err(format!(
+                "hosts {other} and {} share octet {}",
+                h.name, h.octet
+            ));
+        }
+    }
+    Ok(())
+}
