@@ -196,12 +196,9 @@ async fn run_scan(config: ScanConfig) -> Result<ExitCode, AppError> {
     let stats = Arc::new(ScanStats::default());
     let (tx, mut rx) = mpsc::channel(4096);
     let (cancel_tx, cancel_rx) = watch::channel(false);
-    let connector = Arc::new(TcpConnector {
-        greeting_wait: config.greeting_wait,
-    });
     let ports = plan.ports.iter().map(|p| p.port).collect();
-    let engine = tokio::spawn(scan::run(
-        connector,
+    let engine = tokio::spawn(scan::run_tcp(
+        config.greeting_wait,
         plan.targets.clone(),
         ports,
         config.settings,
@@ -231,8 +228,9 @@ async fn run_scan(config: ScanConfig) -> Result<ExitCode, AppError> {
 
     loop {
         tokio::select! {
-            host = rx.recv() => {
-                let Some(host) = host else { break };
+            batch = rx.recv() => {
+                let Some(batch) = batch else { break };
+                for host in batch {
                 let flags = sweep::flags(&plan.ports, &host.ports);
                 let debugger = flags.debugger;
                 let report = config.all || flags.interesting;
@@ -257,6 +255,7 @@ async fn run_scan(config: ScanConfig) -> Result<ExitCode, AppError> {
                     pipe_closed = true;
                     let _ = cancel_tx.send(true);
                     quiet_on_broken_pipe(Err(e));
+                }
                 }
             }
             _ = ticker.tick() => progress.update(&stats, tally.debugger_hosts),

@@ -30,63 +30,96 @@ impl Connector for TcpConnector {
     }
 }
 
-/// Connects once to `addr`, waiting at most `timeout` for the handshake, then reads a greeting
-/// for at most `greeting_wait` and closes with a reset (no TIME_WAIT left behind here).
-pub async fn connect_once(addr: SocketAddr, timeout: Duration, greeting_wait: Duration) -> Attempt {
-    let sock = match platform::nonblocking_tcp_socket(Domain::for_address(addr)) {
-        Ok(s) => s,
-        Err(e) => return local_or_failed(&e),
-    };
+/// The first half of an attempt: a non-blocking socket whose connect is under way, or the
+/// attempt's outcome when `connect()` failed at once (no route, local exhaustion…).
+pub(crate) fn start_connect(addr: SocketAddr) -> Result<(socket2::Socket, Instant), Attempt> {
+    let sock = platform::nonblocking_tcp_socket(Domain::for_address(addr))
+        .map_err(|e| local_or_failed(&e))?;
     platform::enable_icmp_errors(&sock, addr.is_ipv6());
     let start = Instant::now();
     match sock.connect(&addr.into()) {
         Ok(()) => {}
         Err(e) if platform::connect_in_progress(&e) => {}
-        Err(e) => return failure(&e, SockRef::from(&sock), start.elapsed()),
+        Err(e) => return Err(failure(&e, SockRef::from(&sock), start.elapsed())),
     }
+    Ok((sock, start))
+}
+
+/// What a socket that became writable says about its connect.
+pub(crate) enum Handshake {
+    /// Connected to a peer (not to itself).
+    Connected,
+    /// Finished: refused, rejected, unreachable, self-connect…
+    Done(Attempt),
+    /// A spurious wake-up: still connecting.
+    Pending,
+}
+
+/// Reads the result of a connect once the socket is writable (SO_ERROR, then the peer).
+pub(crate) fn handshake(sock: SockRef<'_>, rtt: Duration) -> Handshake {
+    match sock.take_error() {
+        Ok(Some(e)) | Err(e) => return Handshake::Done(failure(&e, sock, rtt)),
+        Ok(None) => {}
+    }
+    match sock.peer_addr() {
+        Ok(peer) => {
+            // Abort on close: a RST instead of FIN, so no TIME_WAIT piles up on either side.
+            let _ = sock.set_linger(Some(Duration::ZERO));
+            if sock.local_addr().is_ok_and(|local| local == peer) {
+                Handshake::Done(Attempt::SelfConnect)
+            } else {
+                Handshake::Connected
+            }
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotConnected => Handshake::Pending,
+        Err(e) => Handshake::Done(failure(&e, sock, rtt)),
+    }
+}
+
+/// Connects once to `addr`, waiting at most `timeout` for the handshake, then reads a greeting
+/// for at most `greeting_wait` and closes with a reset (no TIME_WAIT left behind here).
+pub async fn connect_once(addr: SocketAddr, timeout: Duration, greeting_wait: Duration) -> Attempt {
+    let (sock, start) = match start_connect(addr) {
+        Ok(s) => s,
+        Err(done) => return done,
+    };
     let stream = match tokio::net::TcpStream::from_std(std::net::TcpStream::from(sock)) {
         Ok(s) => s,
         Err(e) => return local_or_failed(&e),
     };
-
     let waited = tokio::time::timeout(timeout, async {
         loop {
-            stream.writable().await?;
-            if let Some(e) = stream.take_error()? {
-                return Err(e);
+            if let Err(e) = stream.writable().await {
+                return Handshake::Done(failure(&e, SockRef::from(&stream), start.elapsed()));
             }
-            match stream.peer_addr() {
-                Ok(_) => return Ok(()),
-                // A spurious wake-up: clear readiness and wait again.
-                Err(e) if e.kind() == io::ErrorKind::NotConnected => {
+            match handshake(SockRef::from(&stream), start.elapsed()) {
+                Handshake::Pending => {
+                    // Clear the spurious readiness and wait again.
                     let _ = stream.try_io(Interest::WRITABLE, || {
                         Err::<(), _>(io::ErrorKind::WouldBlock.into())
                     });
                 }
-                Err(e) => return Err(e),
+                done => return done,
             }
         }
     })
     .await;
     let rtt = start.elapsed();
     match waited {
-        Err(_) => return Attempt::NoResponse,
-        Ok(Err(e)) => return failure(&e, SockRef::from(&stream), rtt),
-        Ok(Ok(())) => {}
-    }
-
-    // Abort on close: a RST instead of FIN, so no TIME_WAIT state piles up on either side.
-    let _ = SockRef::from(&stream).set_linger(Some(Duration::ZERO));
-    if let (Ok(local), Ok(peer)) = (stream.local_addr(), stream.peer_addr()) {
-        if local == peer {
-            return Attempt::SelfConnect;
+        Err(_) => Attempt::NoResponse,
+        Ok(Handshake::Done(a)) => a,
+        Ok(Handshake::Pending) => unreachable!("the loop only ends with an answer"),
+        Ok(Handshake::Connected) => {
+            let greeting = read_greeting(stream, greeting_wait).await;
+            Attempt::Accepted { rtt, greeting }
         }
     }
-    let greeting = read_greeting(stream, greeting_wait).await;
-    Attempt::Accepted { rtt, greeting }
 }
 
-async fn read_greeting(mut stream: tokio::net::TcpStream, wait: Duration) -> Option<Greeting> {
+pub(crate) async fn read_greeting(
+    mut stream: tokio::net::TcpStream,
+    wait: Duration,
+) -> Option<Greeting> {
     if wait.is_zero() {
         return None;
     }
@@ -101,7 +134,7 @@ async fn read_greeting(mut stream: tokio::net::TcpStream, wait: Duration) -> Opt
 }
 
 /// Classifies a failed connect, reading the ICMP error queue when the errno hides an ICMP.
-fn failure(err: &io::Error, sock: SockRef<'_>, rtt: Duration) -> Attempt {
+pub(crate) fn failure(err: &io::Error, sock: SockRef<'_>, rtt: Duration) -> Attempt {
     let kind = platform::classify(err);
     match kind {
         ConnectErrorKind::Refused
@@ -133,7 +166,7 @@ fn failure(err: &io::Error, sock: SockRef<'_>, rtt: Duration) -> Attempt {
     }
 }
 
-fn local_or_failed(err: &io::Error) -> Attempt {
+pub(crate) fn local_or_failed(err: &io::Error) -> Attempt {
     let kind = platform::classify(err);
     if kind.is_local_exhaustion() || kind == ConnectErrorKind::LocalPolicy {
         Attempt::Local {

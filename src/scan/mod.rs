@@ -23,6 +23,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -32,6 +33,9 @@ use futures::stream::{FuturesUnordered, StreamExt};
 use futures::FutureExt;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
+
+#[cfg(unix)]
+mod fast;
 
 use crate::catalog::Port;
 use crate::order::{ProbeOrder, ProbeSlot, Shard};
@@ -129,6 +133,25 @@ struct HostState {
     rtt: RttEstimator,
 }
 
+/// Hosts are keyed by their scan position, a dense counter: one multiply spreads it well, where
+/// the default SipHash would spend more time than the rest of the bookkeeping.
+#[derive(Default)]
+struct PositionHasher(u64);
+
+impl Hasher for PositionHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    fn write_u128(&mut self, n: u128) {
+        self.0 = ((n as u64) ^ ((n >> 64) as u64)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+}
+
 enum Next {
     Job(Job),
     /// Nothing may start before this instant (rate cap or back-off).
@@ -144,7 +167,7 @@ struct Scheduler {
     order: ProbeOrder,
     order_done: bool,
     retry: VecDeque<Job>,
-    hosts: HashMap<u128, HostState>,
+    hosts: HashMap<u128, HostState, BuildHasherDefault<PositionHasher>>,
     global: RttEstimator,
     limit: usize,
     max_limit: usize,
@@ -183,7 +206,7 @@ impl Scheduler {
             order,
             order_done: false,
             retry: VecDeque::new(),
-            hosts: HashMap::new(),
+            hosts: HashMap::default(),
             global: RttEstimator::new(),
             limit,
             max_limit: limit,
@@ -215,9 +238,7 @@ impl Scheduler {
     }
 
     fn take_token(&mut self, now: Instant) -> Option<Instant> {
-        let Some(rate) = self.settings.rate else {
-            return None;
-        };
+        let rate = self.settings.rate?;
         let rate = rate * self.limit_share;
         let elapsed = now
             .saturating_duration_since(self.last_refill)
@@ -283,16 +304,14 @@ impl Scheduler {
                 local: 0,
                 timeout: self.timeout_for(host, 0),
             };
-            return Some(Next::Job(job));
+            Some(Next::Job(job))
         }
     }
 
     /// Takes one attempt's outcome; returns a host when it is complete.
     fn complete(&mut self, mut job: Job, attempt: Attempt, now: Instant) -> Option<HostResult> {
         job.attempts += 1;
-        let Some(host) = self.hosts.get_mut(&job.slot.position) else {
-            return None;
-        };
+        let host = self.hosts.get_mut(&job.slot.position)?;
         let sample = match &attempt {
             Attempt::Accepted { rtt, .. } | Attempt::Refused { rtt } => Some(*rtt),
             Attempt::Icmp { rtt, report, local } => {
@@ -385,10 +404,9 @@ impl Scheduler {
     }
 
     fn neighbour_unresolved(&mut self, a: Address, now: Instant) -> bool {
-        let stale = self
-            .neighbours
-            .as_ref()
-            .is_none_or(|(t, _)| now.saturating_duration_since(*t) > Duration::from_millis(250));
+        let stale = self.neighbours.as_ref().map_or(true, |(t, _)| {
+            now.saturating_duration_since(*t) > Duration::from_millis(250)
+        });
         if stale {
             self.neighbours = Some((now, platform::neighbour_table()));
         }
@@ -420,7 +438,46 @@ pub async fn run<C: Connector + 'static>(
     ports: Vec<Port>,
     settings: ScanSettings,
     stats: Arc<ScanStats>,
-    out: mpsc::Sender<HostResult>,
+    out: mpsc::Sender<Vec<HostResult>>,
+    cancel: watch::Receiver<bool>,
+) -> ScanOutcome {
+    let connector = Driver::Generic(connector);
+    run_with(connector, targets, ports, settings, stats, out, cancel).await
+}
+
+/// Scans with real TCP connects, on the fast path where the platform has one.
+pub async fn run_tcp(
+    greeting_wait: Duration,
+    targets: Arc<IndexedSet>,
+    ports: Vec<Port>,
+    settings: ScanSettings,
+    stats: Arc<ScanStats>,
+    out: mpsc::Sender<Vec<HostResult>>,
+    cancel: watch::Receiver<bool>,
+) -> ScanOutcome {
+    #[cfg(unix)]
+    let driver: Driver<crate::probe::tcp::TcpConnector> = Driver::Fast(greeting_wait);
+    #[cfg(not(unix))]
+    let driver = Driver::Generic(Arc::new(crate::probe::tcp::TcpConnector { greeting_wait }));
+    run_with(driver, targets, ports, settings, stats, out, cancel).await
+}
+
+/// How a lane makes its connects.
+enum Driver<C> {
+    /// One future per probe through a [`Connector`] (any platform, and scripted in tests).
+    Generic(Arc<C>),
+    /// The lane's own poll set (Unix), with this greeting wait.
+    #[cfg_attr(not(unix), allow(dead_code))]
+    Fast(Duration),
+}
+
+async fn run_with<C: Connector + 'static>(
+    driver: Driver<C>,
+    targets: Arc<IndexedSet>,
+    ports: Vec<Port>,
+    settings: ScanSettings,
+    stats: Arc<ScanStats>,
+    out: mpsc::Sender<Vec<HostResult>>,
     cancel: watch::Receiver<bool>,
 ) -> ScanOutcome {
     let order = ProbeOrder::new(
@@ -449,6 +506,12 @@ pub async fn run<C: Connector + 'static>(
     }
     .min(settings.concurrency.max(1))
     .max(1);
+    // On a multi-threaded runtime every lane gets a thread and a single-threaded runtime of its
+    // own, hence its own epoll set: sockets are registered and removed without contending for one
+    // shared set, which costs measurably at a million probes. Under a current-thread runtime
+    // (tests on a paused clock) lanes stay tasks of that runtime.
+    let own_threads = tokio::runtime::Handle::current().runtime_flavor()
+        != tokio::runtime::RuntimeFlavor::CurrentThread;
     let mut handles = Vec::with_capacity(lanes);
     for i in 0..lanes {
         // Lane i: its slice of the positions and its share of the concurrency.
@@ -467,17 +530,27 @@ pub async fn run<C: Connector + 'static>(
             limit.max(1),
             stats.clone(),
         );
-        handles.push(tokio::spawn(lane(
-            sched,
-            connector.clone(),
-            out.clone(),
-            cancel.clone(),
-        )));
+        let work: std::pin::Pin<Box<dyn Future<Output = bool> + Send>> = match &driver {
+            Driver::Generic(c) => Box::pin(lane(sched, c.clone(), out.clone(), cancel.clone())),
+            #[cfg(unix)]
+            Driver::Fast(wait) => Box::pin(fast::lane(sched, *wait, out.clone(), cancel.clone())),
+            #[cfg(not(unix))]
+            Driver::Fast(_) => unreachable!("no fast path on this platform"),
+        };
+        handles.push(if own_threads {
+            Lane::Thread(spawn_lane_thread(i, work))
+        } else {
+            Lane::Task(tokio::spawn(work))
+        });
     }
     drop(out);
     let mut completed = true;
     for h in handles {
-        match h.await {
+        let joined = match h {
+            Lane::Task(t) => t.await,
+            Lane::Thread(rx) => rx.await.unwrap_or(Ok(false)),
+        };
+        match joined {
             Ok(done) => completed &= done,
             Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
             Err(_) => completed = false,
@@ -492,6 +565,32 @@ pub async fn run<C: Connector + 'static>(
     }
 }
 
+enum Lane {
+    Task(tokio::task::JoinHandle<bool>),
+    Thread(tokio::sync::oneshot::Receiver<Result<bool, tokio::task::JoinError>>),
+}
+
+/// Runs a lane on a thread of its own with a current-thread runtime; the result (or the panic,
+/// as a JoinError) comes back through the channel.
+fn spawn_lane_thread(
+    i: usize,
+    work: impl Future<Output = bool> + Send + 'static,
+) -> tokio::sync::oneshot::Receiver<Result<bool, tokio::task::JoinError>> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name(format!("scan-lane-{i}"))
+        .spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a lane runtime starts");
+            let joined = rt.block_on(async { tokio::spawn(work).await });
+            let _ = tx.send(joined);
+        })
+        .expect("a lane thread starts");
+    rx
+}
+
 fn probe<C: Connector>(c: &C, job: Job) -> impl Future<Output = (Job, Attempt)> + Send + '_ {
     c.attempt(job.addr, job.timeout).map(move |a| (job, a))
 }
@@ -500,23 +599,29 @@ fn probe<C: Connector>(c: &C, job: Job) -> impl Future<Output = (Job, Attempt)> 
 async fn lane<C: Connector + 'static>(
     mut sched: Scheduler,
     connector: Arc<C>,
-    out: mpsc::Sender<HostResult>,
+    out: mpsc::Sender<Vec<HostResult>>,
     mut cancel: watch::Receiver<bool>,
 ) -> bool {
     let c = &*connector;
     let mut inflight = FuturesUnordered::new();
     let stats = sched.stats.clone();
+    // Shared counters are updated once per wake-up, not per probe: lanes on different cores
+    // would otherwise bounce their cache lines on every connect.
+    let mut published_in_flight = 0usize;
     loop {
         if *cancel.borrow() {
+            stats
+                .in_flight
+                .fetch_sub(published_in_flight, Ordering::Relaxed);
             return false;
         }
         let mut wait_until = None;
         let now = Instant::now();
+        let mut started = 0u64;
         while inflight.len() < sched.limit {
             match sched.next(now) {
                 Some(Next::Job(job)) => {
-                    stats.probes_sent.fetch_add(1, Ordering::Relaxed);
-                    stats.in_flight.fetch_add(1, Ordering::Relaxed);
+                    started += 1;
                     inflight.push(probe(c, job));
                 }
                 Some(Next::WaitUntil(t)) => {
@@ -525,6 +630,21 @@ async fn lane<C: Connector + 'static>(
                 }
                 Some(Next::Idle) | None => break,
             }
+        }
+        if started > 0 {
+            stats.probes_sent.fetch_add(started, Ordering::Relaxed);
+        }
+        if inflight.len() != published_in_flight {
+            if inflight.len() > published_in_flight {
+                stats
+                    .in_flight
+                    .fetch_add(inflight.len() - published_in_flight, Ordering::Relaxed);
+            } else {
+                stats
+                    .in_flight
+                    .fetch_sub(published_in_flight - inflight.len(), Ordering::Relaxed);
+            }
+            published_in_flight = inflight.len();
         }
         if inflight.is_empty() && wait_until.is_none() && sched.finished() {
             return true;
@@ -536,16 +656,18 @@ async fn lane<C: Connector + 'static>(
             first = inflight.next(), if !inflight.is_empty() => {
                 let now = Instant::now();
                 let mut next = first;
+                let mut done = Vec::new();
                 // Handle everything already finished in one wake-up.
                 while let Some((job, attempt)) = next {
-                    stats.in_flight.fetch_sub(1, Ordering::Relaxed);
                     if let Some(host) = sched.complete(job, attempt, now) {
-                        if out.send(host).await.is_err() {
-                            // Nobody reads the results any more: stop.
-                            return false;
-                        }
+                        done.push(host);
                     }
                     next = inflight.next().now_or_never().flatten();
+                }
+                // One message per wake-up: fewer wake-ups of the reader.
+                if !done.is_empty() && out.send(done).await.is_err() {
+                    // Nobody reads the results any more: stop.
+                    return false;
                 }
             }
             _ = tokio::time::sleep_until(wait_until.unwrap_or(far)), if wait_until.is_some() => {}
@@ -638,8 +760,8 @@ mod tests {
         let ports = ports.iter().map(|p| Port(*p)).collect();
         let h = tokio::spawn(run(n, targets(spec), ports, s, stats, tx, crx));
         let mut hosts = Vec::new();
-        while let Some(r) = rx.recv().await {
-            hosts.push(r);
+        while let Some(batch) = rx.recv().await {
+            hosts.extend(batch);
         }
         (hosts, h.await.unwrap())
     }
@@ -849,8 +971,8 @@ mod tests {
         ctx.send(true).unwrap();
         let outcome = h.await.unwrap();
         let mut got = 0;
-        while rx.recv().await.is_some() {
-            got += 1;
+        while let Some(batch) = rx.recv().await {
+            got += batch.len();
         }
         assert!(!outcome.completed);
         assert_eq!(outcome.hosts_total, 65_536);
