@@ -65,6 +65,11 @@ fn main() -> ExitCode {
             "farm::nmap_sweep_matches_the_truth_file",
             farm_nmap_sweep_matches,
         ),
+        Case::lab("scan::farm_sweep_matches_the_truth_file", farm_scan_matches),
+        Case::lab(
+            "scan::public_range_needs_confirmation",
+            public_range_needs_confirmation,
+        ),
         Case::lab("self_connect_is_closed_never_open", self_connect).exclusive(),
         // After the sweeps: what they left in the connection tracking tables.
         Case::lab("farm::no_connection_is_tracked", no_connection_tracked).exclusive(),
@@ -721,6 +726,109 @@ fn farm_nmap_sweep_matches(lab: &Lab) {
         "nmap reported every port of {ranges:?}"
     );
     assert!(bad.is_empty(), "{}", bad.join("\n"));
+}
+
+/// A subnet scan of a quarter of the farm (a /18 of each half: 32,768 hosts × 12 ports): every
+/// open pair of the truth file is reported, nothing else is, and every other port has the
+/// state of its half (reset → closed, drop → filtered).
+fn farm_scan_matches(lab: &Lab) {
+    let t = lab.farm_truth().unwrap();
+    let ranges = ["10.232.64.0/18", "10.232.192.0/18"];
+    let mut cmd = lab.scanner(BIN);
+    cmd.arg("--ndjson").args(ranges);
+    let out = cmd.output().expect("the binary runs");
+    let mut found = BTreeSet::new();
+    let mut summary = Value::Null;
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let v: Value = serde_json::from_str(line).expect("NDJSON");
+        if v["type"] == "summary" {
+            summary = v;
+            continue;
+        }
+        for a in v["addresses"].as_array().unwrap() {
+            let ip: Ipv4Addr = a["address"].as_str().unwrap().parse().unwrap();
+            for p in a["ports"].as_array().unwrap() {
+                if p["state"] == "open" {
+                    found.insert((ip, p["port"].as_u64().unwrap() as u16));
+                }
+            }
+        }
+    }
+    let in_range = |a: &Ipv4Addr| matches!(a.octets()[2], 64..=127 | 192..=255);
+    let want: BTreeSet<(Ipv4Addr, u16)> = t
+        .open_addresses()
+        .into_iter()
+        .filter(in_range)
+        .flat_map(|a| RELEASE_PORTS.map(|p| (a, p)))
+        .filter(|(a, p)| t.answer(*a, *p) == Answer::Open)
+        .collect();
+    assert!(!want.is_empty());
+    let missed: Vec<_> = want.difference(&found).collect();
+    let invented: Vec<_> = found.difference(&want).collect();
+    assert!(
+        missed.is_empty() && invented.is_empty(),
+        "missed {missed:?}, invented {invented:?}"
+    );
+    let reset_hosts = 16_384u64;
+    let drop_hosts = 16_384u64;
+    let open_low = want.iter().filter(|(a, _)| a.octets()[2] < 128).count() as u64;
+    let open_high = want.len() as u64 - open_low;
+    assert_eq!(summary["hosts_scanned"], 32_768);
+    assert_eq!(summary["ports"]["open"], want.len() as u64);
+    assert_eq!(summary["ports"]["closed"], reset_hosts * 12 - open_low);
+    assert_eq!(summary["ports"]["filtered"], drop_hosts * 12 - open_high);
+    assert_eq!(summary["interrupted"], false);
+    assert_eq!(out.status.code(), Some(0));
+}
+
+/// More than 65,536 public addresses need --yes. Checked inside the scanner namespace, which
+/// has no route to the internet: should the check ever fail, nothing could leave anyway.
+fn public_range_needs_confirmation(lab: &Lab) {
+    let out = lab
+        .scanner(BIN)
+        .args([
+            "--ndjson",
+            "--max-targets",
+            "1",
+            "--timeout",
+            "100ms",
+            "8.0.0.0/15",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("131072 public internet addresses") && err.contains("--yes"),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty());
+    let out = lab
+        .scanner(BIN)
+        .args([
+            "--ndjson",
+            "--yes",
+            "--max-targets",
+            "1",
+            "--timeout",
+            "100ms",
+            "8.0.0.0/15",
+        ])
+        .output()
+        .unwrap();
+    let (_, summary) = last_json(&out.stdout);
+    assert_eq!(
+        summary["hosts_scanned"], 1,
+        "with --yes it runs (and finds no route)"
+    );
+    assert_eq!(summary["ports"]["no_host"], 12);
+}
+
+fn last_json(stdout: &[u8]) -> (usize, Value) {
+    let text = String::from_utf8_lossy(stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    let v = serde_json::from_str(lines.last().expect("output")).expect("JSON");
+    (lines.len(), v)
 }
 
 fn no_connection_tracked(lab: &Lab) {

@@ -75,6 +75,64 @@ impl Loopback {
     }
 }
 
+/// A /28 of loopback addresses owned by one test (for scans), in 127.78.0.0/15.
+pub struct Subnet {
+    pub base: Ipv4Addr,
+    _lock: TcpListener,
+}
+
+impl Subnet {
+    pub fn claim() -> Subnet {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let salt = std::process::id().wrapping_mul(2_246_822_519);
+        for _ in 0..10_000 {
+            let n = NEXT.fetch_add(1, Ordering::Relaxed).wrapping_add(salt) % 8192;
+            let block = n * 16;
+            let base = Ipv4Addr::new(
+                127,
+                78 + (block >> 16) as u8,
+                (block >> 8) as u8,
+                block as u8,
+            );
+            if let Ok(lock) = TcpListener::bind((base, LOCK_PORT)) {
+                return Subnet { base, _lock: lock };
+            }
+        }
+        panic!("no free /28 in 127.78.0.0/15");
+    }
+
+    /// The i-th address of the block.
+    pub fn ip(&self, i: u8) -> Ipv4Addr {
+        Ipv4Addr::from(u32::from(self.base) + u32::from(i))
+    }
+
+    pub fn cidr(&self) -> String {
+        format!("{}/28", self.base)
+    }
+
+    pub fn listen(&self, i: u8, port: u16) -> TcpListener {
+        TcpListener::bind((self.ip(i), port))
+            .unwrap_or_else(|e| panic!("bind {}:{port}: {e}", self.ip(i)))
+    }
+}
+
+/// Parses NDJSON output into (host lines, summary).
+pub fn ndjson(stdout: &[u8]) -> (Vec<Value>, Value) {
+    let mut hosts = Vec::new();
+    let mut summary = Value::Null;
+    for line in String::from_utf8_lossy(stdout).lines() {
+        let v: Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        match v["type"].as_str() {
+            Some("host") => hosts.push(v),
+            Some("summary") => summary = v,
+            other => panic!("unexpected line type {other:?}: {line}"),
+        }
+    }
+    assert!(!summary.is_null(), "no summary line");
+    (hosts, summary)
+}
+
 /// True when no connection reached `listener` (proves a rejected command sent nothing).
 pub fn nothing_accepted(listener: &TcpListener) -> bool {
     listener.set_nonblocking(true).unwrap();

@@ -1,0 +1,300 @@
+//! Subnet scans end to end on loopback: each test owns a /28 of 127.78.0.0/15, puts real
+//! listeners on some of its addresses and scans it with the real binary.
+
+mod support;
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader, Write};
+use std::process::Stdio;
+
+use serde_json::Value;
+use support::*;
+
+fn addresses(hosts: &[Value]) -> BTreeSet<String> {
+    hosts
+        .iter()
+        .map(|h| h["addresses"][0]["address"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn finds_every_debugger_host_and_nothing_else() {
+    let net = Subnet::claim();
+    let _a = net.listen(3, 4026);
+    let _b = net.listen(9, 4024);
+    let out = run(&["--ndjson", &net.cidr()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    let (hosts, summary) = ndjson(&out.stdout);
+    let found = addresses(&hosts);
+    let want: BTreeSet<String> = [net.ip(3), net.ip(9)]
+        .iter()
+        .map(|a| a.to_string())
+        .collect();
+    assert_eq!(found, want);
+    let h3 = hosts
+        .iter()
+        .find(|h| h["input"] == net.ip(3).to_string())
+        .unwrap();
+    assert_eq!(h3["verdict"]["status"], "reachable");
+    assert_eq!(
+        h3["verdict"]["endpoints"][0]["releases"],
+        serde_json::json!(["2022", "2026"])
+    );
+    assert_eq!(summary["hosts_scanned"], 16);
+    assert_eq!(summary["hosts_up"], 16);
+    assert_eq!(summary["debugger_hosts"], 2);
+    assert_eq!(summary["ports"]["open"], 2);
+    assert_eq!(summary["ports"]["closed"], 16 * 12 - 2);
+    assert_eq!(summary["probes_sent"], 16 * 12);
+    assert_eq!(summary["interrupted"], false);
+    assert_eq!(summary["exit_code"], 0);
+}
+
+#[test]
+fn nothing_found_exits_1_and_all_reports_every_host() {
+    let net = Subnet::claim();
+    let out = run(&["--ndjson", "--all", &net.cidr()]);
+    assert_eq!(out.status.code(), Some(1));
+    let (hosts, summary) = ndjson(&out.stdout);
+    assert_eq!(hosts.len(), 16);
+    assert_eq!(summary["hosts_reported"], 16);
+    assert!(hosts
+        .iter()
+        .all(|h| h["verdict"]["status"] == "not_reachable"));
+}
+
+#[test]
+fn duplicates_are_probed_once_and_exclusions_are_left_out() {
+    let net = Subnet::claim();
+    let _a = net.listen(3, 4026);
+    let one = net.ip(1).to_string();
+    let range = format!("{}-{}", net.ip(0), net.ip(7));
+    let out = run(&[
+        "--ndjson",
+        &net.cidr(),
+        &one,
+        &range,
+        "--exclude",
+        &net.ip(3).to_string(),
+    ]);
+    let (hosts, summary) = ndjson(&out.stdout);
+    assert!(
+        hosts.is_empty(),
+        "the excluded debugger host must not be scanned"
+    );
+    assert_eq!(summary["hosts_scanned"], 15);
+    assert_eq!(summary["excluded"], 1);
+    assert_eq!(summary["probes_sent"], 15 * 12);
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn input_lists_from_files_and_stdin() {
+    let net = Subnet::claim();
+    let _a = net.listen(5, 4026);
+    let list = TempFile::with(
+        "targets.txt",
+        &format!(
+            "# build lab\n\n{}  {}   # two boxes\n",
+            net.ip(4),
+            net.ip(5)
+        ),
+    );
+    let out = run(&["--ndjson", "-iL", list.path()]);
+    let (hosts, summary) = ndjson(&out.stdout);
+    assert_eq!(addresses(&hosts), [net.ip(5).to_string()].into());
+    assert_eq!(summary["hosts_scanned"], 2);
+
+    let mut child = bin()
+        .args(["--ndjson", "--input-list", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{}\n{}", net.ip(5), net.ip(6)).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let (hosts, summary) = ndjson(&out.stdout);
+    assert_eq!(hosts.len(), 1);
+    assert_eq!(summary["hosts_scanned"], 2);
+}
+
+#[test]
+fn shards_are_disjoint_and_concatenate_to_the_whole_scan() {
+    let net = Subnet::claim();
+    let whole = run(&["--ndjson", "--all", &net.cidr()]);
+    let all = addresses(&ndjson(&whole.stdout).0);
+    assert_eq!(all.len(), 16);
+    let mut union = BTreeSet::new();
+    let mut total = 0;
+    for k in 1..=3 {
+        let shard = format!("{k}/3");
+        let out = run(&["--ndjson", "--all", "--shard", &shard, &net.cidr()]);
+        let (hosts, summary) = ndjson(&out.stdout);
+        assert_eq!(summary["settings"]["shard"], shard);
+        total += hosts.len();
+        union.extend(addresses(&hosts));
+    }
+    assert_eq!(total, 16, "no host in two shards");
+    assert_eq!(union, all);
+}
+
+#[test]
+fn json_document_in_scan_mode() {
+    let net = Subnet::claim();
+    let _a = net.listen(2, 4026);
+    let out = run(&[
+        "--json",
+        "--scan",
+        &net.ip(2).to_string(),
+        &net.ip(3).to_string(),
+    ]);
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["schema_version"], 1);
+    assert_eq!(doc["targets"].as_array().unwrap().len(), 1);
+    assert_eq!(doc["summary"]["hosts_scanned"], 2);
+    assert_eq!(doc["summary"]["type"], "summary");
+}
+
+#[test]
+fn max_targets_limits_the_scan() {
+    let net = Subnet::claim();
+    let out = run(&["--ndjson", "--max-targets", "5", &net.cidr()]);
+    let (_, summary) = ndjson(&out.stdout);
+    assert_eq!(summary["hosts_total"], 5);
+    assert_eq!(summary["hosts_scanned"], 5);
+}
+
+#[test]
+fn human_output_prints_debugger_hosts_and_a_summary_without_a_bar_on_a_pipe() {
+    let net = Subnet::claim();
+    let _a = net.listen(7, 4026);
+    let out = run(&[&net.cidr()]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains(&net.ip(7).to_string()), "{text}");
+    assert!(text.contains("VS 2022 or 2026"), "{text}");
+    assert!(
+        text.contains("1 debugger host(s) among 16 hosts scanned"),
+        "{text}"
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "no progress bar when stderr is not a terminal: {:?}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_flushes_what_was_found_and_says_interrupted() {
+    let net = Subnet::claim();
+    // Slow enough to be interrupted: 16 hosts × 12 ports at 20 probes a second.
+    let mut child = bin()
+        .args(["--ndjson", "--all", "--rate", "20", &net.cidr()])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    // Synchronise on output, not on time: interrupt once the first host is out.
+    let first = lines.next().expect("a first line").unwrap();
+    assert!(first.contains("\"type\":\"host\""), "{first}");
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let rest: Vec<String> = lines.map(|l| l.unwrap()).collect();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    let summary: Value = serde_json::from_str(rest.last().expect("a summary")).unwrap();
+    assert_eq!(summary["type"], "summary");
+    assert_eq!(summary["interrupted"], true);
+    let scanned = summary["hosts_scanned"].as_u64().unwrap();
+    assert!((1..16).contains(&scanned), "{scanned}");
+    assert_eq!(summary["hosts_total"], 16);
+    assert_eq!(
+        scanned as usize,
+        rest.len(),
+        "every scanned host was flushed (--all)"
+    );
+}
+
+#[test]
+fn a_closed_pipe_stops_the_scan_quietly() {
+    let net = Subnet::claim();
+    let mut child = bin()
+        .args(["--ndjson", "--all", "--rate", "50", &net.cidr()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Read one line, then close the pipe as `| head -1` does.
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    drop(out);
+    let stderr = read_all(child.stderr.take().unwrap());
+    let status = child.wait().unwrap();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(stderr.is_empty(), "quiet: {stderr}");
+    assert!(status.code().is_some());
+}
+
+/// Scan-mode bad input: exit 2, one line naming the value, and nothing reaches the listener on
+/// a target that the same command line names.
+fn rejected(bad: &[&str], needle: &str) {
+    let lo = Loopback::claim();
+    let listener = lo.listen(4026);
+    let ip = lo.ip.to_string();
+    let mut argv = vec!["--ndjson", &ip];
+    argv.extend_from_slice(bad);
+    let out = run(&argv);
+    let err = stderr_of(&out);
+    assert_eq!(out.status.code(), Some(2), "{bad:?}: {err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{bad:?}: {err}");
+    assert!(
+        err.contains(needle),
+        "{bad:?}: expected {needle:?} in {err}"
+    );
+    assert!(out.stdout.is_empty(), "{bad:?}");
+    assert!(nothing_accepted(&listener), "{bad:?}: a packet was sent");
+}
+
+#[test]
+fn bad_scan_input() {
+    rejected(
+        &["10.0.0.0/33"],
+        "prefix length '33' is out of range for IPv4 (0-32)",
+    );
+    rejected(
+        &["10.0.0.5-10.0.0.1"],
+        "the range starts at 10.0.0.5, after its end 10.0.0.1",
+    );
+    rejected(&["300.1.1.1"], "'300' is not an octet (0-255)");
+    rejected(&["--shard", "3/2"], "invalid shard '3/2'");
+    rejected(&["--rate", "0"], "'0' is not a valid rate");
+    rejected(&["--concurrency", "0"], "'0' is not a valid concurrency");
+    rejected(&["--max-targets", "0"], "expected 1 or more");
+    rejected(
+        &["--min-timeout", "2s"],
+        "--min-timeout 2s is longer than --timeout 1s",
+    );
+    rejected(
+        &["-iL", "/nonexistent/msvsmon-probe-list"],
+        "cannot read target list /nonexistent/msvsmon-probe-list",
+    );
+    let binary = TempFile::with("bin.txt", "10.0.0.1\n\u{0}\u{1}\u{2}\n");
+    rejected(&["-iL", binary.path()], "not a text file");
+    let bad_line = TempFile::with("list.txt", "# ok\n127.0.0.1\nnot a target!\n");
+    rejected(
+        &["-iL", bad_line.path()],
+        &format!("{}:3: invalid target 'target!'", bad_line.path()),
+    );
+}
+
+#[test]
+fn an_exclusion_that_removes_everything_is_refused() {
+    let lo = Loopback::claim();
+    let listener = lo.listen(4026);
+    let ip = lo.ip.to_string();
+    let out = run(&["--ndjson", &ip, "--exclude", "127.0.0.0/8"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr_of(&out).contains("the exclusions remove every target (1 address(es))"));
+    assert!(nothing_accepted(&listener));
+}
