@@ -15,440 +15,458 @@
 //! Every packet stays in namespaces the bench creates or on loopback; the scanner has no
 //! default route. Timings are printed, never asserted.
 
+#[cfg(target_os = "linux")]
 #[path = "../tests/lab/mod.rs"]
 mod lab;
 
-use std::collections::BTreeSet;
-use std::net::Ipv4Addr;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
-
-use lab::{Lab, LabSpec};
-
-const BIN: &str = env!("CARGO_BIN_EXE_msvsmon-probe");
-const PORTS: &str = "4016,4017,4018,4019,4020,4021,4022,4023,4024,4025,4026,4040";
-const FARM: &str = "10.232.0.0/16";
-
-/// What one run of one tool cost and found.
-#[derive(Debug, Clone, Default)]
-struct Run {
-    wall: Duration,
-    cpu: Duration,
-    max_rss_kib: u64,
-    open: BTreeSet<(Ipv4Addr, u16)>,
-    /// Tools that only count (the floor).
-    open_count: Option<usize>,
-    exit: i32,
-    note: String,
+#[cfg(target_os = "linux")]
+fn main() {
+    linux::main()
 }
 
-/// Runs `cmd`, waiting with wait4(2) to get the child's own CPU time and peak RSS.
-fn measure(mut cmd: Command) -> (Run, Vec<u8>) {
-    let t = Instant::now();
-    let mut child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the tool starts");
-    let mut stdout = child.stdout.take().unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let out_reader = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        std::io::Read::read_to_end(&mut stdout, &mut v).unwrap();
-        v
-    });
-    let err_reader = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        std::io::Read::read_to_end(&mut stderr, &mut v).unwrap();
-        v
-    });
-    let mut status = 0;
-    // SAFETY: plain wait4 on our own child with valid out-pointers.
-    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-    let pid = child.id() as libc::pid_t;
-    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut ru) };
-    assert_eq!(r, pid, "wait4");
-    // Reaped above; this only lets std know (it sees ECHILD and returns an error, ignored).
-    let _ = child.try_wait();
-    let wall = t.elapsed();
-    let out = out_reader.join().unwrap();
-    let err = err_reader.join().unwrap();
-    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
-    let exit = if libc::WIFEXITED(status) {
-        libc::WEXITSTATUS(status)
-    } else {
-        128 + libc::WTERMSIG(status)
-    };
-    let note = String::from_utf8_lossy(&err)
-        .lines()
-        .rfind(|l| !l.trim().is_empty())
-        .unwrap_or("")
-        .chars()
-        .take(80)
-        .collect();
-    (
-        Run {
-            wall,
-            cpu: tv(ru.ru_utime) + tv(ru.ru_stime),
-            max_rss_kib: ru.ru_maxrss as u64,
-            exit,
-            note,
-            ..Default::default()
-        },
-        out,
-    )
+#[cfg(not(target_os = "linux"))]
+fn main() {
+    eprintln!("SKIPPED: the scan benchmarks run in a Linux network-namespace lab");
 }
 
-fn ours(lab: &Lab, target: &str, extra: &[&str]) -> Run {
-    let mut cmd = lab.scanner(BIN);
-    cmd.arg("--ndjson").args(extra).arg(target);
-    let (mut run, out) = measure(cmd);
-    for line in String::from_utf8_lossy(&out).lines() {
-        let v: serde_json::Value = serde_json::from_str(line).expect("NDJSON");
-        if v["type"] == "summary" {
-            if std::env::var_os("BENCH_VERBOSE").is_some() {
-                eprintln!("ours: {line}");
+/// The lab is Linux network namespaces: everything below is Linux-only.
+#[cfg(target_os = "linux")]
+mod linux {
+    use super::lab;
+
+    use std::collections::BTreeSet;
+    use std::net::Ipv4Addr;
+    use std::path::PathBuf;
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    use lab::{Lab, LabSpec};
+
+    const BIN: &str = env!("CARGO_BIN_EXE_msvsmon-probe");
+    const PORTS: &str = "4016,4017,4018,4019,4020,4021,4022,4023,4024,4025,4026,4040";
+    const FARM: &str = "10.232.0.0/16";
+
+    /// What one run of one tool cost and found.
+    #[derive(Debug, Clone, Default)]
+    struct Run {
+        wall: Duration,
+        cpu: Duration,
+        max_rss_kib: u64,
+        open: BTreeSet<(Ipv4Addr, u16)>,
+        /// Tools that only count (the floor).
+        open_count: Option<usize>,
+        exit: i32,
+        note: String,
+    }
+
+    /// Runs `cmd`, waiting with wait4(2) to get the child's own CPU time and peak RSS.
+    fn measure(mut cmd: Command) -> (Run, Vec<u8>) {
+        let t = Instant::now();
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the tool starts");
+        let mut stdout = child.stdout.take().unwrap();
+        let mut stderr = child.stderr.take().unwrap();
+        let out_reader = std::thread::spawn(move || {
+            let mut v = Vec::new();
+            std::io::Read::read_to_end(&mut stdout, &mut v).unwrap();
+            v
+        });
+        let err_reader = std::thread::spawn(move || {
+            let mut v = Vec::new();
+            std::io::Read::read_to_end(&mut stderr, &mut v).unwrap();
+            v
+        });
+        let mut status = 0;
+        // SAFETY: plain wait4 on our own child with valid out-pointers.
+        let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+        let pid = child.id() as libc::pid_t;
+        let r = unsafe { libc::wait4(pid, &mut status, 0, &mut ru) };
+        assert_eq!(r, pid, "wait4");
+        // Reaped above; this only lets std know (it sees ECHILD and returns an error, ignored).
+        let _ = child.try_wait();
+        let wall = t.elapsed();
+        let out = out_reader.join().unwrap();
+        let err = err_reader.join().unwrap();
+        let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+        let exit = if libc::WIFEXITED(status) {
+            libc::WEXITSTATUS(status)
+        } else {
+            128 + libc::WTERMSIG(status)
+        };
+        let note = String::from_utf8_lossy(&err)
+            .lines()
+            .rfind(|l| !l.trim().is_empty())
+            .unwrap_or("")
+            .chars()
+            .take(80)
+            .collect();
+        (
+            Run {
+                wall,
+                cpu: tv(ru.ru_utime) + tv(ru.ru_stime),
+                max_rss_kib: ru.ru_maxrss as u64,
+                exit,
+                note,
+                ..Default::default()
+            },
+            out,
+        )
+    }
+
+    fn ours(lab: &Lab, target: &str, extra: &[&str]) -> Run {
+        let mut cmd = lab.scanner(BIN);
+        cmd.arg("--ndjson").args(extra).arg(target);
+        let (mut run, out) = measure(cmd);
+        for line in String::from_utf8_lossy(&out).lines() {
+            let v: serde_json::Value = serde_json::from_str(line).expect("NDJSON");
+            if v["type"] == "summary" {
+                if std::env::var_os("BENCH_VERBOSE").is_some() {
+                    eprintln!("ours: {line}");
+                }
+                continue;
             }
-            continue;
-        }
-        for a in v["addresses"].as_array().unwrap() {
-            let ip: Ipv4Addr = a["address"].as_str().unwrap().parse().unwrap();
-            for p in a["ports"].as_array().unwrap() {
-                if p["state"] == "open" {
-                    run.open.insert((ip, p["port"].as_u64().unwrap() as u16));
+            for a in v["addresses"].as_array().unwrap() {
+                let ip: Ipv4Addr = a["address"].as_str().unwrap().parse().unwrap();
+                for p in a["ports"].as_array().unwrap() {
+                    if p["state"] == "open" {
+                        run.open.insert((ip, p["port"].as_u64().unwrap() as u16));
+                    }
                 }
             }
         }
+        run
     }
-    run
-}
 
-fn floor(
-    lab: &Lab,
-    floor_bin: &PathBuf,
-    first: &str,
-    count: u32,
-    concurrency: usize,
-    timeout_ms: u64,
-) -> Run {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let mut cmd = lab.scanner(floor_bin);
-    cmd.args([
-        first.to_string(),
-        count.to_string(),
-        PORTS.to_string(),
-        concurrency.to_string(),
-        timeout_ms.to_string(),
-        threads.to_string(),
-    ]);
-    let (mut run, out) = measure(cmd);
-    let text = String::from_utf8_lossy(&out);
-    run.open_count = text
-        .split_whitespace()
-        .find_map(|kv| kv.strip_prefix("open="))
-        .and_then(|n| n.parse().ok());
-    run
-}
+    fn floor(
+        lab: &Lab,
+        floor_bin: &PathBuf,
+        first: &str,
+        count: u32,
+        concurrency: usize,
+        timeout_ms: u64,
+    ) -> Run {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let mut cmd = lab.scanner(floor_bin);
+        cmd.args([
+            first.to_string(),
+            count.to_string(),
+            PORTS.to_string(),
+            concurrency.to_string(),
+            timeout_ms.to_string(),
+            threads.to_string(),
+        ]);
+        let (mut run, out) = measure(cmd);
+        let text = String::from_utf8_lossy(&out);
+        run.open_count = text
+            .split_whitespace()
+            .find_map(|kv| kv.strip_prefix("open="))
+            .and_then(|n| n.parse().ok());
+        run
+    }
 
-fn nmap(lab: &Lab, target: &str) -> Run {
-    let mut cmd = lab.scanner("nmap");
-    // The fastest flags that still find every open port of a loss-free farm: no retransmission,
-    // aggressive timing, short RTT bounds, as much parallelism as nmap's connect scan takes.
-    cmd.args([
-        "-sT",
-        "-Pn",
-        "-n",
-        "-T5",
-        "--max-retries",
-        "0",
-        "--min-rtt-timeout",
-        "50ms",
-        "--max-rtt-timeout",
-        "100ms",
-        "--initial-rtt-timeout",
-        "100ms",
-        "--min-hostgroup",
-        "4096",
-        "--min-parallelism",
-        "1024",
-        "-p",
-        PORTS,
-        "-oG",
-        "-",
-        target,
-    ]);
-    let (mut run, out) = measure(cmd);
-    for line in String::from_utf8_lossy(&out).lines() {
-        let Some(rest) = line.strip_prefix("Host: ") else {
-            continue;
-        };
-        let Some(ip) = rest.split_whitespace().next().and_then(|s| s.parse().ok()) else {
-            continue;
-        };
-        let Some((_, ports)) = rest.split_once("Ports: ") else {
-            continue;
-        };
-        for p in ports.split(", ") {
-            let f: Vec<&str> = p.split('/').collect();
-            if f.len() > 2 && f[1] == "open" {
-                if let Ok(port) = f[0].trim().parse() {
+    fn nmap(lab: &Lab, target: &str) -> Run {
+        let mut cmd = lab.scanner("nmap");
+        // The fastest flags that still find every open port of a loss-free farm: no retransmission,
+        // aggressive timing, short RTT bounds, as much parallelism as nmap's connect scan takes.
+        cmd.args([
+            "-sT",
+            "-Pn",
+            "-n",
+            "-T5",
+            "--max-retries",
+            "0",
+            "--min-rtt-timeout",
+            "50ms",
+            "--max-rtt-timeout",
+            "100ms",
+            "--initial-rtt-timeout",
+            "100ms",
+            "--min-hostgroup",
+            "4096",
+            "--min-parallelism",
+            "1024",
+            "-p",
+            PORTS,
+            "-oG",
+            "-",
+            target,
+        ]);
+        let (mut run, out) = measure(cmd);
+        for line in String::from_utf8_lossy(&out).lines() {
+            let Some(rest) = line.strip_prefix("Host: ") else {
+                continue;
+            };
+            let Some(ip) = rest.split_whitespace().next().and_then(|s| s.parse().ok()) else {
+                continue;
+            };
+            let Some((_, ports)) = rest.split_once("Ports: ") else {
+                continue;
+            };
+            for p in ports.split(", ") {
+                let f: Vec<&str> = p.split('/').collect();
+                if f.len() > 2 && f[1] == "open" {
+                    if let Ok(port) = f[0].trim().parse() {
+                        run.open.insert((ip, port));
+                    }
+                }
+            }
+        }
+        run
+    }
+
+    fn rustscan_bin() -> Option<PathBuf> {
+        let home = std::env::var_os("CARGO_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))?;
+        let bin = home.join("bin/rustscan");
+        if !bin.exists() {
+            eprintln!("installing RustScan: cargo install rustscan --locked");
+            let ok = Command::new("cargo")
+                .args(["install", "rustscan", "--locked"])
+                .status()
+                .map(|s| s.success())
+                .unwrap_or(false);
+            if !ok {
+                return None;
+            }
+        }
+        bin.exists().then_some(bin)
+    }
+
+    fn rustscan(lab: &Lab, bin: &PathBuf, target: &str) -> Run {
+        let mut cmd = lab.scanner(bin);
+        // Its documented fast settings: a big batch (bounded by --ulimit), a short timeout, one
+        // try, no scripts, greppable output.
+        cmd.args([
+            "--no-config",
+            "-a",
+            target,
+            "-p",
+            PORTS,
+            "-b",
+            "10000",
+            "--ulimit",
+            "20000",
+            "-t",
+            "500",
+            "--tries",
+            "1",
+            "--scripts",
+            "none",
+            "-g",
+        ]);
+        let (mut run, out) = measure(cmd);
+        for line in String::from_utf8_lossy(&out).lines() {
+            let Some((ip, ports)) = line.split_once(" -> ") else {
+                continue;
+            };
+            let Ok(ip) = ip.trim().parse::<Ipv4Addr>() else {
+                continue;
+            };
+            for p in ports.trim_matches(|c| c == '[' || c == ']').split(',') {
+                if let Ok(port) = p.trim().parse() {
                     run.open.insert((ip, port));
                 }
             }
         }
+        run
     }
-    run
-}
 
-fn rustscan_bin() -> Option<PathBuf> {
-    let home = std::env::var_os("CARGO_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))?;
-    let bin = home.join("bin/rustscan");
-    if !bin.exists() {
-        eprintln!("installing RustScan: cargo install rustscan --locked");
-        let ok = Command::new("cargo")
-            .args(["install", "rustscan", "--locked"])
+    fn median(mut v: Vec<Duration>) -> Duration {
+        v.sort();
+        v[v.len() / 2]
+    }
+
+    fn compile_floor() -> PathBuf {
+        let out = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-floor");
+        let src = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/floor.c");
+        let st = Command::new("cc")
+            .args(["-O2", "-pthread", "-o"])
+            .arg(&out)
+            .arg(src)
             .status()
-            .map(|s| s.success())
-            .unwrap_or(false);
-        if !ok {
-            return None;
-        }
+            .expect("a C compiler");
+        assert!(st.success(), "benches/floor.c compiles");
+        out
     }
-    bin.exists().then_some(bin)
-}
 
-fn rustscan(lab: &Lab, bin: &PathBuf, target: &str) -> Run {
-    let mut cmd = lab.scanner(bin);
-    // Its documented fast settings: a big batch (bounded by --ulimit), a short timeout, one
-    // try, no scripts, greppable output.
-    cmd.args([
-        "--no-config",
-        "-a",
-        target,
-        "-p",
-        PORTS,
-        "-b",
-        "10000",
-        "--ulimit",
-        "20000",
-        "-t",
-        "500",
-        "--tries",
-        "1",
-        "--scripts",
-        "none",
-        "-g",
-    ]);
-    let (mut run, out) = measure(cmd);
-    for line in String::from_utf8_lossy(&out).lines() {
-        let Some((ip, ports)) = line.split_once(" -> ") else {
-            continue;
-        };
-        let Ok(ip) = ip.trim().parse::<Ipv4Addr>() else {
-            continue;
-        };
-        for p in ports.trim_matches(|c| c == '[' || c == ']').split(',') {
-            if let Ok(port) = p.trim().parse() {
-                run.open.insert((ip, port));
+    fn row(name: &str, runs: &[Run], truth: Option<&BTreeSet<(Ipv4Addr, u16)>>) {
+        let wall = median(runs.iter().map(|r| r.wall).collect());
+        let cpu = median(runs.iter().map(|r| r.cpu).collect());
+        let rss = runs.iter().map(|r| r.max_rss_kib).max().unwrap_or(0);
+        let last = runs.last().unwrap();
+        let found = match (truth, last.open_count) {
+            (_, Some(n)) => format!("{n} (count only)"),
+            (Some(t), None) => {
+                let missed: usize = runs
+                    .iter()
+                    .map(|r| t.difference(&r.open).count())
+                    .max()
+                    .unwrap_or(0);
+                let invented: usize = runs
+                    .iter()
+                    .map(|r| r.open.difference(t).count())
+                    .max()
+                    .unwrap_or(0);
+                format!("{} / {missed} / {invented}", last.open.len())
             }
-        }
-    }
-    run
-}
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
-
-fn compile_floor() -> PathBuf {
-    let out = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-floor");
-    let src = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/floor.c");
-    let st = Command::new("cc")
-        .args(["-O2", "-pthread", "-o"])
-        .arg(&out)
-        .arg(src)
-        .status()
-        .expect("a C compiler");
-    assert!(st.success(), "benches/floor.c compiles");
-    out
-}
-
-fn row(name: &str, runs: &[Run], truth: Option<&BTreeSet<(Ipv4Addr, u16)>>) {
-    let wall = median(runs.iter().map(|r| r.wall).collect());
-    let cpu = median(runs.iter().map(|r| r.cpu).collect());
-    let rss = runs.iter().map(|r| r.max_rss_kib).max().unwrap_or(0);
-    let last = runs.last().unwrap();
-    let found = match (truth, last.open_count) {
-        (_, Some(n)) => format!("{n} (count only)"),
-        (Some(t), None) => {
-            let missed: usize = runs
-                .iter()
-                .map(|r| t.difference(&r.open).count())
-                .max()
-                .unwrap_or(0);
-            let invented: usize = runs
-                .iter()
-                .map(|r| r.open.difference(t).count())
-                .max()
-                .unwrap_or(0);
-            format!("{} / {missed} / {invented}", last.open.len())
-        }
-        (None, None) => format!("{}", last.open.len()),
-    };
-    let exit = if runs.iter().all(|r| r.exit == runs[0].exit) {
-        runs[0].exit.to_string()
-    } else {
-        "varies".into()
-    };
-    println!(
-        "| {name:<16} | {:>8.2} s | {:>8.2} s | {:>7.1} MiB | {found:<22} | {exit:>4} | {} |",
-        wall.as_secs_f64(),
-        cpu.as_secs_f64(),
-        rss as f64 / 1024.0,
-        last.note
-    );
-}
-
-fn header(title: &str) {
-    println!("\n### {title}\n");
-    println!("| tool             | wall (median) | CPU (median) | peak RSS | open found / missed / invented | exit | last stderr line |");
-    println!("|------------------|-----------|-----------|-------------|------------------------|------|---|");
-}
-
-fn main() {
-    if !std::env::args().any(|a| a == "--bench") {
-        return; // `cargo test --benches` builds this; only `cargo bench` runs it.
-    }
-    let rounds: usize = std::env::var("BENCH_ROUNDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(3);
-    let only = std::env::var("BENCH_ONLY").unwrap_or_else(|_| "farm,loopback,memory".into());
-    let lab = match Lab::build(&LabSpec::farm_only()) {
-        Ok(l) => l,
-        Err(why) => {
-            if lab::runner::unavailable("bench scan", &why) {
-                std::process::exit(1);
-            }
-            return;
-        }
-    };
-    let floor_bin = compile_floor();
-    let concurrency = {
-        // Same budget as ours: the open-file limit less headroom (the config's rule).
-        let mut lim: libc::rlimit = unsafe { std::mem::zeroed() };
-        unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) };
-        (lim.rlim_max.min(1 << 20) as usize)
-            .saturating_sub(64)
-            .min(32_768)
-    };
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|c| {
-            c.lines()
-                .find(|l| l.starts_with("model name"))
-                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
-        })
-        .unwrap_or_default();
-    println!(
-        "msvsmon-probe scan benchmarks — {} cores ({cpu}), {rounds} round(s), concurrency budget {concurrency}",
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    );
-
-    if only.contains("farm") {
-        let truth: BTreeSet<(Ipv4Addr, u16)> = {
-            let t = lab.farm_truth().expect("a farm");
-            t.open_addresses()
-                .iter()
-                .flat_map(|a| lab::plan::RELEASE_PORTS.iter().map(move |p| (*a, *p)))
-                .filter(|(a, p)| t.answer(*a, *p) == lab::Answer::Open)
-                .collect()
+            (None, None) => format!("{}", last.open.len()),
         };
-        let rs = rustscan_bin();
-        let (mut o, mut f, mut n, mut r) = (vec![], vec![], vec![], vec![]);
-        for round in 0..rounds {
-            eprintln!("farm round {}/{rounds}", round + 1);
-            o.push(ours(&lab, FARM, &[]));
-            f.push(floor(
-                &lab,
-                &floor_bin,
-                "10.232.0.0",
-                65_536,
-                concurrency,
-                100,
-            ));
-            n.push(nmap(&lab, FARM));
-            if let Some(b) = &rs {
-                r.push(rustscan(&lab, b, FARM));
-            }
-        }
-        header(&format!(
-            "Farm: {FARM} × 12 ports ({} open pairs; half the rest reset, half drop)",
-            truth.len()
-        ));
-        row("msvsmon-probe", &o, Some(&truth));
-        row("floor (C, epoll)", &f, Some(&truth));
-        row("nmap -sT", &n, Some(&truth));
-        if !r.is_empty() {
-            row("RustScan", &r, Some(&truth));
+        let exit = if runs.iter().all(|r| r.exit == runs[0].exit) {
+            runs[0].exit.to_string()
         } else {
-            println!("| RustScan | not installed (cargo install rustscan --locked failed) |");
-        }
-        let ratio = median(o.iter().map(|r| r.wall).collect()).as_secs_f64()
-            / median(f.iter().map(|r| r.wall).collect()).as_secs_f64();
-        println!("\nmsvsmon-probe / floor wall time: {ratio:.2}×");
+            "varies".into()
+        };
+        println!(
+            "| {name:<16} | {:>8.2} s | {:>8.2} s | {:>7.1} MiB | {found:<22} | {exit:>4} | {} |",
+            wall.as_secs_f64(),
+            cpu.as_secs_f64(),
+            rss as f64 / 1024.0,
+            last.note
+        );
     }
 
-    if only.contains("loopback") {
-        let (mut o, mut f) = (vec![], vec![]);
-        for round in 0..rounds {
-            eprintln!("loopback round {}/{rounds}", round + 1);
-            o.push(ours(&lab, "127.0.0.0/16", &[]));
-            f.push(floor(
-                &lab,
-                &floor_bin,
-                "127.0.0.0",
-                65_536,
-                concurrency,
-                100,
+    fn header(title: &str) {
+        println!("\n### {title}\n");
+        println!("| tool             | wall (median) | CPU (median) | peak RSS | open found / missed / invented | exit | last stderr line |");
+        println!("|------------------|-----------|-----------|-------------|------------------------|------|---|");
+    }
+
+    pub fn main() {
+        if !std::env::args().any(|a| a == "--bench") {
+            return; // `cargo test --benches` builds this; only `cargo bench` runs it.
+        }
+        let rounds: usize = std::env::var("BENCH_ROUNDS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(3);
+        let only = std::env::var("BENCH_ONLY").unwrap_or_else(|_| "farm,loopback,memory".into());
+        let lab = match Lab::build(&LabSpec::farm_only()) {
+            Ok(l) => l,
+            Err(why) => {
+                if lab::runner::unavailable("bench scan", &why) {
+                    std::process::exit(1);
+                }
+                return;
+            }
+        };
+        let floor_bin = compile_floor();
+        let concurrency = {
+            // Same budget as ours: the open-file limit less headroom (the config's rule).
+            let mut lim: libc::rlimit = unsafe { std::mem::zeroed() };
+            unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) };
+            (lim.rlim_max.min(1 << 20) as usize)
+                .saturating_sub(64)
+                .min(32_768)
+        };
+        let cpu = std::fs::read_to_string("/proc/cpuinfo")
+            .ok()
+            .and_then(|c| {
+                c.lines()
+                    .find(|l| l.starts_with("model name"))
+                    .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+            })
+            .unwrap_or_default();
+        println!(
+            "msvsmon-probe scan benchmarks — {} cores ({cpu}), {rounds} round(s), concurrency budget {concurrency}",
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        );
+
+        if only.contains("farm") {
+            let truth: BTreeSet<(Ipv4Addr, u16)> = {
+                let t = lab.farm_truth().expect("a farm");
+                t.open_addresses()
+                    .iter()
+                    .flat_map(|a| lab::plan::RELEASE_PORTS.iter().map(move |p| (*a, *p)))
+                    .filter(|(a, p)| t.answer(*a, *p) == lab::Answer::Open)
+                    .collect()
+            };
+            let rs = rustscan_bin();
+            let (mut o, mut f, mut n, mut r) = (vec![], vec![], vec![], vec![]);
+            for round in 0..rounds {
+                eprintln!("farm round {}/{rounds}", round + 1);
+                o.push(ours(&lab, FARM, &[]));
+                f.push(floor(
+                    &lab,
+                    &floor_bin,
+                    "10.232.0.0",
+                    65_536,
+                    concurrency,
+                    100,
+                ));
+                n.push(nmap(&lab, FARM));
+                if let Some(b) = &rs {
+                    r.push(rustscan(&lab, b, FARM));
+                }
+            }
+            header(&format!(
+                "Farm: {FARM} × 12 ports ({} open pairs; half the rest reset, half drop)",
+                truth.len()
             ));
+            row("msvsmon-probe", &o, Some(&truth));
+            row("floor (C, epoll)", &f, Some(&truth));
+            row("nmap -sT", &n, Some(&truth));
+            if !r.is_empty() {
+                row("RustScan", &r, Some(&truth));
+            } else {
+                println!("| RustScan | not installed (cargo install rustscan --locked failed) |");
+            }
+            let ratio = median(o.iter().map(|r| r.wall).collect()).as_secs_f64()
+                / median(f.iter().map(|r| r.wall).collect()).as_secs_f64();
+            println!("\nmsvsmon-probe / floor wall time: {ratio:.2}×");
         }
-        header("Loopback: 127.0.0.0/16 × 12 ports, all closed (786,432 probes)");
-        row("msvsmon-probe", &o, None);
-        row("floor (C, epoll)", &f, None);
-        let pps =
-            |runs: &[Run]| 786_432.0 / median(runs.iter().map(|r| r.wall).collect()).as_secs_f64();
-        println!(
-            "\nprobes/s: msvsmon-probe {:.0}, floor {:.0}; msvsmon-probe / floor wall time: {:.2}×",
-            pps(&o),
-            pps(&f),
-            pps(&f) / pps(&o)
-        );
-    }
 
-    if only.contains("memory") {
-        println!("\n### Memory\n");
-        println!("| scan | peak RSS | wall |");
-        println!("|---|---|---|");
-        let r = ours(&lab, FARM, &[]);
-        println!(
-            "| {FARM} × 12 ports | {:.1} MiB | {:.1} s |",
-            r.max_rss_kib as f64 / 1024.0,
-            r.wall.as_secs_f64()
-        );
-        let r = ours(
-            &lab,
-            "10.0.0.0/8",
-            &["--max-targets", "1000000", "--release", "2022"],
-        );
-        println!(
-            "| first 1,000,000 targets of 10.0.0.0/8 × 3 ports (unrouted addresses fail locally) | {:.1} MiB | {:.1} s |",
-            r.max_rss_kib as f64 / 1024.0,
-            r.wall.as_secs_f64()
-        );
+        if only.contains("loopback") {
+            let (mut o, mut f) = (vec![], vec![]);
+            for round in 0..rounds {
+                eprintln!("loopback round {}/{rounds}", round + 1);
+                o.push(ours(&lab, "127.0.0.0/16", &[]));
+                f.push(floor(
+                    &lab,
+                    &floor_bin,
+                    "127.0.0.0",
+                    65_536,
+                    concurrency,
+                    100,
+                ));
+            }
+            header("Loopback: 127.0.0.0/16 × 12 ports, all closed (786,432 probes)");
+            row("msvsmon-probe", &o, None);
+            row("floor (C, epoll)", &f, None);
+            let pps = |runs: &[Run]| {
+                786_432.0 / median(runs.iter().map(|r| r.wall).collect()).as_secs_f64()
+            };
+            println!(
+                "\nprobes/s: msvsmon-probe {:.0}, floor {:.0}; msvsmon-probe / floor wall time: {:.2}×",
+                pps(&o),
+                pps(&f),
+                pps(&f) / pps(&o)
+            );
+        }
+
+        if only.contains("memory") {
+            println!("\n### Memory\n");
+            println!("| scan | peak RSS | wall |");
+            println!("|---|---|---|");
+            let r = ours(&lab, FARM, &[]);
+            println!(
+                "| {FARM} × 12 ports | {:.1} MiB | {:.1} s |",
+                r.max_rss_kib as f64 / 1024.0,
+                r.wall.as_secs_f64()
+            );
+            let r = ours(
+                &lab,
+                "10.0.0.0/8",
+                &["--max-targets", "1000000", "--release", "2022"],
+            );
+            println!(
+                "| first 1,000,000 targets of 10.0.0.0/8 × 3 ports (unrouted addresses fail locally) | {:.1} MiB | {:.1} s |",
+                r.max_rss_kib as f64 / 1024.0,
+                r.wall.as_secs_f64()
+            );
+        }
     }
 }
