@@ -8,6 +8,9 @@
 
 #[cfg(target_os = "linux")]
 mod lab;
+#[cfg(target_os = "linux")]
+#[path = "support/schema.rs"]
+mod schema;
 
 #[cfg(target_os = "linux")]
 fn main() -> std::process::ExitCode {
@@ -24,6 +27,7 @@ fn main() -> std::process::ExitCode {
 #[cfg(target_os = "linux")]
 mod linux {
     use super::lab;
+    use super::schema::assert_schema;
 
     use std::collections::{BTreeMap, BTreeSet};
     use std::net::{IpAddr, Ipv4Addr};
@@ -127,6 +131,7 @@ mod linux {
                 String::from_utf8_lossy(&out.stderr)
             )
         });
+        assert_schema(&doc);
         (doc, out.status.code().expect("exited"), line)
     }
 
@@ -758,6 +763,7 @@ mod linux {
         let mut summary = Value::Null;
         for line in String::from_utf8_lossy(&out.stdout).lines() {
             let v: Value = serde_json::from_str(line).expect("NDJSON");
+            assert_schema(&v);
             if v["type"] == "summary" {
                 summary = v;
                 continue;
@@ -845,6 +851,7 @@ mod linux {
         let text = String::from_utf8_lossy(stdout);
         let lines: Vec<&str> = text.lines().collect();
         let v = serde_json::from_str(lines.last().expect("output")).expect("JSON");
+        assert_schema(&v);
         (lines.len(), v)
     }
 

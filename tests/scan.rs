@@ -149,6 +149,7 @@ fn json_document_in_scan_mode() {
         &net.ip(3).to_string(),
     ]);
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_schema(&doc);
     assert_eq!(doc["schema_version"], 1);
     assert_eq!(doc["targets"].as_array().unwrap().len(), 1);
     assert_eq!(doc["summary"]["hosts_scanned"], 2);
@@ -203,6 +204,7 @@ fn ctrl_c_flushes_what_was_found_and_says_interrupted() {
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(130));
     let summary: Value = serde_json::from_str(rest.last().expect("a summary")).unwrap();
+    assert_schema(&summary);
     assert_eq!(summary["type"], "summary");
     assert_eq!(summary["interrupted"], true);
     let scanned = summary["hosts_scanned"].as_u64().unwrap();

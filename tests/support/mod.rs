@@ -5,6 +5,9 @@
 //! value that owns them. Nothing here sends a packet anywhere but loopback.
 #![allow(dead_code)]
 
+pub mod schema;
+pub use schema::assert_schema;
+
 use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
@@ -189,6 +192,7 @@ pub fn run_json(args: &[&str]) -> (Value, i32) {
             String::from_utf8_lossy(&out.stderr)
         )
     });
+    assert_schema(&v);
     (v, out.status.code().expect("exited"))
 }
 
