@@ -67,7 +67,7 @@ pub struct Finding {
 }
 
 /// The overall answer for one target.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// A main (or custom) debugger port accepts: Visual Studio can connect.

@@ -24,3 +24,4 @@ pub mod scan;
 pub mod sweep;
 pub mod target;
 pub mod target_set;
+pub mod watch;

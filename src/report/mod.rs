@@ -5,6 +5,7 @@ pub mod catalog;
 pub mod human;
 pub mod json;
 pub mod progress;
+pub mod prometheus;
 pub mod sweep;
 
 use std::time::{Duration, SystemTime};

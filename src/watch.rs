@@ -1,0 +1,341 @@
+//! Watch mode: what changed between two probes of the same target.
+//!
+//! The state kept is one entry per (target, address, port) plus one verdict and one address list
+//! per target: bounded by what the command line names, so a watch that runs for days uses the
+//! same memory on its last day as on its first. The first probe of a target reports every port
+//! with `old: null`, so a consumer that starts reading late still gets a baseline.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::SystemTime;
+
+use serde::Serialize;
+
+use crate::diagnose::{Diagnosis, Status};
+use crate::observation::HostObservation;
+use crate::probe::PortState;
+use crate::target::Address;
+
+/// Shortest interval `--watch` accepts: below it a round of a filtered host would not finish
+/// before the next one starts.
+pub const MIN_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// One change, as an NDJSON line (`"type": "event"`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Event {
+    #[serde(rename = "type")]
+    pub kind_of_line: &'static str,
+    /// RFC 3339, UTC, when the probe that saw the change finished.
+    pub time: String,
+    pub target: String,
+    /// This target's probe round (1 for the first).
+    pub round: u64,
+    #[serde(flatten)]
+    pub change: Change,
+}
+
+/// What changed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Change {
+    /// A port's state; `new` is null when the address is no longer probed (the name moved).
+    Port {
+        address: String,
+        port: u16,
+        label: String,
+        old: Option<PortState>,
+        new: Option<PortState>,
+        reason: Option<&'static str>,
+    },
+    /// The target's verdict.
+    Verdict {
+        old: Option<Status>,
+        new: Status,
+        summary: String,
+    },
+    /// The addresses the name resolves to.
+    Addresses { old: Vec<String>, new: Vec<String> },
+}
+
+#[derive(Debug, Default)]
+struct TargetState {
+    round: u64,
+    verdict: Option<Status>,
+    addresses: Vec<Address>,
+    ports: BTreeMap<(Address, u16), PortState>,
+}
+
+/// Everything remembered between rounds.
+#[derive(Debug, Default)]
+pub struct WatchState {
+    targets: HashMap<String, TargetState>,
+}
+
+impl WatchState {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Number of (target, address, port) entries held: what bounds memory.
+    pub fn entries(&self) -> usize {
+        self.targets.values().map(|t| t.ports.len() + 1).sum()
+    }
+
+    /// Takes a new probe of a target; returns the changes since the previous one.
+    pub fn update(&mut self, obs: &HostObservation, d: &Diagnosis, at: SystemTime) -> Vec<Event> {
+        let key = obs.target.input.clone();
+        let st = self.targets.entry(key.clone()).or_default();
+        st.round += 1;
+        let time = humantime::format_rfc3339_millis(at).to_string();
+        let mut changes = Vec::new();
+
+        let addrs: Vec<Address> = obs.addresses.iter().map(|a| a.address).collect();
+        if st.round > 1 && addrs != st.addresses {
+            changes.push(Change::Addresses {
+                old: st.addresses.iter().map(|a| a.to_string()).collect(),
+                new: addrs.iter().map(|a| a.to_string()).collect(),
+            });
+        }
+        let mut seen: BTreeMap<(Address, u16), PortState> = BTreeMap::new();
+        for a in &obs.addresses {
+            for p in &a.ports {
+                let k = (a.address, p.planned.port.0);
+                let new = p.result.state;
+                let old = st.ports.get(&k).copied();
+                if old != Some(new) {
+                    changes.push(Change::Port {
+                        address: a.address.to_string(),
+                        port: p.planned.port.0,
+                        label: p.planned.label(),
+                        old,
+                        new: Some(new),
+                        reason: Some(p.result.reason.as_str()),
+                    });
+                }
+                seen.insert(k, new);
+            }
+        }
+        for (k, old) in &st.ports {
+            if !seen.contains_key(k) {
+                changes.push(Change::Port {
+                    address: k.0.to_string(),
+                    port: k.1,
+                    label: String::new(),
+                    old: Some(*old),
+                    new: None,
+                    reason: None,
+                });
+            }
+        }
+        if st.verdict != Some(d.verdict.status) {
+            changes.push(Change::Verdict {
+                old: st.verdict,
+                new: d.verdict.status,
+                summary: d.verdict.summary.clone(),
+            });
+        }
+        st.ports = seen;
+        st.addresses = addrs;
+        st.verdict = Some(d.verdict.status);
+        let round = st.round;
+        changes
+            .into_iter()
+            .map(|change| Event {
+                kind_of_line: "event",
+                time: time.clone(),
+                target: key.clone(),
+                round,
+                change,
+            })
+            .collect()
+    }
+
+    /// Counts of targets by verdict, for the heartbeat.
+    pub fn verdicts(&self) -> BTreeMap<Status, usize> {
+        let mut m = BTreeMap::new();
+        for t in self.targets.values() {
+            if let Some(v) = t.verdict {
+                *m.entry(v).or_insert(0) += 1;
+            }
+        }
+        m
+    }
+}
+
+/// The line written once per interval whether or not anything changed (`"type": "heartbeat"`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Heartbeat {
+    #[serde(rename = "type")]
+    pub kind_of_line: &'static str,
+    pub time: String,
+    /// Heartbeats so far, this one included.
+    pub round: u64,
+    pub interval_ms: f64,
+    pub targets: usize,
+    /// Targets probed at least once.
+    pub probed: usize,
+    pub reachable: usize,
+    pub wow64_only: usize,
+    pub not_reachable: usize,
+    pub unresolved: usize,
+    pub incomplete: usize,
+    /// Events written since the start.
+    pub events: u64,
+}
+
+impl Heartbeat {
+    pub fn new(
+        state: &WatchState,
+        targets: usize,
+        round: u64,
+        interval: std::time::Duration,
+        events: u64,
+        at: SystemTime,
+    ) -> Heartbeat {
+        let v = state.verdicts();
+        let n = |s: Status| v.get(&s).copied().unwrap_or(0);
+        Heartbeat {
+            kind_of_line: "heartbeat",
+            time: humantime::format_rfc3339_millis(at).to_string(),
+            round,
+            interval_ms: interval.as_secs_f64() * 1e3,
+            targets,
+            probed: v.values().sum(),
+            reachable: n(Status::Reachable),
+            wow64_only: n(Status::Wow64Only),
+            not_reachable: n(Status::NotReachable),
+            unresolved: n(Status::Unresolved),
+            incomplete: n(Status::Incomplete),
+            events,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::Selection;
+    use crate::diagnose::diagnose;
+    use crate::observation::{AddressObservation, PortObservation};
+    use crate::probe::{conclude, Attempt};
+    use crate::resolve::{Resolution, Source};
+    use crate::target::parse_target;
+    use std::time::Duration;
+
+    fn obs(addrs: &[&str], open4026: bool) -> HostObservation {
+        let t = parse_target("devbox").unwrap();
+        let plan = Selection {
+            releases: Some(vec![crate::catalog::release("2022").unwrap()]),
+            ..Default::default()
+        }
+        .plan(false, None);
+        let addresses: Vec<AddressObservation> = addrs
+            .iter()
+            .map(|ip| {
+                let address = Address::new(ip.parse().unwrap());
+                AddressObservation {
+                    address,
+                    ports: plan
+                        .iter()
+                        .map(|p| {
+                            let a = if p.port.0 == 4026 && open4026 {
+                                Attempt::Accepted {
+                                    rtt: Duration::from_millis(1),
+                                    greeting: None,
+                                }
+                            } else {
+                                Attempt::Refused {
+                                    rtt: Duration::from_millis(1),
+                                }
+                            };
+                            PortObservation {
+                                planned: p.clone(),
+                                result: conclude(&a, address.ip, 1),
+                            }
+                        })
+                        .collect(),
+                }
+            })
+            .collect();
+        HostObservation {
+            target: t,
+            resolution: Resolution {
+                source: Source::System,
+                addresses: addresses.iter().map(|a| a.address).collect(),
+                error: None,
+            },
+            addresses,
+            elapsed: Duration::from_millis(2),
+        }
+    }
+
+    fn kinds(e: &[Event]) -> Vec<String> {
+        e.iter()
+            .map(|e| match &e.change {
+                Change::Port { port, old, new, .. } => format!("port {port} {old:?}->{new:?}"),
+                Change::Verdict { old, new, .. } => format!("verdict {old:?}->{new:?}"),
+                Change::Addresses { old, new } => format!("addresses {old:?}->{new:?}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn first_round_is_a_baseline_then_only_changes() {
+        let mut w = WatchState::new();
+        let o = obs(&["10.0.0.5"], false);
+        let first = w.update(&o, &diagnose(&o), SystemTime::UNIX_EPOCH);
+        assert_eq!(first.len(), 3 + 1, "three ports and the verdict");
+        assert!(first.iter().all(|e| e.round == 1));
+        let again = w.update(&o, &diagnose(&o), SystemTime::UNIX_EPOCH);
+        assert!(again.is_empty(), "{:?}", kinds(&again));
+
+        let up = obs(&["10.0.0.5"], true);
+        let e = w.update(&up, &diagnose(&up), SystemTime::UNIX_EPOCH);
+        assert_eq!(
+            kinds(&e),
+            [
+                "port 4026 Some(Closed)->Some(Open)",
+                "verdict Some(NotReachable)->Reachable"
+            ]
+        );
+        assert_eq!(e[0].round, 3);
+    }
+
+    #[test]
+    fn a_name_that_moves_reports_addresses_and_retires_old_ports() {
+        let mut w = WatchState::new();
+        let a = obs(&["10.0.0.5"], true);
+        w.update(&a, &diagnose(&a), SystemTime::UNIX_EPOCH);
+        let b = obs(&["10.0.0.6"], true);
+        let e = kinds(&w.update(&b, &diagnose(&b), SystemTime::UNIX_EPOCH));
+        assert!(e[0].starts_with("addresses"), "{e:?}");
+        assert_eq!(
+            e.iter().filter(|k| k.ends_with("->None")).count(),
+            3,
+            "{e:?}"
+        );
+        assert_eq!(
+            w.entries(),
+            3 + 1,
+            "old entries are dropped: memory stays bounded"
+        );
+    }
+
+    #[test]
+    fn memory_does_not_grow_with_rounds() {
+        let mut w = WatchState::new();
+        for i in 0..1000 {
+            let o = obs(&["10.0.0.5"], i % 2 == 0);
+            w.update(&o, &diagnose(&o), SystemTime::UNIX_EPOCH);
+        }
+        assert_eq!(w.entries(), 4);
+    }
+
+    #[test]
+    fn heartbeat_counts_verdicts() {
+        let mut w = WatchState::new();
+        let o = obs(&["10.0.0.5"], true);
+        w.update(&o, &diagnose(&o), SystemTime::UNIX_EPOCH);
+        let h = Heartbeat::new(&w, 2, 7, Duration::from_secs(30), 4, SystemTime::UNIX_EPOCH);
+        assert_eq!((h.targets, h.probed, h.reachable, h.round), (2, 1, 1, 7));
+    }
+}
