@@ -10,6 +10,7 @@ pub mod catalog;
 pub mod cli;
 pub mod config;
 pub mod diagnose;
+pub mod discovery;
 pub mod engine;
 pub mod exit_code;
 pub mod host_probe;

@@ -1,0 +1,368 @@
+//! Replies in, responders out: parse each datagram, keep it only if it answers a Probe we sent
+//! (RelatesTo) and comes from a host we asked about, merge repeats and the answers to our several
+//! Probes into one responder per endpoint, and count everything set aside. Pure: the client feeds
+//! it what its sockets read, tests feed it bytes.
+//!
+//! Bounds, so a flood costs neither memory nor time beyond them: at most [`MAX_PARSED`] datagrams
+//! are parsed per run (the rest are only counted), at most [`MAX_RESPONDERS`] responders are kept,
+//! and each parse is one pass over at most 64 KiB.
+
+use std::collections::hash_map::DefaultHasher;
+use std::collections::{BTreeSet, HashSet};
+use std::hash::{Hash, Hasher};
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use super::classify::classify;
+use super::message::{parse_probe_matches, ProbeKind, Rejected, Version, MAX_LIST};
+use super::{same_ip, Ignored, Responder, RouteKind};
+use crate::target::Address;
+
+/// Datagrams parsed in one run; a link does not have more honest responders than this answering
+/// our 8 Probes (each answered by each responder at most twice).
+pub const MAX_PARSED: u32 = 1024;
+/// Responders kept in one run (`--discover` on a busy link).
+pub const MAX_RESPONDERS: usize = 256;
+
+/// A Probe we sent: replies must quote its id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentProbe {
+    pub id: String,
+    pub route: RouteKind,
+    pub version: Version,
+    pub kind: ProbeKind,
+}
+
+/// What became of one datagram.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Offer {
+    /// A reply from a responder not seen before.
+    NewResponder,
+    /// Another reply (to another of our Probes) from a known responder.
+    Known,
+    /// Set aside and counted.
+    Ignored,
+}
+
+#[derive(Debug)]
+pub struct Collector {
+    probes: Vec<SentProbe>,
+    /// Keep replies only from these; `None` keeps every host's (`--discover`).
+    hosts: Option<Vec<Address>>,
+    pub responders: Vec<Responder>,
+    pub ignored: Ignored,
+    seen: HashSet<(IpAddr, u64)>,
+    /// Datagrams parsed from hosts we did not ask about, and from the ones we did: counted apart
+    /// so a third party's flood cannot use up the budget of the target's own answer.
+    parsed_others: u32,
+    parsed_hosts: u32,
+}
+
+impl Collector {
+    pub fn new(probes: Vec<SentProbe>, hosts: Option<Vec<Address>>) -> Collector {
+        Collector {
+            probes,
+            hosts,
+            responders: Vec::new(),
+            ignored: Ignored::default(),
+            seen: HashSet::new(),
+            parsed_others: 0,
+            parsed_hosts: 0,
+        }
+    }
+
+    /// Takes one datagram that arrived from `from`, `at` after the first Probe.
+    pub fn offer(&mut self, from: SocketAddr, bytes: &[u8], at: Duration) -> Offer {
+        let from_host = self.hosts.as_ref().is_some_and(|h| same_ip(from.ip(), h));
+        let parsed = if from_host {
+            &mut self.parsed_hosts
+        } else {
+            &mut self.parsed_others
+        };
+        if *parsed >= MAX_PARSED {
+            self.ignored.not_parsed += 1;
+            return Offer::Ignored;
+        }
+        *parsed += 1;
+        let reply = match parse_probe_matches(bytes) {
+            Ok(r) => r,
+            Err(Rejected::TooLarge(_) | Rejected::Malformed(_)) => {
+                self.ignored.malformed += 1;
+                return Offer::Ignored;
+            }
+            Err(Rejected::NotSoap | Rejected::OtherMessage(_) | Rejected::MissingId) => {
+                self.ignored.not_probe_matches += 1;
+                return Offer::Ignored;
+            }
+        };
+        let Some(probe) = self.probes.iter().find(|p| p.id == reply.relates_to) else {
+            self.ignored.unrelated += 1;
+            return Offer::Ignored;
+        };
+        let answered = (probe.route, probe.version, probe.kind);
+        if self.hosts.is_some() && !from_host {
+            self.ignored.other_hosts += 1;
+            return Offer::Ignored;
+        }
+        // Copies of one reply share its MessageID (SOAP-over-UDP repeats the same message).
+        let mut h = DefaultHasher::new();
+        match &reply.message_id {
+            Some(id) => id.hash(&mut h),
+            None => bytes.hash(&mut h),
+        }
+        if !self.seen.insert((from.ip(), h.finish())) {
+            self.ignored.duplicates += 1;
+            if let Some(r) = self
+                .responders
+                .iter_mut()
+                .find(|r| r.source.ip() == from.ip())
+            {
+                r.datagrams += 1;
+            }
+            return Offer::Ignored;
+        }
+        self.ignored.over_limit += reply.dropped_matches as u32;
+
+        let mut outcome = Offer::Ignored;
+        let empty = reply.matches.is_empty();
+        let matches: Vec<Option<&super::message::ProbeMatch>> = if empty {
+            vec![None]
+        } else {
+            reply.matches.iter().map(Some).collect()
+        };
+        for m in matches {
+            let endpoint = m.and_then(|m| m.endpoint.clone());
+            let full = self.responders.len() >= MAX_RESPONDERS;
+            let existing = self.responders.iter_mut().find(|r| {
+                r.source.ip() == from.ip() && r.endpoint == endpoint && r.empty == m.is_none()
+            });
+            match existing {
+                Some(r) => {
+                    r.answered.insert(answered);
+                    r.datagrams += 1;
+                    if let Some(m) = m {
+                        merge(&mut r.types, &m.types);
+                        merge(&mut r.scopes, &m.scopes);
+                        merge(&mut r.xaddrs, &m.xaddrs);
+                        r.metadata_version = r.metadata_version.or(m.metadata_version);
+                        r.truncated |= m.truncated;
+                        r.classification = classify(false, &r.types, &r.scopes, &r.xaddrs);
+                    }
+                    if outcome == Offer::Ignored {
+                        outcome = Offer::Known;
+                    }
+                }
+                None if full => self.ignored.over_limit += 1,
+                None => {
+                    let (types, scopes, xaddrs, mv, cut) = match m {
+                        Some(m) => (
+                            m.types.clone(),
+                            m.scopes.clone(),
+                            m.xaddrs.clone(),
+                            m.metadata_version,
+                            m.truncated,
+                        ),
+                        None => (vec![], vec![], vec![], None, false),
+                    };
+                    let classification = classify(m.is_none(), &types, &scopes, &xaddrs);
+                    self.responders.push(Responder {
+                        source: from,
+                        version: reply.version,
+                        endpoint,
+                        types,
+                        scopes,
+                        xaddrs,
+                        metadata_version: mv,
+                        empty: m.is_none(),
+                        answered: BTreeSet::from([answered]),
+                        datagrams: 1,
+                        first_reply: at,
+                        truncated: cut,
+                        classification,
+                    });
+                    outcome = Offer::NewResponder;
+                }
+            }
+        }
+        outcome
+    }
+
+    /// Responders sorted by source address, then endpoint: a stable order for reports.
+    pub fn into_parts(mut self) -> (Vec<Responder>, Ignored) {
+        self.responders
+            .sort_by(|a, b| (a.source.ip(), &a.endpoint).cmp(&(b.source.ip(), &b.endpoint)));
+        (self.responders, self.ignored)
+    }
+}
+
+fn merge<T: Clone + PartialEq>(into: &mut Vec<T>, more: &[T]) {
+    for m in more {
+        if into.len() >= MAX_LIST {
+            break;
+        }
+        if !into.contains(m) {
+            into.push(m.clone());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::discovery::samples;
+    use crate::discovery::ResponderKind;
+
+    const WSDD_ID: &str = "urn:uuid:5a4f0a53-1c1e-4d9f-9a3a-0c8f2b6e7d11";
+    const PY_ID: &str = "urn:uuid:0f5d2c9e-8a47-4c36-9a8e-3f1b2d4c5e60";
+
+    fn sent(id: &str, route: RouteKind, kind: ProbeKind) -> SentProbe {
+        SentProbe {
+            id: id.into(),
+            route,
+            version: Version::V2005,
+            kind,
+        }
+    }
+
+    fn at(ip: &str) -> SocketAddr {
+        SocketAddr::new(ip.parse().unwrap(), 3702)
+    }
+
+    fn host(ip: &str) -> Option<Vec<Address>> {
+        Some(vec![Address::new(ip.parse().unwrap())])
+    }
+
+    #[test]
+    fn a_reply_from_the_target_to_our_probe_is_a_responder_and_its_repeat_a_duplicate() {
+        let mut c = Collector::new(
+            vec![sent(WSDD_ID, RouteKind::Multicast, ProbeKind::Device)],
+            host("10.0.0.5"),
+        );
+        let ms = Duration::from_millis(3);
+        assert_eq!(
+            c.offer(at("10.0.0.5"), samples::WSDD.as_bytes(), ms),
+            Offer::NewResponder
+        );
+        // wsdd sends each reply twice.
+        assert_eq!(
+            c.offer(at("10.0.0.5"), samples::WSDD.as_bytes(), ms),
+            Offer::Ignored
+        );
+        let (rs, ig) = c.into_parts();
+        assert_eq!(rs.len(), 1);
+        assert_eq!(rs[0].datagrams, 2);
+        assert_eq!(ig.duplicates, 1);
+        assert_eq!(rs[0].classification.kind, ResponderKind::Computer);
+        assert_eq!(rs[0].first_reply, ms);
+        assert!(rs[0].answered.contains(&(
+            RouteKind::Multicast,
+            Version::V2005,
+            ProbeKind::Device
+        )));
+    }
+
+    #[test]
+    fn replies_to_someone_else_and_from_other_hosts_are_counted_not_kept() {
+        let mut c = Collector::new(
+            vec![sent(WSDD_ID, RouteKind::Multicast, ProbeKind::Device)],
+            host("10.0.0.5"),
+        );
+        let t = Duration::ZERO;
+        // Wrong RelatesTo: the Windows sample answers another Probe.
+        assert_eq!(
+            c.offer(at("10.0.0.5"), samples::WINDOWS_COMPUTER.as_bytes(), t),
+            Offer::Ignored
+        );
+        // Right Probe, other host (it answered our multicast too).
+        assert_eq!(
+            c.offer(at("10.0.0.9"), samples::WSDD.as_bytes(), t),
+            Offer::Ignored
+        );
+        assert_eq!(
+            c.offer(at("10.0.0.5"), b"\x00\x01garbage", t),
+            Offer::Ignored
+        );
+        let p = crate::discovery::message::Probe::new(Version::V2005, ProbeKind::Any);
+        assert_eq!(
+            c.offer(at("10.0.0.5"), p.to_xml().as_bytes(), t),
+            Offer::Ignored
+        );
+        let (rs, ig) = c.into_parts();
+        assert!(rs.is_empty());
+        assert_eq!(
+            (
+                ig.unrelated,
+                ig.other_hosts,
+                ig.malformed,
+                ig.not_probe_matches
+            ),
+            (1, 1, 1, 1)
+        );
+        assert_eq!(ig.total(), 4);
+    }
+
+    #[test]
+    fn answers_to_several_probes_merge_into_one_responder() {
+        let mut c = Collector::new(
+            vec![
+                sent(PY_ID, RouteKind::Unicast, ProbeKind::Any),
+                sent(WSDD_ID, RouteKind::Multicast, ProbeKind::Device),
+            ],
+            None,
+        );
+        let t = Duration::ZERO;
+        assert_eq!(
+            c.offer(at("10.0.0.7"), samples::PYTHON_WSDISCOVERY.as_bytes(), t),
+            Offer::NewResponder
+        );
+        // The same endpoint answering the other Probe (same document, other ids).
+        let again = samples::PYTHON_WSDISCOVERY
+            .replace(PY_ID, WSDD_ID)
+            .replace("urn:uuid:4b6e2f70", "urn:uuid:4b6e2f71");
+        assert_eq!(c.offer(at("10.0.0.7"), again.as_bytes(), t), Offer::Known);
+        // And an empty ProbeMatches from the same host is kept apart, as "nothing matched".
+        assert_eq!(
+            c.offer(at("10.0.0.7"), samples::EMPTY_MATCHES.as_bytes(), t),
+            Offer::NewResponder
+        );
+        let (rs, _) = c.into_parts();
+        assert_eq!(rs.len(), 2);
+        let full = rs.iter().find(|r| !r.empty).unwrap();
+        assert_eq!(full.answered.len(), 2);
+        assert_eq!(full.datagrams, 2);
+        assert!(rs
+            .iter()
+            .any(|r| r.empty && r.classification.kind == ResponderKind::NoMatch));
+    }
+
+    #[test]
+    fn a_flood_is_parsed_only_up_to_the_cap_and_cannot_hide_the_target() {
+        let probes = vec![sent(WSDD_ID, RouteKind::Multicast, ProbeKind::Device)];
+        let mut c = Collector::new(probes.clone(), host("10.0.0.5"));
+        let junk = vec![b'<'; 1000];
+        for _ in 0..(MAX_PARSED + 500) {
+            c.offer(at("10.0.0.66"), &junk, Duration::ZERO);
+        }
+        // The target's own answer has its own budget.
+        let t = Duration::ZERO;
+        assert_eq!(
+            c.offer(at("10.0.0.5"), samples::WSDD.as_bytes(), t),
+            Offer::NewResponder
+        );
+        let (rs, ig) = c.into_parts();
+        assert_eq!(rs.len(), 1);
+        assert_eq!(ig.malformed, MAX_PARSED);
+        assert_eq!(ig.not_parsed, 500);
+
+        // Without a target (--discover) one budget serves everyone: bounded beats complete.
+        let mut c = Collector::new(probes, None);
+        for _ in 0..(MAX_PARSED + 1) {
+            c.offer(at("10.0.0.66"), &junk, Duration::ZERO);
+        }
+        assert_eq!(
+            c.offer(at("10.0.0.5"), samples::WSDD.as_bytes(), t),
+            Offer::Ignored
+        );
+        assert_eq!(c.into_parts().1.not_parsed, 2);
+    }
+}
