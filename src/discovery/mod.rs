@@ -12,6 +12,7 @@
 //! not cross routers). See `shared/reference/ws-discovery.md` for how real responders behave.
 
 pub mod classify;
+pub mod client;
 pub mod collect;
 pub mod message;
 pub mod responder;
