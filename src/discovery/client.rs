@@ -20,7 +20,8 @@
 //! - **Early stop**: once the target has answered, listening goes on for [`GRACE`] only (the
 //!   other services of the same host answer within the same APP_MAX_DELAY), and at once when
 //!   every address of the target refused UDP 3702 with ICMP (Linux names the ICMP through
-//!   IP_RECVERR), so a closed host costs one round trip here as it does for TCP.
+//!   IP_RECVERR), so a closed host costs one round trip here as it does for TCP; also at once
+//!   when the target has answered every Probe sent one way (our own stand-in does).
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV6};
@@ -341,13 +342,19 @@ async fn run(mut routes: Vec<Route>, targets: Option<Vec<Address>>, wait: Durati
         match result {
             Ok((n, from)) => {
                 let data = if is_v6 { &buf6[..n] } else { &buf4[..n] };
-                if collector.offer(from, data, at) == Offer::NewResponder && targets.is_some() {
+                let offer = collector.offer(from, data, at);
+                if offer == Offer::NewResponder && targets.is_some() {
                     answered.push(from.ip());
                     let soon = Instant::now() + GRACE;
                     if soon < deadline {
                         deadline = soon;
                         stopped_early = true;
                     }
+                }
+                // Every Probe of a route answered: nothing more is coming to wait for.
+                if offer != Offer::Ignored && targets.is_some() && collector.all_answered() {
+                    stopped_early = true;
+                    break;
                 }
             }
             Err(e) => {

@@ -187,6 +187,22 @@ impl Collector {
         outcome
     }
 
+    /// Some route's Probes have all been answered (by the responders kept so far).
+    pub fn all_answered(&self) -> bool {
+        [RouteKind::Multicast, RouteKind::Unicast]
+            .iter()
+            .any(|route| {
+                let sent: Vec<&SentProbe> =
+                    self.probes.iter().filter(|p| p.route == *route).collect();
+                !sent.is_empty()
+                    && sent.iter().all(|p| {
+                        self.responders
+                            .iter()
+                            .any(|r| r.answered.contains(&(p.route, p.version, p.kind)))
+                    })
+            })
+    }
+
     /// Responders sorted by source address, then endpoint: a stable order for reports.
     pub fn into_parts(mut self) -> (Vec<Responder>, Ignored) {
         self.responders

@@ -252,6 +252,12 @@ pub fn udp_icmp_errors(sock: SockRef<'_>, err: &io::Error, ipv6: bool) -> Vec<Ic
     imp::udp_icmp_errors(sock, err, ipv6)
 }
 
+/// Completes when the user asks a long-running command (`listen`) to stop: Ctrl-C, and on Unix
+/// SIGTERM as well (what `kill` and service managers send).
+pub async fn shutdown_signal() {
+    imp::shutdown_signal().await
+}
+
 /// The default time to wait for one connect attempt.
 ///
 /// One second is far above a LAN round trip and still lets a host that drops everything be

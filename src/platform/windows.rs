@@ -112,6 +112,10 @@ pub fn udp_icmp_errors(_sock: SockRef<'_>, err: &io::Error, ipv6: bool) -> Vec<I
     }
 }
 
+pub async fn shutdown_signal() {
+    let _ = tokio::signal::ctrl_c().await;
+}
+
 pub fn raise_fd_limit() -> Option<u64> {
     None
 }
