@@ -1300,6 +1300,7 @@ mod tests {
                 route: RouteKind::Multicast,
                 version: Version::V2005,
                 kind: ProbeKind::Device,
+                group: 0,
             }],
             Some(vec![a]),
         );

@@ -17,8 +17,6 @@ use msvsmon_probe::listen::{self, Event, ProbeOutcome};
 use msvsmon_probe::observation::HostObservation;
 use msvsmon_probe::probe::tcp::TcpConnector;
 use msvsmon_probe::report::{self, RunInfo};
-use msvsmon_probe::resolve::{Resolution, Source};
-use msvsmon_probe::target::{Host, Target};
 use msvsmon_probe::{host_probe, platform};
 
 fn main() -> std::process::ExitCode {
@@ -116,21 +114,11 @@ fn probe(cli: &Cli) -> Result<ExitCode, AppError> {
                 Some(ifaces) => {
                     let settings = config.discovery.unwrap_or_default();
                     let found = discovery_client::discover(ifaces, &settings).await;
-                    let hosts = join_all(found.hosts().into_iter().map(|(addr, obs)| {
-                        let target = Target {
-                            input: addr.to_string(),
-                            host: Host::Literal(addr),
-                            port: None,
-                        };
-                        let resolution = Resolution {
-                            source: Source::Literal,
-                            addresses: vec![addr],
-                            error: None,
-                        };
+                    let hosts = join_all(found.hosts().into_iter().map(|h| {
                         host_probe::probe_found(
-                            target,
-                            resolution,
-                            obs,
+                            h.target,
+                            h.resolution,
+                            h.discovery,
                             &config.selection,
                             &connector,
                             &config.engine,

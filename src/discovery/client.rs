@@ -40,7 +40,8 @@ use super::{
 };
 use crate::platform::{self, Interface};
 use crate::probe::{IcmpDetail, IcmpKind};
-use crate::target::Address;
+use crate::resolve::{Resolution, Source};
+use crate::target::{Address, Host, Target};
 
 /// Listening window after the first multicast Probe (Windows answers within 2.5 s).
 pub const DEFAULT_WAIT: Duration = Duration::from_secs(3);
@@ -164,7 +165,7 @@ fn unicast_route(address: Address, rng: &mut fastrand::Rng) -> Route {
 }
 
 /// The Probes of one route: both versions, with and without Types.
-fn probes_for(route: RouteKind) -> Vec<(Probe, SentProbe)> {
+fn probes_for(route: RouteKind, group: usize) -> Vec<(Probe, SentProbe)> {
     let mut out = Vec::new();
     for version in Version::ALL {
         for kind in ProbeKind::ALL {
@@ -174,6 +175,7 @@ fn probes_for(route: RouteKind) -> Vec<(Probe, SentProbe)> {
                 route,
                 version,
                 kind,
+                group,
             };
             out.push((p, s));
         }
@@ -219,15 +221,18 @@ struct RunOutcome {
 /// Sends every route's Probes on schedule and listens until `wait` has passed since the first
 /// send, or earlier as the target's answers allow (`targets` set: the host probe).
 async fn run(mut routes: Vec<Route>, targets: Option<Vec<Address>>, wait: Duration) -> RunOutcome {
-    let mut xml: Vec<(RouteKind, String)> = Vec::new();
+    // Each route has Probes of its own: responders drop a MessageID they have seen (wsdd keeps
+    // the last ten), so the same Probe sent over IPv4 and IPv6, or on two interfaces, would be
+    // answered only once.
+    let mut xml: Vec<Vec<String>> = Vec::new();
     let mut sent: Vec<SentProbe> = Vec::new();
-    for kind in [RouteKind::Multicast, RouteKind::Unicast] {
-        if routes.iter().any(|r| r.record.kind == kind) {
-            for (p, s) in probes_for(kind) {
-                xml.push((kind, p.to_xml()));
-                sent.push(s);
-            }
+    for (i, r) in routes.iter().enumerate() {
+        let mut mine = Vec::new();
+        for (p, s) in probes_for(r.record.kind, i) {
+            mine.push(p.to_xml());
+            sent.push(s);
         }
+        xml.push(mine);
     }
     let mut collector = Collector::new(sent, targets.clone());
 
@@ -279,7 +284,8 @@ async fn run(mut routes: Vec<Route>, targets: Option<Vec<Address>>, wait: Durati
     loop {
         let now = Instant::now();
         while next < events.len() && start + events[next].0 <= now {
-            let r = &mut routes[events[next].1];
+            let index = events[next].1;
+            let r = &mut routes[index];
             let sock = if r.record.destination.is_ipv6() {
                 v6.as_ref()
             } else {
@@ -287,7 +293,7 @@ async fn run(mut routes: Vec<Route>, targets: Option<Vec<Address>>, wait: Durati
             };
             if let Some(sock) = sock {
                 let v6 = r.record.destination.is_ipv6();
-                for e in send_route(sock, r, &xml).await {
+                for e in send_route(sock, r, &xml[index]).await {
                     // Linux reports an ICMP error drawn by an earlier datagram on the next send as
                     // well as on the next receive. An empty queue means an earlier error already
                     // read the ICMP behind this one.
@@ -351,7 +357,7 @@ async fn run(mut routes: Vec<Route>, targets: Option<Vec<Address>>, wait: Durati
                         stopped_early = true;
                     }
                 }
-                // Every Probe of a route answered: nothing more is coming to wait for.
+                // Every Probe of one route answered: nothing more is coming to wait for.
                 if offer != Offer::Ignored && targets.is_some() && collector.all_answered() {
                     stopped_early = true;
                     break;
@@ -403,11 +409,7 @@ fn attribute(
 
 /// Sends every Probe of the route once. Returns the errors that may stand for an ICMP error
 /// the kernel reports late (a refused or unreachable earlier datagram); others are recorded.
-async fn send_route(
-    sock: &UdpSocket,
-    r: &mut Route,
-    xml: &[(RouteKind, String)],
-) -> Vec<io::Error> {
+async fn send_route(sock: &UdpSocket, r: &mut Route, xml: &[String]) -> Vec<io::Error> {
     let mut late = Vec::new();
     if let (RouteKind::Multicast, Some((index, v4addr))) = (r.record.kind, r.interface) {
         let set = if r.record.destination.is_ipv6() {
@@ -429,10 +431,7 @@ async fn send_route(
             return late;
         }
     }
-    for (kind, x) in xml {
-        if *kind != r.record.kind {
-            continue;
-        }
+    for x in xml {
         // A datagram of under 1 KiB: the send completes or fails at once.
         match sock.send_to(x.as_bytes(), r.record.destination).await {
             Ok(_) => r.record.datagrams += 1,
@@ -622,63 +621,103 @@ pub async fn discover(interfaces: &[Interface], settings: &Settings) -> Discover
     }
 }
 
+/// One machine `--discover` found: every address it answered from (an endpoint reference that
+/// answers over IPv4 and IPv6 is one machine), as a target to probe.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FoundHost {
+    pub target: Target,
+    pub resolution: Resolution,
+    pub discovery: DiscoveryObservation,
+}
+
 impl DiscoverRun {
-    /// The responding hosts, one per source address, each with the discovery observation a
-    /// host probe would have made of it.
-    pub fn hosts(&self) -> Vec<(Address, DiscoveryObservation)> {
-        let mut out: Vec<(Address, DiscoveryObservation)> = Vec::new();
-        for r in &self.responders {
-            let addr = source_address(r.source);
-            if let Some((_, o)) = out.iter_mut().find(|(a, _)| a.ip == addr.ip) {
-                o.responders.push(r.clone());
-                if !r.empty {
-                    o.status = DiscoveryStatus::Answered;
-                }
-                continue;
+    /// The responding machines: responders grouped by endpoint reference (and by source
+    /// address), each with the discovery observation a host probe would have made of it.
+    pub fn hosts(&self) -> Vec<FoundHost> {
+        // Groups of responder indexes; a responder joins the group that shares its endpoint
+        // or one of its addresses.
+        let mut groups: Vec<Vec<usize>> = Vec::new();
+        for (i, r) in self.responders.iter().enumerate() {
+            let found = groups.iter().position(|g| {
+                g.iter().any(|&j| {
+                    let o = &self.responders[j];
+                    o.source.ip() == r.source.ip()
+                        || (r.endpoint.is_some() && o.endpoint == r.endpoint)
+                })
+            });
+            match found {
+                Some(g) => groups[g].push(i),
+                None => groups.push(vec![i]),
             }
-            let iface = self
-                .interfaces
-                .iter()
-                .find(|i| reach_of(&addr, std::slice::from_ref(i)) != Reach::OffLink);
-            let reach = match iface {
-                Some(i) => Reach::OnLink {
-                    interface: i.name.clone(),
-                    index: i.index,
-                    multicast: true,
-                },
-                None => Reach::OffLink,
-            };
-            let routes = self
-                .routes
-                .iter()
-                .filter(|x| iface.is_some_and(|i| x.interface.as_deref() == Some(i.name.as_str())))
-                .filter(|x| x.destination.is_ipv6() == addr.ip.is_ipv6())
-                .cloned()
-                .collect();
-            out.push((
-                addr,
-                DiscoveryObservation {
-                    status: if r.empty {
-                        DiscoveryStatus::NoMatch
-                    } else {
-                        DiscoveryStatus::Answered
-                    },
-                    addresses: vec![AddressReach {
-                        address: addr,
-                        reach,
+        }
+        groups
+            .into_iter()
+            .map(|g| {
+                let responders: Vec<Responder> =
+                    g.iter().map(|&i| self.responders[i].clone()).collect();
+                let mut addresses: Vec<Address> = Vec::new();
+                for r in &responders {
+                    let a = source_address(r.source);
+                    if !addresses.contains(&a) {
+                        addresses.push(a);
+                    }
+                }
+                let reach: Vec<AddressReach> = addresses
+                    .iter()
+                    .map(|a| AddressReach {
+                        address: *a,
+                        reach: match self
+                            .interfaces
+                            .iter()
+                            .find(|i| reach_of(a, std::slice::from_ref(i)) != Reach::OffLink)
+                        {
+                            Some(i) => Reach::OnLink {
+                                interface: i.name.clone(),
+                                index: i.index,
+                                multicast: true,
+                            },
+                            None => Reach::OffLink,
+                        },
                         icmp: None,
-                    }],
-                    routes,
-                    responders: vec![r.clone()],
+                    })
+                    .collect();
+                let first = addresses[0];
+                DiscoveryObservation {
+                    status: if responders.iter().any(|r| !r.empty) {
+                        DiscoveryStatus::Answered
+                    } else {
+                        DiscoveryStatus::NoMatch
+                    },
+                    addresses: reach,
+                    routes: self.routes.clone(),
+                    responders,
                     ignored: Ignored::default(),
                     error: None,
                     wait: self.wait,
                     elapsed: self.elapsed,
                     stopped_early: false,
-                },
-            ));
+                }
+                .into_found(first, addresses)
+            })
+            .collect()
+    }
+}
+
+impl DiscoveryObservation {
+    fn into_found(self, first: Address, addresses: Vec<Address>) -> FoundHost {
+        FoundHost {
+            target: Target {
+                input: first.to_string(),
+                host: Host::Literal(first),
+                port: None,
+            },
+            resolution: Resolution {
+                source: Source::Discovery,
+                addresses,
+                error: None,
+            },
+            discovery: self,
         }
-        out
     }
 }
 

@@ -31,6 +31,8 @@ pub struct SentProbe {
     pub route: RouteKind,
     pub version: Version,
     pub kind: ProbeKind,
+    /// The route (destination, interface) it went by; its Probes are answered together.
+    pub group: usize,
 }
 
 /// What became of one datagram.
@@ -52,6 +54,8 @@ pub struct Collector {
     pub responders: Vec<Responder>,
     pub ignored: Ignored,
     seen: HashSet<(IpAddr, u64)>,
+    /// Ids of our Probes that a kept responder answered.
+    answered_ids: HashSet<String>,
     /// Datagrams parsed from hosts we did not ask about, and from the ones we did: counted apart
     /// so a third party's flood cannot use up the budget of the target's own answer.
     parsed_others: u32,
@@ -66,6 +70,7 @@ impl Collector {
             responders: Vec::new(),
             ignored: Ignored::default(),
             seen: HashSet::new(),
+            answered_ids: HashSet::new(),
             parsed_others: 0,
             parsed_hosts: 0,
         }
@@ -100,6 +105,7 @@ impl Collector {
             return Offer::Ignored;
         };
         let answered = (probe.route, probe.version, probe.kind);
+        let probe_id = probe.id.clone();
         if self.hosts.is_some() && !from_host {
             self.ignored.other_hosts += 1;
             return Offer::Ignored;
@@ -122,6 +128,7 @@ impl Collector {
             return Offer::Ignored;
         }
         self.ignored.over_limit += reply.dropped_matches as u32;
+        self.answered_ids.insert(probe_id);
 
         let mut outcome = Offer::Ignored;
         let empty = reply.matches.is_empty();
@@ -237,6 +244,7 @@ mod tests {
             route,
             version: Version::V2005,
             kind,
+            group: 0,
         }
     }
 

@@ -175,6 +175,7 @@ mod tests {
                         route: RouteKind::Unicast,
                         version: v,
                         kind: k,
+                        group: 0,
                     }],
                     None,
                 );

@@ -148,6 +148,7 @@ fn mutated_replies_and_arbitrary_bytes_never_panic() {
                 route: RouteKind::Multicast,
                 version: Version::V2005,
                 kind: ProbeKind::Any,
+                group: 0,
             })
             .collect(),
         None,

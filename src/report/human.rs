@@ -90,10 +90,10 @@ fn write_target(
     match obs.resolution.source {
         Source::Literal => writeln!(w, "{BOLD}{}{BOLD:#}", obs.target.input)?,
         src => {
-            let via = if src == Source::HostsFile {
-                "hosts file"
-            } else {
-                "system resolver"
+            let via = match src {
+                Source::HostsFile => "hosts file",
+                Source::Discovery => "WS-Discovery",
+                _ => "system resolver",
             };
             if addrs.is_empty() {
                 writeln!(
@@ -362,10 +362,16 @@ pub fn write_discover(
             Status::Wow64Only => (fg(AnsiColor::Yellow).bold(), "only a WoW64 port"),
             _ => (DIM, "no debugger port"),
         };
+        let addrs: Vec<String> = obs
+            .resolution
+            .addresses
+            .iter()
+            .map(|a| a.to_string())
+            .collect();
         writeln!(
             w,
             "\n{BOLD}{}{BOLD:#}  {vstyle}{mark}{vstyle:#}",
-            obs.target.input
+            addrs.join(", ")
         )?;
         if let Some(disc) = &obs.discovery {
             for r in disc.responders.iter().filter(|r| !r.empty) {
