@@ -225,14 +225,26 @@ pub fn bind(cfg: &ListenConfig) -> Result<Bound, ListenError> {
             ));
             continue;
         }
-        match multicast_socket(group, &chosen) {
-            Ok((s, names)) => {
-                multicast.push(s);
-                joined.extend(names.into_iter().map(|n| (group, n)));
+        // IPv4: one socket for every interface; IPv6: one per interface (the group's scope).
+        let sets: Vec<Vec<&Interface>> = if ip.is_ipv6() {
+            chosen.iter().map(|i| vec![*i]).collect()
+        } else {
+            vec![chosen]
+        };
+        for set in sets {
+            match multicast_socket(group, &set) {
+                Ok((s, names)) => {
+                    multicast.push(s);
+                    joined.extend(names.into_iter().map(|n| (group, n)));
+                }
+                Err(e) => notes.push(format!(
+                    "WS-Discovery multicast not received on {}: cannot join {group}: {e}",
+                    set.iter()
+                        .map(|i| i.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
             }
-            Err(e) => notes.push(format!(
-                "WS-Discovery by unicast only on {ip}: cannot join {group}: {e}"
-            )),
         }
     }
     if tcp.is_empty() {
@@ -277,7 +289,7 @@ fn std_tcp(addr: SocketAddr) -> io::Result<TcpListener> {
 }
 
 fn multicast_socket(group: IpAddr, ifaces: &[&Interface]) -> io::Result<(UdpSocket, Vec<String>)> {
-    let addr = platform::multicast_bind_addr(group, PORT);
+    let addr = platform::multicast_bind_addr(group, PORT, ifaces.first().map_or(0, |i| i.index));
     let s = udp_socket(addr)?;
     platform::receive_only_joined_groups(SockRef::from(&s), group.is_ipv6())?;
     s.bind(&addr.into())?;

@@ -237,11 +237,12 @@ pub fn receive_only_joined_groups(sock: SockRef<'_>, ipv6: bool) -> io::Result<(
     imp::receive_only_joined_groups(sock, ipv6)
 }
 
-/// The address a socket that receives a multicast group binds to. Unix binds the group address
-/// itself, so the socket sees that group and nothing else (as wsdd does); Windows cannot bind a
-/// multicast address and binds the wildcard.
-pub fn multicast_bind_addr(group: IpAddr, port: u16) -> SocketAddr {
-    imp::multicast_bind_addr(group, port)
+/// The address a socket that receives a multicast group on interface `index` binds to. Unix
+/// binds the group address itself, so the socket sees that group and nothing else (as wsdd does);
+/// an IPv6 link-local group needs the interface as its scope, so it is one socket per interface.
+/// Windows cannot bind a multicast address and binds the wildcard.
+pub fn multicast_bind_addr(group: IpAddr, port: u16, index: u32) -> SocketAddr {
+    imp::multicast_bind_addr(group, port, index)
 }
 
 /// The ICMP errors behind a failed `recv_from` on an unconnected UDP socket. Linux names them

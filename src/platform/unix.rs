@@ -246,8 +246,11 @@ pub fn receive_only_joined_groups(_sock: SockRef<'_>, _ipv6: bool) -> io::Result
     Ok(())
 }
 
-pub fn multicast_bind_addr(group: IpAddr, port: u16) -> SocketAddr {
-    SocketAddr::new(group, port)
+pub fn multicast_bind_addr(group: IpAddr, port: u16, index: u32) -> SocketAddr {
+    match group {
+        IpAddr::V4(_) => SocketAddr::new(group, port),
+        IpAddr::V6(g) => SocketAddr::V6(std::net::SocketAddrV6::new(g, port, 0, index)),
+    }
 }
 
 #[cfg(any(target_os = "linux", target_os = "android"))]

@@ -88,7 +88,7 @@ pub fn receive_only_joined_groups(_sock: SockRef<'_>, _ipv6: bool) -> io::Result
 }
 
 /// Winsock cannot bind a multicast address: bind the wildcard and rely on the join.
-pub fn multicast_bind_addr(group: IpAddr, port: u16) -> SocketAddr {
+pub fn multicast_bind_addr(group: IpAddr, port: u16, _index: u32) -> SocketAddr {
     match group {
         IpAddr::V4(_) => SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port),
         IpAddr::V6(_) => SocketAddr::new(IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED), port),
