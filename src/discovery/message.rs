@@ -894,15 +894,15 @@ mod tests {
             "urn:uuid:0f5d2c9e-8a47-4c36-9a8e-3f1b2d4c5e60"
         );
         let m = &r.matches[0];
-        // Text content split by indentation is trimmed; types resolve through `a:`/`d:` prefixes.
+        // Whitespace between elements is ignored; the prefix resolves through the envelope.
         assert_eq!(
             m.endpoint.as_deref(),
             Some("urn:uuid:3c1d9f0e-7b2a-4e58-9d6c-1a2b3c4d5e6f")
         );
-        assert_eq!(m.types[0].text, "ns1:Printer");
+        assert_eq!(m.types[0].text, "lab:Printer");
         assert!(m.types[0].is("http://example.org/lab/printing", "Printer"));
         assert_eq!(m.scopes, ["http://example.org/lab/floor2"]);
-        assert_eq!(m.xaddrs, ["http://10.0.0.7:8080/abc"]);
+        assert_eq!(m.xaddrs, ["http://10.213.7.2:8080/abc"]);
         assert_eq!(m.metadata_version, Some(1));
     }
 
