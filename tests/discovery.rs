@@ -23,30 +23,13 @@ fn the_probe_finds_the_stand_in_by_its_ports_and_by_ws_discovery() {
     let lo = Loopback::claim();
     let ip = lo.ip.to_string();
     let mut listen = ListenChild::start(&["--bind", &ip]);
-    assert!(
-        listen
-            .seen
-            .iter()
-            .any(|l| l.contains(&format!("{ip}:4026"))),
-        "{:?}",
-        listen.seen
-    );
-    assert!(
-        listen
-            .seen
-            .iter()
-            .any(|l| l.contains(&format!("{ip}:3702"))),
-        "{:?}",
-        listen.seen
-    );
-    assert!(
-        listen
-            .seen
-            .iter()
-            .any(|l| l.contains("loopback does not multicast")),
-        "{:?}",
-        listen.seen
-    );
+    for needle in [
+        format!("{ip}:4026"),
+        format!("{ip}:3702"),
+        "loopback does not multicast".to_string(),
+    ] {
+        assert!(listen.printed(&needle), "{needle} not in {:?}", listen.seen);
+    }
 
     let (doc, code) = probe(&[&ip]);
     assert_eq!(code, 0);
@@ -96,30 +79,17 @@ fn the_probe_finds_the_stand_in_by_its_ports_and_by_ws_discovery() {
     assert_eq!(d["stopped_early"], true);
 
     // The stand-in's log shows the same conversation.
-    assert!(
-        listen.wait_for(
-            |l| l.contains("Probe 2005/04 (types: any)") && l.contains("by unicast: answered"),
-            Duration::from_secs(5)
-        ),
-        "{:?}",
-        listen.seen
-    );
-    assert!(
-        listen.wait_for(
-            |l| l.contains("Probe 2005/04 (types: wsdp:Device)") && l.contains("answered"),
-            Duration::from_secs(5)
-        ),
-        "{:?}",
-        listen.seen
-    );
-    assert!(
-        listen.wait_for(
-            |l| l.contains("-> ") && l.contains(":4026: accepted and closed"),
-            Duration::from_secs(5)
-        ),
-        "{:?}",
-        listen.seen
-    );
+    for needles in [
+        ["Probe 2005/04 (types: any)", "by unicast: answered"],
+        ["Probe 2005/04 (types: wsdp:Device)", "answered"],
+        ["-> ", ":4026: accepted and closed"],
+    ] {
+        let found = listen.wait_for(
+            |l| needles.iter().all(|n| l.contains(n)),
+            Duration::from_secs(5),
+        );
+        assert!(found, "{needles:?} not in {:?}", listen.seen);
+    }
 
     let (status, out) = listen.stop();
     assert_eq!(status.code(), Some(0), "{out:?}");
@@ -148,11 +118,7 @@ fn a_monitor_without_discovery_is_reachable_but_not_in_find() {
     let lo = Loopback::claim();
     let ip = lo.ip.to_string();
     let listen = ListenChild::start(&["--bind", &ip, "--no-discovery"]);
-    assert!(
-        listen.seen.iter().any(|l| l.contains("WS-Discovery off")),
-        "{:?}",
-        listen.seen
-    );
+    assert!(listen.printed("WS-Discovery off"), "{:?}", listen.seen);
     let (doc, code) = probe(&[&ip]);
     assert_eq!(code, 0);
     let d = &doc["targets"][0]["discovery"];
@@ -209,10 +175,7 @@ fn listen_takes_releases_and_ports() {
     ]);
     for port in ["4024", "4025", "4567"] {
         assert!(
-            listen
-                .seen
-                .iter()
-                .any(|l| l.contains(&format!("{ip}:{port}"))),
+            listen.printed(&format!("{ip}:{port}")),
             "{port}: {:?}",
             listen.seen
         );

@@ -148,9 +148,18 @@ impl Collector {
                     r.answered.insert(answered);
                     r.datagrams += 1;
                     if let Some(m) = m {
-                        merge(&mut r.types, &m.types);
-                        merge(&mut r.scopes, &m.scopes);
-                        merge(&mut r.xaddrs, &m.xaddrs);
+                        // The older version's lists lead, whichever reply came first, so a
+                        // report reads the same from run to run.
+                        if reply.version < r.version {
+                            r.version = reply.version;
+                            r.types = merged(&m.types, &r.types);
+                            r.scopes = merged(&m.scopes, &r.scopes);
+                            r.xaddrs = merged(&m.xaddrs, &r.xaddrs);
+                        } else {
+                            r.types = merged(&r.types, &m.types);
+                            r.scopes = merged(&r.scopes, &m.scopes);
+                            r.xaddrs = merged(&r.xaddrs, &m.xaddrs);
+                        }
                         r.metadata_version = r.metadata_version.or(m.metadata_version);
                         r.truncated |= m.truncated;
                         r.classification = classify(false, &r.types, &r.scopes, &r.xaddrs);
@@ -218,15 +227,18 @@ impl Collector {
     }
 }
 
-fn merge<T: Clone + PartialEq>(into: &mut Vec<T>, more: &[T]) {
+/// `first`, then what `more` adds, at most [`MAX_LIST`].
+fn merged<T: Clone + PartialEq>(first: &[T], more: &[T]) -> Vec<T> {
+    let mut out = first.to_vec();
     for m in more {
-        if into.len() >= MAX_LIST {
+        if out.len() >= MAX_LIST {
             break;
         }
-        if !into.contains(m) {
-            into.push(m.clone());
+        if !out.contains(m) {
+            out.push(m.clone());
         }
     }
+    out
 }
 
 #[cfg(test)]
@@ -357,6 +369,63 @@ mod tests {
         assert!(rs
             .iter()
             .any(|r| r.empty && r.classification.kind == ResponderKind::NoMatch));
+    }
+
+    #[test]
+    fn merged_lists_read_the_same_whichever_version_answers_first() {
+        use crate::discovery::message::{parse_probe, Probe};
+        use crate::discovery::responder::{Answer, StandIn};
+        let mut orders = Vec::new();
+        for first in [Version::V2005, Version::V2009] {
+            let mut stand_in = StandIn::new(1);
+            let mut probes = Vec::new();
+            let mut replies = Vec::new();
+            for v in [
+                first,
+                if first == Version::V2005 {
+                    Version::V2009
+                } else {
+                    Version::V2005
+                },
+            ] {
+                let p = Probe::new(v, ProbeKind::Any);
+                assert!(parse_probe(p.to_xml().as_bytes()).is_ok());
+                let Answer::Reply { xml, .. } = stand_in.answer(
+                    p.to_xml().as_bytes(),
+                    at("10.0.0.5").ip(),
+                    RouteKind::Unicast,
+                ) else {
+                    panic!()
+                };
+                probes.push(SentProbe {
+                    id: p.message_id,
+                    route: RouteKind::Unicast,
+                    version: v,
+                    kind: ProbeKind::Any,
+                    group: 0,
+                });
+                replies.push(xml);
+            }
+            let mut c = Collector::new(probes, None);
+            for x in &replies {
+                c.offer(at("10.0.0.5"), x.as_bytes(), Duration::ZERO);
+            }
+            let (rs, _) = c.into_parts();
+            assert_eq!(rs.len(), 1);
+            assert_eq!(rs[0].version, Version::V2005);
+            orders.push(
+                rs[0]
+                    .types
+                    .iter()
+                    .map(|t| t.text.clone())
+                    .collect::<Vec<_>>(),
+            );
+        }
+        assert_eq!(orders[0], orders[1]);
+        assert_eq!(
+            orders[0],
+            ["wsdp:Device", "msp:RemoteDebuggerStandIn", "dpws:Device"]
+        );
     }
 
     #[test]

@@ -137,6 +137,11 @@ impl ListenChild {
         l
     }
 
+    /// Some line read so far contains `needle`.
+    pub fn printed(&self, needle: &str) -> bool {
+        self.seen.iter().any(|l| l.contains(needle))
+    }
+
     /// Reads lines until one satisfies `pred` (true) or `timeout` passes / output ends (false).
     pub fn wait_for(&mut self, pred: impl Fn(&str) -> bool, timeout: Duration) -> bool {
         let end = Instant::now() + timeout;
