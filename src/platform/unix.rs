@@ -202,34 +202,33 @@ pub fn set_multicast_if_v4(sock: SockRef<'_>, _index: u32, addr: Ipv4Addr) -> io
     sock.set_multicast_if_v4(&addr)
 }
 
-#[cfg(any(
-    target_os = "linux",
-    target_os = "android",
-    target_os = "freebsd",
-    target_os = "macos"
-))]
+/// By index where socket2 offers `ip_mreqn` (Linux, Android, FreeBSD, macOS), else by address.
 pub fn join_multicast_v4(
     sock: SockRef<'_>,
     group: Ipv4Addr,
     index: u32,
-    _addr: Ipv4Addr,
-) -> io::Result<()> {
-    sock.join_multicast_v4_n(&group, &socket2::InterfaceIndexOrAddress::Index(index))
-}
-
-#[cfg(not(any(
-    target_os = "linux",
-    target_os = "android",
-    target_os = "freebsd",
-    target_os = "macos"
-)))]
-pub fn join_multicast_v4(
-    sock: SockRef<'_>,
-    group: Ipv4Addr,
-    _index: u32,
     addr: Ipv4Addr,
 ) -> io::Result<()> {
-    sock.join_multicast_v4(&group, &addr)
+    #[cfg(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "freebsd",
+        target_os = "macos"
+    ))]
+    {
+        let _ = addr;
+        sock.join_multicast_v4_n(&group, &socket2::InterfaceIndexOrAddress::Index(index))
+    }
+    #[cfg(not(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "freebsd",
+        target_os = "macos"
+    )))]
+    {
+        let _ = index;
+        sock.join_multicast_v4(&group, &addr)
+    }
 }
 
 #[cfg(target_os = "linux")]

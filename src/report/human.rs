@@ -81,12 +81,7 @@ fn write_target(
     obs: &HostObservation,
     d: &Diagnosis,
 ) -> io::Result<()> {
-    let addrs: Vec<String> = obs
-        .resolution
-        .addresses
-        .iter()
-        .map(|a| a.to_string())
-        .collect();
+    let addrs = address_list(obs);
     match obs.resolution.source {
         Source::Literal => writeln!(w, "{BOLD}{}{BOLD:#}", obs.target.input)?,
         src => {
@@ -362,16 +357,10 @@ pub fn write_discover(
             Status::Wow64Only => (fg(AnsiColor::Yellow).bold(), "only a WoW64 port"),
             _ => (DIM, "no debugger port"),
         };
-        let addrs: Vec<String> = obs
-            .resolution
-            .addresses
-            .iter()
-            .map(|a| a.to_string())
-            .collect();
         writeln!(
             w,
             "\n{BOLD}{}{BOLD:#}  {vstyle}{mark}{vstyle:#}",
-            addrs.join(", ")
+            address_list(obs).join(", ")
         )?;
         if let Some(disc) = &obs.discovery {
             for r in disc.responders.iter().filter(|r| !r.empty) {
@@ -408,6 +397,14 @@ pub fn write_discover(
         hosts.len()
     )?;
     footer(w, run, hosts)
+}
+
+fn address_list(obs: &HostObservation) -> Vec<String> {
+    obs.resolution
+        .addresses
+        .iter()
+        .map(|a| a.to_string())
+        .collect()
 }
 
 fn truncate(s: &str, n: usize) -> String {
