@@ -106,7 +106,11 @@ impl Collector {
         };
         let answered = (probe.route, probe.version, probe.kind);
         let probe_id = probe.id.clone();
-        if self.hosts.is_some() && !from_host {
+        // A multicast Probe reached everyone on the link, so its answers are the target's only
+        // when they come from it. A unicast Probe's id went to the target alone: an answer to
+        // it is the target's from whichever address it left (a host with several addresses
+        // answers from the one facing us, as python wsdiscovery did behind a router).
+        if self.hosts.is_some() && !from_host && probe.route == RouteKind::Multicast {
             self.ignored.other_hosts += 1;
             return Offer::Ignored;
         }
@@ -335,6 +339,21 @@ mod tests {
             (1, 1, 1, 1)
         );
         assert_eq!(ig.total(), 4);
+    }
+
+    #[test]
+    fn an_answer_to_the_unicast_probe_is_the_targets_from_any_of_its_addresses() {
+        let mut c = Collector::new(
+            vec![sent(WSDD_ID, RouteKind::Unicast, ProbeKind::Device)],
+            host("10.213.8.2"),
+        );
+        assert_eq!(
+            c.offer(at("10.213.7.2"), samples::WSDD.as_bytes(), Duration::ZERO),
+            Offer::NewResponder
+        );
+        let (rs, ig) = c.into_parts();
+        assert_eq!(rs[0].source.ip().to_string(), "10.213.7.2");
+        assert_eq!(ig.other_hosts, 0);
     }
 
     #[test]

@@ -154,8 +154,8 @@ pub struct Ignored {
     pub unrelated: u32,
     /// A repeat of a reply already counted (same source, same reply MessageID).
     pub duplicates: u32,
-    /// A reply to our Probe from a host that is not the target (others on the link answer
-    /// multicast too).
+    /// A reply to our multicast Probe from a host that is not the target (others on the link
+    /// answer it too). Answers to the unicast Probe are the target's from any address.
     pub other_hosts: u32,
     /// ProbeMatch elements or responders beyond the limits kept.
     pub over_limit: u32,
