@@ -1,6 +1,7 @@
 //! The command line, declared with clap's derive API. Parsing only: values are checked here
 //! (each parser's message names what is accepted); combining them into a run is `config.rs`.
 
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -16,6 +17,8 @@ Examples:
   Every debugger host of a subnet    msvsmon-probe 10.20.0.0/16
   The same, one JSON line per host   msvsmon-probe --ndjson 10.20.0.0/16 > hosts.ndjson
   Part 2 of 4 of a sweep             msvsmon-probe --shard 2/4 -iL networks.txt
+  Every debugger on this link        msvsmon-probe --discover
+  A stand-in monitor to test with    msvsmon-probe listen
   The port table                     msvsmon-probe catalog
 
 Exit codes:
@@ -59,6 +62,32 @@ pub struct Cli {
 pub enum Command {
     /// Print the release catalog: every release's ports, roles and how certain each fact is.
     Catalog(CatalogArgs),
+    /// Stand in for a remote debugger: listen on a release's ports, accept and close every
+    /// connection, and answer WS-Discovery Probes, so the network path can be tested before (or
+    /// without) installing the remote tools. Not the real monitor: nothing can be debugged.
+    Listen(ListenArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ListenArgs {
+    /// Listen on these releases' main and WoW64 ports (default 2022: 4026 and 4025). Repeat or
+    /// separate with commas.
+    #[arg(short = 'r', long = "release", value_name = "RELEASE", value_delimiter = ',', value_parser = parse_release)]
+    pub releases: Vec<&'static Release>,
+
+    /// Listen on PORT too (alone, without --release: only the ports given). Repeat or separate
+    /// with commas.
+    #[arg(short = 'p', long = "port", value_name = "PORT", value_delimiter = ',', value_parser = parse_port)]
+    pub ports: Vec<Port>,
+
+    /// Listen on this address only (default: every address, IPv4 and IPv6). A loopback address
+    /// answers WS-Discovery by unicast only: multicast does not run on loopback.
+    #[arg(long, value_name = "ADDRESS", value_parser = parse_bind)]
+    pub bind: Option<IpAddr>,
+
+    /// Do not answer WS-Discovery, as a monitor started with /nodiscovery.
+    #[arg(long)]
+    pub no_discovery: bool,
 }
 
 #[derive(Debug, Args)]
@@ -110,6 +139,26 @@ pub struct ProbeArgs {
     #[arg(long, conflicts_with = "ndjson")]
     pub json: bool,
 
+    /// Skip the WS-Discovery probe (UDP 3702) that tells whether the host would show in Visual
+    /// Studio's Find dialog.
+    #[arg(long)]
+    pub no_discovery: bool,
+
+    /// How long to listen for WS-Discovery answers after the first multicast Probe. A target
+    /// reached only by unicast (off the link, or this machine) is listened for 1s at most, and
+    /// listening stops early once the target has answered or refused.
+    #[arg(long, value_name = "DURATION", default_value = "3s", value_parser = parse_discovery_wait)]
+    pub discovery_wait: Duration,
+
+    /// Find every WS-Discovery responder on the local link, as Visual Studio's Find dialog does,
+    /// and probe each one's debugger ports. Takes no TARGET.
+    #[arg(long, conflicts_with = "no_discovery")]
+    pub discover: bool,
+
+    /// With --discover: multicast on this interface only (default: every interface that is up,
+    /// multicast-capable and not loopback). Repeat for several.
+    #[arg(long = "interface", value_name = "NAME")]
+    pub interfaces: Vec<String>,
     /// Read targets from FILE: addresses, names, CIDR or ranges, several per line, '#' comments;
     /// '-' reads standard input. nmap's `-iL FILE` is accepted too. Makes the run a scan.
     #[arg(long = "input-list", value_name = "FILE", help_heading = "Subnet scan")]
@@ -262,6 +311,26 @@ fn parse_max_targets(s: &str) -> Result<u128, String> {
     }
 }
 
+fn parse_discovery_wait(s: &str) -> Result<Duration, String> {
+    let d = parse_duration(s)?;
+    if d < Duration::from_millis(10) || d > Duration::from_secs(30) {
+        return Err(format!(
+            "discovery wait '{}' is out of range; expected 10ms to 30s (or --no-discovery)",
+            s.trim()
+        ));
+    }
+    Ok(d)
+}
+
+fn parse_bind(s: &str) -> Result<IpAddr, String> {
+    s.trim().parse().map_err(|_| {
+        format!(
+            "'{}' is not an IP address to listen on; expected one such as 0.0.0.0, ::, 127.0.0.1 or 10.0.0.5",
+            s.trim()
+        )
+    })
+}
+
 fn parse_retries(s: &str) -> Result<u32, String> {
     match s.trim().parse::<i64>() {
         Ok(n @ 0..=10) => Ok(n as u32),
@@ -308,5 +377,28 @@ mod tests {
         assert_eq!(parse_retries("0"), Ok(0));
         assert!(parse_retries("-1").is_err());
         assert!(parse_retries("11").is_err());
+    }
+
+    #[test]
+    fn default_discovery_wait_is_the_clients() {
+        let cli = Cli::try_parse_from(["msvsmon-probe", "devbox"]).unwrap();
+        assert_eq!(
+            cli.probe.discovery_wait,
+            crate::discovery::client::DEFAULT_WAIT
+        );
+    }
+
+    #[test]
+    fn discovery_options() {
+        assert_eq!(
+            parse_discovery_wait("500ms"),
+            Ok(Duration::from_millis(500))
+        );
+        let e = parse_discovery_wait("0").unwrap_err();
+        assert!(e.contains("'0'") && e.contains("--no-discovery"), "{e}");
+        assert!(parse_discovery_wait("31s").is_err());
+        assert_eq!(parse_bind("::"), Ok("::".parse().unwrap()));
+        let e = parse_bind("devbox").unwrap_err();
+        assert!(e.contains("'devbox'") && e.contains("0.0.0.0"), "{e}");
     }
 }

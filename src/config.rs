@@ -3,11 +3,13 @@
 
 use std::fmt;
 use std::io::BufRead;
+use std::net::IpAddr;
 use std::path::Path;
 use std::time::Duration;
 
-use crate::catalog::Selection;
-use crate::cli::ProbeArgs;
+use crate::catalog::{self, Port, Release, Role, Selection};
+use crate::cli::{ListenArgs, ProbeArgs};
+use crate::discovery;
 use crate::engine;
 use crate::order::Shard;
 use crate::resolve::{HostsFile, Resolver};
@@ -34,15 +36,28 @@ pub enum Output {
     Json,
 }
 
+/// What a probe run is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mode {
+    /// Diagnose the named targets.
+    Targets,
+    /// Find every WS-Discovery responder on the link (`--discover`), on these interfaces (every
+    /// suitable one when empty), and diagnose each.
+    Discover { interfaces: Vec<String> },
+}
+
 /// A validated probe run.
 #[derive(Debug, Clone)]
 pub struct ProbeConfig {
+    pub mode: Mode,
     pub targets: Vec<Target>,
     pub selection: Selection,
     pub engine: engine::Settings,
     pub greeting_wait: Duration,
     pub resolver: Resolver,
     pub output: Output,
+    /// The WS-Discovery probe's settings; `None` with `--no-discovery`.
+    pub discovery: Option<discovery::client::Settings>,
 }
 
 /// Sockets kept free for everything that is not a probe (stdio, resolver, runtime).
@@ -60,7 +75,19 @@ pub fn concurrency_for(fd_limit: Option<u64>) -> usize {
 
 impl ProbeConfig {
     pub fn from_args(args: &ProbeArgs, fd_limit: Option<u64>) -> Result<Self, UsageError> {
-        if args.targets.is_empty() {
+        if args.discover && !args.targets.is_empty() {
+            return Err(UsageError(format!(
+                "--discover finds its targets itself, but '{}' was given; drop the target or drop --discover",
+                args.targets[0]
+            )));
+        }
+        if !args.interfaces.is_empty() && !args.discover {
+            return Err(UsageError(format!(
+                "--interface {} applies only with --discover; a target's Probes leave by the interface its address is on",
+                args.interfaces[0]
+            )));
+        }
+        if args.targets.is_empty() && !args.discover {
             return Err(UsageError(
                 "no target given; expected a host name or address, e.g. msvsmon-probe devbox (see --help)".into(),
             ));
@@ -79,6 +106,13 @@ impl ProbeConfig {
         let mut releases = args.releases.clone();
         releases.dedup_by_key(|r| r.key);
         Ok(ProbeConfig {
+            mode: if args.discover {
+                Mode::Discover {
+                    interfaces: args.interfaces.clone(),
+                }
+            } else {
+                Mode::Targets
+            },
             targets,
             selection: Selection {
                 releases: (!releases.is_empty()).then_some(releases),
@@ -97,6 +131,62 @@ impl ProbeConfig {
             } else {
                 Output::Human
             },
+            discovery: (!args.no_discovery).then_some(discovery::client::Settings {
+                wait: args.discovery_wait,
+            }),
+        })
+    }
+}
+
+/// A validated `listen` run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListenConfig {
+    /// Ports to listen on, ascending, each with who uses it ("VS 2022 or 2026 · main").
+    pub ports: Vec<(Port, String)>,
+    /// `None`: every address of both families.
+    pub bind: Option<IpAddr>,
+    /// Answer WS-Discovery (off with `--no-discovery`, as `msvsmon /nodiscovery`).
+    pub discovery: bool,
+    /// The releases it stands in for, for the banner.
+    pub releases: Vec<&'static Release>,
+}
+
+impl ListenConfig {
+    pub fn from_args(args: &ListenArgs) -> Result<Self, UsageError> {
+        let mut releases = args.releases.clone();
+        releases.dedup_by_key(|r| r.key);
+        if releases.is_empty() && args.ports.is_empty() {
+            releases.push(catalog::release("2022").expect("2022 is in the catalog"));
+        }
+        // The ports a monitor of each release listens on: main and WoW64. The 17.2+ service's
+        // 4040 is left out: it belongs to the service set-up, not to a monitor started by hand.
+        let mut ports: Vec<Port> = releases
+            .iter()
+            .flat_map(|r| r.ports.iter())
+            .filter(|a| a.role != Role::Wow64Service)
+            .map(|a| a.port)
+            .chain(args.ports.iter().copied())
+            .collect();
+        ports.sort();
+        ports.dedup();
+        let kinds: Vec<catalog::Kind> = releases.iter().map(|r| r.kind).collect();
+        let ports = ports
+            .into_iter()
+            .map(|p| {
+                let claims = catalog::claims(p, &kinds);
+                let label = if claims.is_empty() {
+                    "custom port".to_string()
+                } else {
+                    catalog::label(&claims)
+                };
+                (p, label)
+            })
+            .collect();
+        Ok(ListenConfig {
+            ports,
+            bind: args.bind,
+            discovery: !args.no_discovery,
+            releases,
         })
     }
 }
@@ -111,6 +201,36 @@ mod tests {
         assert_eq!(concurrency_for(Some(20_000)), MAX_HOST_CONCURRENCY);
         assert_eq!(concurrency_for(Some(10)), 1);
         assert_eq!(concurrency_for(None), MAX_HOST_CONCURRENCY);
+    }
+
+    fn listen(argv: &[&str]) -> ListenConfig {
+        use clap::Parser;
+        let mut all = vec!["msvsmon-probe", "listen"];
+        all.extend_from_slice(argv);
+        match crate::cli::Cli::try_parse_from(all).unwrap().command {
+            Some(crate::cli::Command::Listen(a)) => ListenConfig::from_args(&a).unwrap(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn ports(c: &ListenConfig) -> Vec<u16> {
+        c.ports.iter().map(|(p, _)| p.0).collect()
+    }
+
+    #[test]
+    fn listen_defaults_to_the_2022_ports_and_adds_what_it_is_given() {
+        let c = listen(&[]);
+        assert_eq!(ports(&c), [4025, 4026]);
+        assert_eq!(c.ports[1].1, "VS 2022 or 2026 · main");
+        assert!(c.discovery && c.bind.is_none());
+        assert_eq!(ports(&listen(&["--release", "2019"])), [4024, 4025]);
+        assert_eq!(ports(&listen(&["-p", "4567"])), [4567]);
+        assert_eq!(
+            ports(&listen(&["-r", "2017", "-p", "4567"])),
+            [4022, 4023, 4567]
+        );
+        assert_eq!(listen(&["-p", "4567"]).ports[0].1, "custom port");
+        assert!(!listen(&["--no-discovery"]).discovery);
     }
 }
 

@@ -10,6 +10,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use crate::catalog::{join_releases, Port, Release, Role};
+use crate::discovery::{DebuggerHint, DiscoveryObservation, DiscoveryStatus, Reach, ResponderKind};
 use crate::observation::{AddressObservation, AddressScope, HostObservation, PortObservation};
 use crate::probe::{PortState, Reason};
 use crate::target::{Address, Host};
@@ -50,6 +51,18 @@ pub enum Code {
     PublicAddress,
     Unresolved,
     BeyondTheNetwork,
+    /// The host answers WS-Discovery (and a debugger port accepts).
+    DiscoveryAnswered,
+    /// A debugger port accepts, but nothing answered WS-Discovery: not in the Find dialog.
+    NotDiscoverable,
+    /// The host answers WS-Discovery, but no debugger port accepts.
+    DiscoveryWithoutDebugger,
+    /// What answered WS-Discovery is `msvsmon-probe listen`, not the remote debugger.
+    StandIn,
+    /// No WS-Discovery answer, and no debugger port either.
+    NoDiscoveryAnswer,
+    /// No Probe could be sent from this machine.
+    DiscoveryFailed,
 }
 
 /// One piece of advice.
@@ -155,6 +168,9 @@ pub fn diagnose(obs: &HostObservation) -> Diagnosis {
         address_findings(obs, a, &endpoints, &mut findings);
     }
     target_findings(obs, &endpoints, &mut findings);
+    if let Some(d) = &obs.discovery {
+        discovery_findings(obs, d, &endpoints, &mut findings);
+    }
 
     let wow64_open: Vec<&PortObservation> = obs
         .addresses
@@ -787,6 +803,172 @@ fn target_findings(obs: &HostObservation, endpoints: &[Endpoint], out: &mut Vec<
     }
 }
 
+/// What WS-Discovery adds: whether the host will show in the Find dialog, and what answered.
+/// The verdict stays with the ports; a discovery answer proves a responder, not the debugger.
+fn discovery_findings(
+    obs: &HostObservation,
+    d: &DiscoveryObservation,
+    endpoints: &[Endpoint],
+    out: &mut Vec<Finding>,
+) {
+    let host = obs.target.host.to_string();
+    let mut push = |code, severity, cause: String, action: String| {
+        out.push(Finding {
+            code,
+            severity,
+            address: None,
+            ports: vec![],
+            cause,
+            action,
+        })
+    };
+    let attach = endpoints
+        .first()
+        .map(|e| e.attach_as.clone())
+        .unwrap_or_else(|| format!("{host}:4026"));
+
+    if d.status == DiscoveryStatus::Failed {
+        push(
+            Code::DiscoveryFailed,
+            Severity::Warning,
+            format!(
+                "could not send WS-Discovery Probes to {host}: {}; this says nothing about the remote machine",
+                d.error.as_deref().unwrap_or("unknown error")
+            ),
+            "check this machine's own firewall for outgoing UDP 3702, or skip discovery with --no-discovery".to_string(),
+        );
+        return;
+    }
+
+    if d.status.answered() {
+        let shown: Vec<&crate::discovery::Responder> = {
+            let full: Vec<_> = d.responders.iter().filter(|r| !r.empty).collect();
+            if full.is_empty() {
+                d.responders.iter().collect()
+            } else {
+                full
+            }
+        };
+        if let Some(r) = shown
+            .iter()
+            .find(|r| r.classification.kind == ResponderKind::StandIn)
+        {
+            push(
+                Code::StandIn,
+                Severity::Info,
+                format!(
+                    "{} answers WS-Discovery as msvsmon-probe's stand-in (msvsmon-probe listen), not as the Visual Studio remote debugger{}",
+                    r.source.ip(),
+                    if endpoints.is_empty() { "" } else { "; the open ports are likely the stand-in's too" }
+                ),
+                "the network path works, WS-Discovery included: stop `msvsmon-probe listen` and start the remote debugger (msvsmon.exe) on the same ports; it is found the same way unless it runs with /nodiscovery".to_string(),
+            );
+            return;
+        }
+        let what: Vec<String> = shown
+            .iter()
+            .map(|r| {
+                let types: Vec<&str> = r.types.iter().map(|t| t.text.as_str()).collect();
+                if types.is_empty() {
+                    r.classification.kind.phrase().to_string()
+                } else {
+                    format!("{} ({})", r.classification.kind.phrase(), types.join(" "))
+                }
+            })
+            .collect();
+        let hint = shown
+            .iter()
+            .map(|r| &r.classification.debugger)
+            .find(|h| matches!(h, DebuggerHint::Mentions(_)))
+            .or_else(|| {
+                shown
+                    .iter()
+                    .map(|r| &r.classification.debugger)
+                    .find(|h| **h == DebuggerHint::Unrecognised)
+            })
+            .cloned()
+            .unwrap_or(DebuggerHint::Nothing);
+        let answered = format!(
+            "{host} answers WS-Discovery on UDP 3702: {}; {}",
+            what.join("; "),
+            hint.sentence()
+        );
+        if endpoints.is_empty() {
+            push(
+                Code::DiscoveryWithoutDebugger,
+                Severity::Info,
+                format!("{answered}. No debugger port accepts, so the answer is not from a running remote debugger on the ports probed"),
+                "the port findings say what to fix; a machine that Find lists but that cannot be attached has a TCP problem, not a discovery one (a monitor started with /port N: probe it with -p N)".to_string(),
+            );
+        } else {
+            push(
+                Code::DiscoveryAnswered,
+                Severity::Info,
+                answered,
+                format!(
+                    "Find (Attach to Process) can list machines on this link; if {host} is missing there, the monitor itself may run with /nodiscovery: typing {attach} as the connection target works regardless"
+                ),
+            );
+        }
+        return;
+    }
+
+    // No answer: why not, as far as can be told.
+    let on_link = d.multicast_sent();
+    let this_machine = d.addresses.iter().all(|a| a.reach == Reach::ThisMachine);
+    let icmp = d
+        .addresses
+        .iter()
+        .find_map(|a| a.icmp.map(|i| (a.address, i)));
+    let why = match (d.status, icmp) {
+        (DiscoveryStatus::Closed, Some((a, _))) => format!(
+            "UDP 3702 is closed: {a} answered the Probe with ICMP port unreachable, so nothing there listens for discovery (msvsmon /nodiscovery, or no discovery service)"
+        ),
+        (DiscoveryStatus::Rejected, Some((a, i))) => format!(
+            "UDP 3702 to {a} is rejected ({} from {}): a firewall refuses discovery",
+            i.kind.reason().as_str(),
+            i.from.map(|f| f.to_string()).unwrap_or_else(|| "an unknown sender".into())
+        ),
+        _ if this_machine => "it is this machine: a multicast Probe does not come back to its sender, and Windows ignores unicast Probes, so this cannot be told from here".to_string(),
+        _ if d.off_link() => "it is on another subnet: multicast does not cross routers, and Windows ignores unicast Probes".to_string(),
+        _ if on_link => format!(
+            "no answer to multicast or unicast Probes within {:.1} s: discovery is off (msvsmon /nodiscovery), a firewall drops UDP 3702, or the host ignores Probes from a network it does not consider its own",
+            d.wait.as_secs_f64()
+        ),
+        _ => format!("no answer to the unicast Probe within {:.1} s", d.wait.as_secs_f64()),
+    };
+    if endpoints.is_empty() {
+        let inconclusive = if d.status == DiscoveryStatus::NoReply {
+            "; inconclusive"
+        } else {
+            ""
+        };
+        push(
+            Code::NoDiscoveryAnswer,
+            Severity::Info,
+            format!("no WS-Discovery answer from {host}: {why}{inconclusive}; no debugger port accepts either"),
+            "nothing to do for discovery until a debugger port answers".to_string(),
+        );
+    } else {
+        // Expected off the link and unknowable for this machine; worth a warning on the link.
+        let severity = if this_machine || (d.off_link() && d.status == DiscoveryStatus::NoReply) {
+            Severity::Info
+        } else {
+            Severity::Warning
+        };
+        push(
+            Code::NotDiscoverable,
+            severity,
+            format!(
+                "{attach} accepts connections, but nothing answered WS-Discovery: {why}. {host} will not show in the Find dialog (Attach to Process > Find…)"
+            ),
+            format!(
+                "type {attach} as the connection target: attaching works without discovery. To make it show in Find: start msvsmon without /nodiscovery, allow inbound UDP 3702 for msvsmon.exe, and search from a machine on the same subnet"
+            ),
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -833,6 +1015,7 @@ mod tests {
                 error: None,
             },
             addresses,
+            discovery: None,
             elapsed: Duration::from_millis(3),
         }
     }
@@ -1092,5 +1275,232 @@ mod tests {
         assert_eq!(d.verdict.status, Status::Incomplete);
         assert!(finding(&d, Code::LocalError).action.contains("ulimit"));
         assert!(!codes(&d).contains(&Code::Closed));
+    }
+
+    // --- WS-Discovery -----------------------------------------------------------------------
+
+    use crate::discovery::collect::{Collector, SentProbe};
+    use crate::discovery::{
+        samples, AddressReach, DiscoveryObservation, DiscoveryStatus, ProbeKind, Reach, RouteKind,
+        RouteRecord, Version,
+    };
+
+    /// A discovery observation of 10.0.0.5 reached `reach`, with `replies` (real samples, fed
+    /// through the real collector) answering Probe `id`.
+    fn disc(
+        status: DiscoveryStatus,
+        reach: Reach,
+        id: &str,
+        replies: &[&str],
+    ) -> DiscoveryObservation {
+        let a = Address::new("10.0.0.5".parse().unwrap());
+        let mut c = Collector::new(
+            vec![SentProbe {
+                id: id.into(),
+                route: RouteKind::Multicast,
+                version: Version::V2005,
+                kind: ProbeKind::Device,
+                group: 0,
+            }],
+            Some(vec![a]),
+        );
+        for r in replies {
+            c.offer(
+                "10.0.0.5:3702".parse().unwrap(),
+                r.as_bytes(),
+                Duration::from_millis(5),
+            );
+        }
+        let (responders, ignored) = c.into_parts();
+        let multicast = reach.multicasts();
+        let mut routes = vec![RouteRecord {
+            kind: RouteKind::Unicast,
+            address: a,
+            destination: "10.0.0.5:3702".parse().unwrap(),
+            interface: None,
+            datagrams: 8,
+            error: None,
+        }];
+        if multicast {
+            routes.push(RouteRecord {
+                kind: RouteKind::Multicast,
+                address: a,
+                destination: "239.255.255.250:3702".parse().unwrap(),
+                interface: Some("eth0".into()),
+                datagrams: 16,
+                error: None,
+            });
+        }
+        DiscoveryObservation {
+            status,
+            addresses: vec![AddressReach {
+                address: a,
+                reach,
+                icmp: None,
+            }],
+            routes,
+            responders,
+            ignored,
+            error: None,
+            wait: Duration::from_secs(3),
+            elapsed: Duration::from_secs(3),
+            stopped_early: false,
+        }
+    }
+
+    fn eth0() -> Reach {
+        Reach::OnLink {
+            interface: "eth0".into(),
+            index: 2,
+            multicast: true,
+        }
+    }
+
+    fn with(d: DiscoveryObservation, ports: Vec<(u16, Attempt)>) -> Diagnosis {
+        let mut o = host("devbox", &[("10.0.0.5", ports)]);
+        o.discovery = Some(d);
+        diagnose(&o)
+    }
+
+    const WSDD_ID: &str = "urn:uuid:5a4f0a53-1c1e-4d9f-9a3a-0c8f2b6e7d11";
+
+    #[test]
+    fn an_open_debugger_without_a_discovery_answer_is_missing_from_find() {
+        let d = with(
+            disc(DiscoveryStatus::NoReply, eth0(), WSDD_ID, &[]),
+            vec![(4026, open())],
+        );
+        assert_eq!(
+            d.verdict.status,
+            Status::Reachable,
+            "discovery never decides the verdict"
+        );
+        let f = finding(&d, Code::NotDiscoverable);
+        assert_eq!(f.severity, Severity::Warning);
+        assert!(
+            f.cause.contains("will not show in the Find dialog"),
+            "{}",
+            f.cause
+        );
+        assert!(f.cause.contains("/nodiscovery"), "{}", f.cause);
+        assert!(f.action.contains("type devbox:4026"), "{}", f.action);
+        assert!(f.action.contains("UDP 3702"), "{}", f.action);
+    }
+
+    #[test]
+    fn off_the_link_no_answer_is_expected_and_says_why() {
+        let d = with(
+            disc(DiscoveryStatus::NoReply, Reach::OffLink, WSDD_ID, &[]),
+            vec![(4026, open())],
+        );
+        let f = finding(&d, Code::NotDiscoverable);
+        assert_eq!(f.severity, Severity::Info);
+        assert!(
+            f.cause.contains("another subnet") && f.cause.contains("routers"),
+            "{}",
+            f.cause
+        );
+    }
+
+    #[test]
+    fn a_closed_udp_3702_is_named() {
+        let mut o = disc(DiscoveryStatus::Closed, eth0(), WSDD_ID, &[]);
+        o.addresses[0].icmp = d_icmp();
+        let d = with(o, vec![(4026, open())]);
+        let f = finding(&d, Code::NotDiscoverable);
+        assert!(f.cause.contains("UDP 3702 is closed"), "{}", f.cause);
+        // Without a debugger the same is a note, not a warning.
+        let mut o = disc(DiscoveryStatus::Closed, eth0(), WSDD_ID, &[]);
+        o.addresses[0].icmp = d_icmp();
+        let d = with(o, vec![]);
+        let f = finding(&d, Code::NoDiscoveryAnswer);
+        assert_eq!(f.severity, Severity::Info);
+        assert!(
+            !f.cause.contains("inconclusive"),
+            "closed is an answer: {}",
+            f.cause
+        );
+    }
+
+    fn d_icmp() -> Option<crate::probe::IcmpDetail> {
+        Some(crate::probe::IcmpDetail {
+            kind: crate::probe::IcmpKind::PortUnreachable,
+            icmp_type: 3,
+            code: 3,
+            v6: false,
+            from: Some("10.0.0.5".parse().unwrap()),
+        })
+    }
+
+    #[test]
+    fn a_windows_computer_answering_proves_a_responder_not_the_debugger() {
+        let d = with(
+            disc(DiscoveryStatus::Answered, eth0(), WSDD_ID, &[samples::WSDD]),
+            vec![],
+        );
+        assert_eq!(d.verdict.status, Status::NotReachable);
+        let f = finding(&d, Code::DiscoveryWithoutDebugger);
+        assert!(f.cause.contains("pub:Computer"), "{}", f.cause);
+        assert!(f.cause.contains("not public"), "{}", f.cause);
+        assert!(f.cause.contains("No debugger port accepts"), "{}", f.cause);
+        let d = with(
+            disc(DiscoveryStatus::Answered, eth0(), WSDD_ID, &[samples::WSDD]),
+            vec![(4026, open())],
+        );
+        let f = finding(&d, Code::DiscoveryAnswered);
+        assert!(
+            f.action.contains("/nodiscovery") && f.action.contains("devbox:4026"),
+            "{}",
+            f.action
+        );
+        assert!(!codes(&d).contains(&Code::NotDiscoverable));
+    }
+
+    #[test]
+    fn the_stand_in_is_called_the_stand_in() {
+        let mut si = crate::discovery::responder::StandIn::new(1);
+        let probe = crate::discovery::message::Probe {
+            message_id: WSDD_ID.into(),
+            version: Version::V2005,
+            kind: ProbeKind::Device,
+        };
+        let crate::discovery::responder::Answer::Reply { xml, .. } = si.answer(
+            probe.to_xml().as_bytes(),
+            "10.0.0.9".parse().unwrap(),
+            RouteKind::Unicast,
+        ) else {
+            panic!()
+        };
+        let d = with(
+            disc(DiscoveryStatus::Answered, eth0(), WSDD_ID, &[&xml]),
+            vec![(4026, open())],
+        );
+        let f = finding(&d, Code::StandIn);
+        assert!(
+            f.cause.contains("stand-in")
+                && f.cause.contains("not as the Visual Studio remote debugger")
+        );
+        assert!(!codes(&d).contains(&Code::DiscoveryAnswered));
+    }
+
+    #[test]
+    fn a_discovery_that_could_not_send_says_so_and_nothing_about_the_host() {
+        let mut o = disc(DiscoveryStatus::Failed, eth0(), WSDD_ID, &[]);
+        o.error = Some("cannot open a UDP socket (IPv4): Permission denied".into());
+        let d = with(o, vec![(4026, open())]);
+        let f = finding(&d, Code::DiscoveryFailed);
+        assert!(
+            f.cause.contains("Permission denied") && f.cause.contains("nothing about the remote")
+        );
+        assert!(!codes(&d).contains(&Code::NotDiscoverable));
+        // --no-discovery: no discovery finding at all.
+        let d = diagnose(&host("devbox", &[("10.0.0.5", vec![(4026, open())])]));
+        assert!(!codes(&d).iter().any(|c| matches!(
+            c,
+            Code::NotDiscoverable
+                | Code::DiscoveryAnswered
+                | Code::NoDiscoveryAnswer
+                | Code::DiscoveryFailed
+        )));
     }
 }

@@ -1,44 +1,86 @@
 //! Probing named targets: resolve each, plan its ports from the catalog, probe every address and
-//! port through the engine, and hand back [`HostObservation`]s. Targets run concurrently.
+//! port through the engine while WS-Discovery probes the same addresses, and hand back
+//! [`HostObservation`]s. Targets run concurrently; within a target, the TCP ports and the
+//! discovery probe run side by side, so discovery adds time only when it listens longer than the
+//! ports take to answer.
 
 use std::time::Instant;
 
 use futures::future::join_all;
 
 use crate::catalog::Selection;
+use crate::discovery::{self, DiscoveryObservation};
 use crate::engine::{self, Settings};
 use crate::observation::{AddressObservation, HostObservation, PortObservation};
 use crate::platform;
 use crate::probe::tcp::Connector;
 use crate::probe::{PortState, Reason};
+use crate::resolve::Resolution;
 use crate::resolve::Resolver;
-use crate::target::Target;
+use crate::target::{Address, Target};
 
-/// Probes every target; observations come back in the order of `targets`.
+/// Probes every target; observations come back in the order of `targets`. `discovery` is
+/// `None` with `--no-discovery`.
 pub async fn probe_targets<C: Connector>(
     targets: &[Target],
     selection: &Selection,
     resolver: &Resolver,
     connector: &C,
     settings: &Settings,
+    discovery: Option<&discovery::client::Settings>,
 ) -> Vec<HostObservation> {
-    join_all(
-        targets
-            .iter()
-            .map(|t| probe_target(t, selection, resolver, connector, settings)),
-    )
+    join_all(targets.iter().map(|t| async move {
+        let start = Instant::now();
+        let resolution = resolver.resolve(t).await;
+        let wsd = async {
+            match discovery {
+                Some(d) if !resolution.addresses.is_empty() => {
+                    Some(discovery::client::probe_host(&resolution.addresses, d).await)
+                }
+                _ => None,
+            }
+        };
+        let ports = probe_ports(t, &resolution, selection, connector, settings);
+        let (addresses, discovery) = futures::join!(ports, wsd);
+        HostObservation {
+            target: t.clone(),
+            resolution,
+            addresses,
+            discovery,
+            elapsed: start.elapsed(),
+        }
+    }))
     .await
 }
 
-async fn probe_target<C: Connector>(
-    target: &Target,
+/// Probes the ports of a host whose discovery was already observed (`--discover` found it).
+pub async fn probe_found<C: Connector>(
+    target: Target,
+    resolution: Resolution,
+    discovery: DiscoveryObservation,
     selection: &Selection,
-    resolver: &Resolver,
     connector: &C,
     settings: &Settings,
 ) -> HostObservation {
     let start = Instant::now();
-    let resolution = resolver.resolve(target).await;
+    let addresses = probe_ports(&target, &resolution, selection, connector, settings).await;
+    HostObservation {
+        target,
+        resolution,
+        addresses,
+        discovery: Some(discovery),
+        elapsed: start.elapsed(),
+    }
+}
+
+/// Every planned port of every address, through the engine.
+async fn probe_ports<C: Connector>(
+    target: &Target,
+    resolution: &Resolution,
+    selection: &Selection,
+    connector: &C,
+    settings: &Settings,
+) -> Vec<AddressObservation> {
     let plan = selection.plan(target.is_app_service(), target.port);
     let jobs = resolution
         .addresses
@@ -48,10 +90,10 @@ async fn probe_target<C: Connector>(
     let mut results = engine::probe_all(connector, jobs, settings)
         .await
         .into_iter();
-    let addresses = resolution
+    resolution
         .addresses
         .iter()
-        .map(|a| {
+        .map(|a: &Address| {
             let mut obs = AddressObservation {
                 address: *a,
                 ports: plan
@@ -65,13 +107,7 @@ async fn probe_target<C: Connector>(
             unanswered_arp_is_no_host(&mut obs);
             obs
         })
-        .collect();
-    HostObservation {
-        target: target.clone(),
-        resolution,
-        addresses,
-        elapsed: start.elapsed(),
-    }
+        .collect()
 }
 
 /// Silence from an on-link address whose ARP resolution never completed is not a firewall: the

@@ -2,17 +2,21 @@
 //!
 //! The library is organised after the domain: the release [`catalog`], the [`target`]s a user names
 //! and their [`resolve`]d addresses, one TCP [`probe`] and the [`engine`] that runs many
-//! ([`host_probe`] for named targets), the [`diagnose`] rules that turn [`observation`]s into a
-//! verdict and hints, and the [`report`]s that present them. Only `main.rs` prints.
+//! ([`host_probe`] for named targets), WS-Discovery on UDP 3702 ([`discovery`]: the probe of a
+//! target, `--discover`, and the stand-in's answers that [`listen`] serves), the [`diagnose`]
+//! rules that turn [`observation`]s into a verdict and hints, and the [`report`]s that present
+//! them. Only `main.rs` prints.
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod catalog;
 pub mod cli;
 pub mod config;
 pub mod diagnose;
+pub mod discovery;
 pub mod engine;
 pub mod exit_code;
 pub mod host_probe;
+pub mod listen;
 pub mod observation;
 pub mod order;
 pub mod platform;

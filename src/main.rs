@@ -6,11 +6,17 @@ use std::time::{Instant, SystemTime};
 
 use clap::error::ErrorKind;
 use clap::Parser;
+use futures::future::join_all;
 
-use msvsmon_probe::cli::{Cli, ColorWhen, Command};
-use msvsmon_probe::config::{self, Output, ProbeConfig, ScanConfig, ScanOutput};
+use msvsmon_probe::cli::{Cli, ColorWhen, Command, ListenArgs};
+use msvsmon_probe::config::{
+    self, ListenConfig, Mode, Output, ProbeConfig, ScanConfig, ScanOutput,
+};
 use msvsmon_probe::diagnose::{diagnose, Status};
+use msvsmon_probe::discovery::client as discovery_client;
 use msvsmon_probe::exit_code::ExitCode;
+use msvsmon_probe::listen::{self, Event, ProbeOutcome};
+use msvsmon_probe::observation::HostObservation;
 use msvsmon_probe::probe::tcp::TcpConnector;
 use msvsmon_probe::report::{self, RunInfo};
 use msvsmon_probe::{host_probe, platform};
@@ -29,6 +35,7 @@ fn main() -> std::process::ExitCode {
     }
     let result = match &cli.command {
         Some(Command::Catalog(args)) => print_catalog(args.json).map(|()| ExitCode::Found),
+        Some(Command::Listen(args)) => run_listen(args),
         None if config::is_scan(&cli.probe) => scan(&cli),
         None => probe(&cli),
     };
@@ -75,6 +82,15 @@ fn print_catalog(json: bool) -> Result<(), AppError> {
 fn probe(cli: &Cli) -> Result<ExitCode, AppError> {
     let fd_limit = platform::raise_fd_limit();
     let config = ProbeConfig::from_args(&cli.probe, fd_limit).map_err(|e| AppError::Usage(e.0))?;
+    // --discover: the interfaces are checked before anything is sent.
+    let discover_on = match &config.mode {
+        Mode::Targets => None,
+        Mode::Discover { interfaces } => {
+            let all = platform::interfaces()
+                .map_err(|e| AppError::Usage(format!("cannot list the network interfaces: {e}")))?;
+            Some(discovery_client::discover_interfaces(&all, interfaces).map_err(AppError::Usage)?)
+        }
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -86,18 +102,44 @@ fn probe(cli: &Cli) -> Result<ExitCode, AppError> {
         greeting_wait: config.greeting_wait,
     };
     let observed = runtime.block_on(async {
+        let work = async {
+            match &discover_on {
+                None => (
+                    host_probe::probe_targets(
+                        &config.targets,
+                        &config.selection,
+                        &config.resolver,
+                        &connector,
+                        &config.engine,
+                        config.discovery.as_ref(),
+                    )
+                    .await,
+                    None,
+                ),
+                Some(ifaces) => {
+                    let settings = config.discovery.unwrap_or_default();
+                    let found = discovery_client::discover(ifaces, &settings).await;
+                    let hosts = join_all(found.hosts().into_iter().map(|h| {
+                        host_probe::probe_found(
+                            h.target,
+                            h.resolution,
+                            h.discovery,
+                            &config.selection,
+                            &connector,
+                            &config.engine,
+                        )
+                    }))
+                    .await;
+                    (hosts, Some(found))
+                }
+            }
+        };
         tokio::select! {
-            obs = host_probe::probe_targets(
-                &config.targets,
-                &config.selection,
-                &config.resolver,
-                &connector,
-                &config.engine,
-            ) => Some(obs),
+            obs = work => Some(obs),
             _ = platform::shutdown_signal() => None,
         }
     });
-    let Some(observed) = observed else {
+    let Some((observed, found)) = observed else {
         eprintln!("interrupted");
         return Ok(ExitCode::Interrupted);
     };
@@ -108,19 +150,23 @@ fn probe(cli: &Cli) -> Result<ExitCode, AppError> {
             (o, d)
         })
         .collect();
-    let code = exit_code(&hosts);
+    let code = exit_code(&hosts, found.is_some());
     let run = RunInfo {
         started_at,
         elapsed: start.elapsed(),
         settings: config.engine,
         greeting_wait: config.greeting_wait,
+        discovery: config.discovery,
     };
 
     let mut out = anstream::stdout().lock();
     let written = match config.output {
-        Output::Human => report::human::write(&mut out, &run, &hosts),
+        Output::Human => match &found {
+            None => report::human::write(&mut out, &run, &hosts),
+            Some(f) => report::human::write_discover(&mut out, &run, f, &hosts),
+        },
         Output::Json => {
-            let doc = report::json::document(&run, &hosts, code.code());
+            let doc = report::json::document(&run, &hosts, found.as_ref(), code.code());
             serde_json::to_writer_pretty(&mut out, &doc)
                 .map_err(io::Error::from)
                 .and_then(|()| writeln!(out))
@@ -130,15 +176,108 @@ fn probe(cli: &Cli) -> Result<ExitCode, AppError> {
     Ok(code)
 }
 
+/// `listen`: bind, print what it listens on, log what happens, stop on Ctrl-C or SIGTERM.
+fn run_listen(args: &ListenArgs) -> Result<ExitCode, AppError> {
+    let cfg = ListenConfig::from_args(args).map_err(|e| AppError::Usage(e.0))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("the tokio runtime starts");
+    runtime.block_on(async {
+        let bound = listen::bind(&cfg).map_err(|e| AppError::Usage(e.0))?;
+        let start = Instant::now();
+        let mut out = io::stdout().lock();
+        let l = &bound.listening;
+        let releases: Vec<&str> = cfg.releases.iter().map(|r| r.short).collect();
+        let what = if releases.is_empty() {
+            format!("a remote debugger on port(s) {}", listen::port_list(&cfg.ports))
+        } else {
+            format!("the {} remote debugger", releases.join(" and "))
+        };
+        let _ = writeln!(
+            out,
+            "msvsmon-probe listen: a stand-in for {what} (not the real monitor: nothing can be debugged)"
+        );
+        for (a, label) in &l.tcp {
+            let _ = writeln!(out, "  TCP  {a:<28} {label}");
+        }
+        for a in &l.unicast {
+            let _ = writeln!(out, "  UDP  {a:<28} WS-Discovery, unicast Probes");
+        }
+        for (g, i) in &l.multicast {
+            let g = std::net::SocketAddr::new(*g, msvsmon_probe::discovery::PORT);
+            let _ = writeln!(out, "  UDP  {g:<28} WS-Discovery, multicast on {i}");
+        }
+        if cfg.discovery {
+            let _ = writeln!(out, "  WS-Discovery endpoint {}, Types {}", l.endpoint, l.types);
+        } else {
+            let _ = writeln!(out, "  WS-Discovery off (--no-discovery), as msvsmon /nodiscovery");
+        }
+        for n in &l.notes {
+            let _ = writeln!(out, "  note: {n}");
+        }
+        let _ = writeln!(out, "listening; Ctrl-C to stop");
+        drop(out);
+
+        let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
+        let server = listen::serve(bound, tx, platform::shutdown_signal());
+        let log = async {
+            while let Some(ev) = rx.recv().await {
+                let t = start.elapsed().as_secs_f64();
+                let line = match ev {
+                    Event::Connection { from, local } => {
+                        format!("TCP {from} -> {local}: accepted and closed")
+                    }
+                    Event::Probe {
+                        from,
+                        route,
+                        version,
+                        types,
+                        outcome,
+                    } => {
+                        let what = match outcome {
+                            ProbeOutcome::Matched => "answered".to_string(),
+                            ProbeOutcome::NoMatch => {
+                                "answered with an empty ProbeMatches (nothing matched)".to_string()
+                            }
+                            ProbeOutcome::Silent(why) => format!("not answered: {why}"),
+                            ProbeOutcome::RateLimited => format!(
+                                "not answered: more than {} Probes this second",
+                                listen::MAX_ANSWERS_PER_SECOND
+                            ),
+                        };
+                        format!(
+                            "Probe {version} (types: {types}) from {from} by {}: {what}",
+                            route.as_str()
+                        )
+                    }
+                    Event::NotAProbe { from, why } => {
+                        format!("UDP 3702 datagram from {from} ignored: {why}")
+                    }
+                    Event::Error(e) => format!("error: {e}"),
+                };
+                let mut out = io::stdout().lock();
+                if writeln!(out, "+{t:.3}s  {line}").is_err() {
+                    break;
+                }
+            }
+        };
+        tokio::join!(server, log);
+        let _ = writeln!(io::stdout(), "stopped");
+        Ok(ExitCode::Found)
+    })
+}
+
 fn exit_code(
-    hosts: &[(
-        msvsmon_probe::observation::HostObservation,
-        msvsmon_probe::diagnose::Diagnosis,
-    )],
+    hosts: &[(HostObservation, msvsmon_probe::diagnose::Diagnosis)],
+    discover: bool,
 ) -> ExitCode {
     let status = |s: Status| hosts.iter().any(|(_, d)| d.verdict.status == s);
     if status(Status::Reachable) || status(Status::Wow64Only) {
         ExitCode::Found
+    } else if discover && hosts.is_empty() {
+        // Nothing answered on the link: nothing found, not "nothing resolved".
+        ExitCode::NotFound
     } else if hosts
         .iter()
         .all(|(_, d)| d.verdict.status == Status::Unresolved)

@@ -7,6 +7,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use crate::catalog::PlannedPort;
+use crate::discovery::DiscoveryObservation;
 use crate::probe::PortResult;
 use crate::resolve::Resolution;
 use crate::target::{Address, Target};
@@ -50,7 +51,10 @@ pub struct HostObservation {
     pub target: Target,
     pub resolution: Resolution,
     pub addresses: Vec<AddressObservation>,
-    /// Wall time from the start of resolution to the last port's answer.
+    /// What WS-Discovery (UDP 3702) showed; `None` when it was not run (`--no-discovery`, or
+    /// nothing resolved).
+    pub discovery: Option<DiscoveryObservation>,
+    /// Wall time from the start of resolution to the last answer (ports and discovery).
     pub elapsed: Duration,
 }
 

@@ -26,6 +26,8 @@ pub enum Source {
     System,
     /// The `--hosts-file` the user gave.
     HostsFile,
+    /// The addresses a WS-Discovery responder answered from (`--discover`).
+    Discovery,
 }
 
 /// The outcome of resolving one target.

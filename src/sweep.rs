@@ -150,6 +150,7 @@ impl SweepPlan {
                 ports,
             }],
             elapsed: std::time::Duration::ZERO,
+            discovery: None,
         }
     }
 }

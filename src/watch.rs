@@ -265,6 +265,7 @@ mod tests {
             },
             addresses,
             elapsed: Duration::from_millis(2),
+            discovery: None,
         }
     }
 

@@ -7,11 +7,20 @@ use support::*;
 
 /// Runs with a valid target whose 4026 listener must stay untouched, plus the bad arguments.
 fn rejected(bad: &[&str], needle: &str) {
+    rejected_with(bad, needle, true)
+}
+
+/// As [`rejected`]; `with_target` false runs without the target (for `--discover`, `listen`).
+/// Neither the TCP listener nor a UDP socket on the target's WS-Discovery port may see anything.
+fn rejected_with(bad: &[&str], needle: &str, with_target: bool) {
     let lo = Loopback::claim();
     let listener = lo.listen(4026);
+    let udp = lo.udp_3702();
     let ip = lo.ip.to_string();
     let mut argv: Vec<&str> = bad.to_vec();
-    argv.push(&ip);
+    if with_target {
+        argv.push(&ip);
+    }
     let out = run(&argv);
     let err = stderr_of(&out);
     assert_eq!(out.status.code(), Some(2), "{bad:?}: {err}");
@@ -26,6 +35,73 @@ fn rejected(bad: &[&str], needle: &str) {
     );
     assert!(out.stdout.is_empty(), "{bad:?}: nothing on stdout");
     assert!(nothing_accepted(&listener), "{bad:?}: a packet was sent");
+    assert!(nothing_received(&udp), "{bad:?}: a datagram was sent");
+}
+
+#[test]
+fn bad_discovery_options() {
+    rejected(
+        &["--discovery-wait", "0"],
+        "discovery wait '0' is out of range; expected 10ms to 30s (or --no-discovery)",
+    );
+    rejected(
+        &["--discovery-wait", "soon"],
+        "'soon' is not a valid duration",
+    );
+    rejected(
+        &["--interface", "eth0"],
+        "--interface eth0 applies only with --discover",
+    );
+    rejected_with(
+        &["--discover", "devbox"],
+        "--discover finds its targets itself, but 'devbox' was given",
+        false,
+    );
+    rejected_with(&["--discover", "--no-discovery"], "--no-discovery", false);
+    // Checked before anything is sent: never a multicast from here.
+    rejected_with(
+        &["--discover", "--interface", "nosuchif0"],
+        "no network interface named 'nosuchif0'; usable for --discover:",
+        false,
+    );
+    rejected_with(
+        &["--discover", "--interface", "lo"],
+        "interface 'lo' cannot multicast",
+        false,
+    );
+}
+
+#[test]
+fn bad_listen_options() {
+    rejected_with(
+        &["listen", "--bind", "devbox"],
+        "'devbox' is not an IP address to listen on",
+        false,
+    );
+    rejected_with(
+        &["listen", "--release", "2020"],
+        "unknown release '2020'",
+        false,
+    );
+    rejected_with(&["listen", "--port", "0"], "expected 1 to 65535", false);
+    rejected_with(&["listen", "--json"], "--json", false);
+}
+
+#[test]
+fn listen_on_a_port_in_use_names_it() {
+    let lo = Loopback::claim();
+    let _busy = lo.listen(4026);
+    let ip = lo.ip.to_string();
+    let out = run(&["listen", "--bind", &ip]);
+    let err = stderr_of(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(
+        err.contains(&format!("cannot listen on TCP {ip}:4026"))
+            && err.contains("already listens there"),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty());
 }
 
 #[test]

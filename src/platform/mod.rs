@@ -6,8 +6,10 @@
 //! change with the system's language (RustScan matched "Too many open files" and panicked).
 
 use std::io;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
+
+use socket2::SockRef;
 
 #[cfg(unix)]
 mod unix;
@@ -174,28 +176,130 @@ pub fn interface_name(index: u32) -> String {
     imp::interface_name(index).unwrap_or_else(|| index.to_string())
 }
 
-/// Resolves when the user or the service manager asks the process to stop: Ctrl-C everywhere,
-/// SIGTERM on Unix as well (what `systemctl stop`, `docker stop` and `kill` send).
-pub async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
+/// A network interface of this machine, with every IP address it has.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Interface {
+    pub name: String,
+    pub index: u32,
+    pub up: bool,
+    pub loopback: bool,
+    /// The interface can send and receive multicast (IFF_MULTICAST; on Windows, not
+    /// IP_ADAPTER_NO_MULTICAST).
+    pub multicast: bool,
+    pub addrs: Vec<IfAddr>,
+}
+
+/// One address of an interface and the length of its network prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IfAddr {
+    pub ip: IpAddr,
+    pub prefix: u8,
+}
+
+impl Interface {
+    /// Up, multicast-capable and not loopback: where WS-Discovery multicast can go.
+    pub fn multicasts(&self) -> bool {
+        self.up && self.multicast && !self.loopback
+    }
+
+    /// The first IPv4 address, the source of multicast sent on this interface.
+    pub fn ipv4(&self) -> Option<Ipv4Addr> {
+        self.addrs.iter().find_map(|a| match a.ip {
+            IpAddr::V4(v4) => Some(v4),
+            IpAddr::V6(_) => None,
+        })
+    }
+
+    pub fn has_ipv6(&self) -> bool {
+        self.addrs.iter().any(|a| a.ip.is_ipv6())
+    }
+}
+
+/// Every interface with its addresses, in index order. The getifaddrs crate reads them the same
+/// way on Unix (getifaddrs(3)) and Windows (GetAdaptersAddresses), flags included.
+pub fn interfaces() -> io::Result<Vec<Interface>> {
+    let mut out: Vec<Interface> = Vec::new();
+    for i in getifaddrs::getifaddrs()? {
+        let Some(index) = i.index else { continue };
+        let pos = match out.iter().position(|o| o.index == index) {
+            Some(p) => p,
+            None => {
+                out.push(Interface {
+                    name: i.name.clone(),
+                    index,
+                    up: i.flags.contains(getifaddrs::InterfaceFlags::UP),
+                    loopback: i.flags.contains(getifaddrs::InterfaceFlags::LOOPBACK),
+                    multicast: i.flags.contains(getifaddrs::InterfaceFlags::MULTICAST),
+                    addrs: Vec::new(),
+                });
+                out.len() - 1
+            }
+        };
+        if let (Some(ip), mask) = (i.address.ip_addr(), i.address.netmask()) {
+            let prefix = match mask {
+                Some(IpAddr::V4(m)) => u32::from(m).count_ones() as u8,
+                Some(IpAddr::V6(m)) => u128::from(m).count_ones() as u8,
+                None => {
+                    if ip.is_ipv4() {
+                        32
+                    } else {
+                        128
+                    }
                 }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
+            };
+            out[pos].addrs.push(IfAddr { ip, prefix });
         }
     }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
+    out.sort_by_key(|i| i.index);
+    Ok(out)
+}
+
+/// Sends this socket's IPv4 multicast out of interface `index` (whose address is `addr`).
+/// Linux takes the index (`ip_mreqn`), which stays right with several addresses on one
+/// interface; Windows takes the index too, written as an address in 0.0.0.0/8 (IP_MULTICAST_IF,
+/// Winsock docs); other systems take the address.
+pub fn set_multicast_if_v4(sock: SockRef<'_>, index: u32, addr: Ipv4Addr) -> io::Result<()> {
+    imp::set_multicast_if_v4(sock, index, addr)
+}
+
+/// Joins an IPv4 group on interface `index` (address `addr`), by index where the system allows.
+pub fn join_multicast_v4(
+    sock: SockRef<'_>,
+    group: Ipv4Addr,
+    index: u32,
+    addr: Ipv4Addr,
+) -> io::Result<()> {
+    imp::join_multicast_v4(sock, group, index, addr)
+}
+
+/// Makes a socket receive multicast only for groups it joined itself. Linux otherwise delivers
+/// a group joined by *any* socket to every socket bound to the port (IP_MULTICAST_ALL, ip(7)), so
+/// a unicast socket on port 3702 would see every multicast Probe too. Elsewhere a no-op: only
+/// sockets that joined receive.
+pub fn receive_only_joined_groups(sock: SockRef<'_>, ipv6: bool) -> io::Result<()> {
+    imp::receive_only_joined_groups(sock, ipv6)
+}
+
+/// The address a socket that receives a multicast group on interface `index` binds to. Unix
+/// binds the group address itself, so the socket sees that group and nothing else (as wsdd does);
+/// an IPv6 link-local group needs the interface as its scope, so it is one socket per interface.
+/// Windows cannot bind a multicast address and binds the wildcard.
+pub fn multicast_bind_addr(group: IpAddr, port: u16, index: u32) -> SocketAddr {
+    imp::multicast_bind_addr(group, port, index)
+}
+
+/// The ICMP errors behind a failed `recv_from` on an unconnected UDP socket. Linux names them
+/// through the error queue (IP_RECVERR, enabled with [`enable_icmp_errors`]), sender included;
+/// Windows reports an ICMP port unreachable as WSAECONNRESET on the next receive, sender
+/// unknown; elsewhere nothing is known.
+pub fn udp_icmp_errors(sock: SockRef<'_>, err: &io::Error, ipv6: bool) -> Vec<IcmpReport> {
+    imp::udp_icmp_errors(sock, err, ipv6)
+}
+
+/// Completes when the user asks a long-running command (`listen`) to stop: Ctrl-C, and on Unix
+/// SIGTERM as well (what `kill` and service managers send).
+pub async fn shutdown_signal() {
+    imp::shutdown_signal().await
 }
 
 /// The default time to wait for one connect attempt.

@@ -1,8 +1,11 @@
 //! Unix: errno classification, Linux's IP_RECVERR error queue, RLIMIT_NOFILE, if_nametoindex.
 
 use std::ffi::{CStr, CString};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
+
+use socket2::SockRef;
 
 use super::{ConnectErrorKind, IcmpReport, NeighbourTable};
 
@@ -161,6 +164,122 @@ pub fn parse_arp_table(table: &str) -> NeighbourTable {
         let flags = u32::from_str_radix(f.nth(1)?.trim_start_matches("0x"), 16).ok()?;
         Some((IpAddr::V4(ip), flags & 0x2 != 0))
     }))
+}
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub fn set_multicast_if_v4(sock: SockRef<'_>, index: u32, addr: Ipv4Addr) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let mreqn = libc::ip_mreqn {
+        imr_multiaddr: libc::in_addr { s_addr: 0 },
+        imr_address: libc::in_addr {
+            s_addr: u32::from(addr).to_be(),
+        },
+        imr_ifindex: index as libc::c_int,
+    };
+    // SAFETY: fd is a live socket; the option value is an ip_mreqn on the stack (ip(7)).
+    let rc = unsafe {
+        libc::setsockopt(
+            sock.as_raw_fd(),
+            libc::IPPROTO_IP,
+            libc::IP_MULTICAST_IF,
+            (&mreqn as *const libc::ip_mreqn).cast(),
+            std::mem::size_of::<libc::ip_mreqn>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+pub fn set_multicast_if_v4(sock: SockRef<'_>, _index: u32, addr: Ipv4Addr) -> io::Result<()> {
+    sock.set_multicast_if_v4(&addr)
+}
+
+/// By index where socket2 offers `ip_mreqn` (Linux, Android, FreeBSD, macOS), else by address.
+pub fn join_multicast_v4(
+    sock: SockRef<'_>,
+    group: Ipv4Addr,
+    index: u32,
+    addr: Ipv4Addr,
+) -> io::Result<()> {
+    #[cfg(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "freebsd",
+        target_os = "macos"
+    ))]
+    {
+        let _ = addr;
+        sock.join_multicast_v4_n(&group, &socket2::InterfaceIndexOrAddress::Index(index))
+    }
+    #[cfg(not(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "freebsd",
+        target_os = "macos"
+    )))]
+    {
+        let _ = index;
+        sock.join_multicast_v4(&group, &addr)
+    }
+}
+
+#[cfg(target_os = "linux")]
+pub fn receive_only_joined_groups(sock: SockRef<'_>, ipv6: bool) -> io::Result<()> {
+    if ipv6 {
+        sock.set_multicast_all_v6(false)
+    } else {
+        sock.set_multicast_all_v4(false)
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+pub fn receive_only_joined_groups(_sock: SockRef<'_>, _ipv6: bool) -> io::Result<()> {
+    Ok(())
+}
+
+pub fn multicast_bind_addr(group: IpAddr, port: u16, index: u32) -> SocketAddr {
+    match group {
+        IpAddr::V4(_) => SocketAddr::new(group, port),
+        IpAddr::V6(g) => SocketAddr::V6(std::net::SocketAddrV6::new(g, port, 0, index)),
+    }
+}
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub fn udp_icmp_errors(sock: SockRef<'_>, _err: &io::Error, _ipv6: bool) -> Vec<IcmpReport> {
+    // Each ICMP error is one entry of the queue; a few is all a probe's handful of datagrams
+    // can cause, and the bound keeps a flood of them from holding the receive loop.
+    let mut out = Vec::new();
+    for _ in 0..16 {
+        match take_icmp_error(&sock) {
+            Some(r) => out.push(r),
+            None => break,
+        }
+    }
+    out
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+pub fn udp_icmp_errors(_sock: SockRef<'_>, _err: &io::Error, _ipv6: bool) -> Vec<IcmpReport> {
+    Vec::new()
+}
+
+pub async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
 }
 
 pub fn raise_fd_limit() -> Option<u64> {

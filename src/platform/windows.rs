@@ -3,7 +3,11 @@
 //! Winsock has no per-socket ICMP error queue and no descriptor limit to raise, so those
 //! functions report "unknown" and the probe falls back to the errno-level classification.
 
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
+
+use socket2::SockRef;
 
 use super::{ConnectErrorKind, IcmpReport};
 
@@ -57,6 +61,59 @@ pub fn take_icmp_error(_sock: &socket2::Socket) -> Option<IcmpReport> {
 
 pub fn neighbour_table() -> Option<super::NeighbourTable> {
     None
+}
+
+/// Winsock reads an IP_MULTICAST_IF value in 0.0.0.0/8 as an interface index (in network byte
+/// order), which is what socket2 writes for `0.0.0.index`.
+pub fn set_multicast_if_v4(sock: SockRef<'_>, index: u32, addr: Ipv4Addr) -> io::Result<()> {
+    if index < (1 << 24) {
+        sock.set_multicast_if_v4(&Ipv4Addr::from(index))
+    } else {
+        sock.set_multicast_if_v4(&addr)
+    }
+}
+
+pub fn join_multicast_v4(
+    sock: SockRef<'_>,
+    group: Ipv4Addr,
+    index: u32,
+    _addr: Ipv4Addr,
+) -> io::Result<()> {
+    sock.join_multicast_v4_n(&group, &socket2::InterfaceIndexOrAddress::Index(index))
+}
+
+/// Winsock delivers multicast only to sockets that joined the group.
+pub fn receive_only_joined_groups(_sock: SockRef<'_>, _ipv6: bool) -> io::Result<()> {
+    Ok(())
+}
+
+/// Winsock cannot bind a multicast address: bind the wildcard and rely on the join.
+pub fn multicast_bind_addr(group: IpAddr, port: u16, _index: u32) -> SocketAddr {
+    match group {
+        IpAddr::V4(_) => SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port),
+        IpAddr::V6(_) => SocketAddr::new(IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED), port),
+    }
+}
+
+/// After a datagram draws an ICMP port unreachable, Winsock fails the next `recvfrom` on the
+/// unconnected socket with WSAECONNRESET (the SIO_UDP_CONNRESET behaviour); it does not say who
+/// sent the ICMP message.
+pub fn udp_icmp_errors(_sock: SockRef<'_>, err: &io::Error, ipv6: bool) -> Vec<IcmpReport> {
+    if err.raw_os_error() == Some(WSAECONNRESET) {
+        let (icmp_type, code) = if ipv6 { (1, 4) } else { (3, 3) };
+        vec![IcmpReport {
+            v6: ipv6,
+            icmp_type,
+            code,
+            offender: None,
+        }]
+    } else {
+        Vec::new()
+    }
+}
+
+pub async fn shutdown_signal() {
+    let _ = tokio::signal::ctrl_c().await;
 }
 
 pub fn raise_fd_limit() -> Option<u64> {

@@ -148,7 +148,8 @@ impl IcmpKind {
         )
     }
 
-    fn reason(self) -> Reason {
+    /// The reason a report gives for this kind (`icmp-admin-prohibited` …).
+    pub fn reason(self) -> Reason {
         match self {
             IcmpKind::NetUnreachable => Reason::IcmpNetUnreachable,
             IcmpKind::HostUnreachable => Reason::IcmpHostUnreachable,

@@ -8,6 +8,8 @@ use anstyle::{AnsiColor, Style};
 
 use super::RunInfo;
 use crate::diagnose::{Diagnosis, Severity, Status};
+use crate::discovery::client::DiscoverRun;
+use crate::discovery::{DiscoveryObservation, DiscoveryStatus, Reach, Responder, RouteKind};
 use crate::observation::{AddressObservation, HostObservation};
 use crate::probe::PortState;
 use crate::resolve::Source;
@@ -47,8 +49,16 @@ pub fn write(
         if i > 0 {
             writeln!(w)?;
         }
-        write_target(w, obs, d)?;
+        write_target(w, run, obs, d)?;
     }
+    footer(w, run, hosts)
+}
+
+fn footer(
+    w: &mut dyn Write,
+    run: &RunInfo,
+    hosts: &[(HostObservation, Diagnosis)],
+) -> io::Result<()> {
     let ports: usize = hosts
         .iter()
         .flat_map(|(o, _)| &o.addresses)
@@ -65,20 +75,20 @@ pub fn write(
     )
 }
 
-fn write_target(w: &mut dyn Write, obs: &HostObservation, d: &Diagnosis) -> io::Result<()> {
-    let addrs: Vec<String> = obs
-        .resolution
-        .addresses
-        .iter()
-        .map(|a| a.to_string())
-        .collect();
+fn write_target(
+    w: &mut dyn Write,
+    run: &RunInfo,
+    obs: &HostObservation,
+    d: &Diagnosis,
+) -> io::Result<()> {
+    let addrs = address_list(obs);
     match obs.resolution.source {
         Source::Literal => writeln!(w, "{BOLD}{}{BOLD:#}", obs.target.input)?,
         src => {
-            let via = if src == Source::HostsFile {
-                "hosts file"
-            } else {
-                "system resolver"
+            let via = match src {
+                Source::HostsFile => "hosts file",
+                Source::Discovery => "WS-Discovery",
+                _ => "system resolver",
             };
             if addrs.is_empty() {
                 writeln!(
@@ -102,6 +112,14 @@ fn write_target(w: &mut dyn Write, obs: &HostObservation, d: &Diagnosis) -> io::
             a,
             obs.addresses.len() > 1 || obs.resolution.source != Source::Literal,
         )?;
+    }
+    match &obs.discovery {
+        Some(disc) => write_discovery(w, disc)?,
+        None if run.discovery.is_none() && !obs.addresses.is_empty() => writeln!(
+            w,
+            "\n  {DIM}WS-Discovery (UDP 3702): not probed (--no-discovery){DIM:#}"
+        )?,
+        None => {}
     }
 
     let (vstyle, mark) = match d.verdict.status {
@@ -169,6 +187,224 @@ fn write_address(w: &mut dyn Write, a: &AddressObservation, heading: bool) -> io
         )?;
     }
     Ok(())
+}
+
+/// "multicast on eth0, unicast".
+fn routes_phrase(d: &DiscoveryObservation) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for r in &d.routes {
+        let p = match (r.kind, &r.interface) {
+            (RouteKind::Multicast, Some(i)) => format!("multicast on {i}"),
+            (k, _) => k.as_str().to_string(),
+        };
+        if !parts.contains(&p) {
+            parts.push(p);
+        }
+    }
+    parts.join(", ")
+}
+
+fn write_discovery(w: &mut dyn Write, d: &DiscoveryObservation) -> io::Result<()> {
+    let (style, head) = match d.status {
+        DiscoveryStatus::Answered => (fg(AnsiColor::Green), "answered".to_string()),
+        DiscoveryStatus::NoMatch => (
+            fg(AnsiColor::Green),
+            "answered, nothing matched our Probes".to_string(),
+        ),
+        DiscoveryStatus::Closed => (Style::new(), "closed (ICMP port unreachable)".to_string()),
+        DiscoveryStatus::Rejected => (fg(AnsiColor::Yellow), "rejected (ICMP)".to_string()),
+        DiscoveryStatus::NoReply => (
+            fg(AnsiColor::Yellow),
+            format!(
+                "no reply within {:.1} s: inconclusive",
+                d.wait.as_secs_f64()
+            ),
+        ),
+        DiscoveryStatus::Failed => (fg(AnsiColor::Red), "not probed: could not send".to_string()),
+    };
+    writeln!(
+        w,
+        "\n  WS-Discovery (UDP 3702): {style}{head}{style:#}  {DIM}{} · {:.1} ms{DIM:#}",
+        routes_phrase(d),
+        d.elapsed.as_secs_f64() * 1e3
+    )?;
+    for a in &d.addresses {
+        if let Reach::OffLink = a.reach {
+            writeln!(
+                w,
+                "    {DIM}{} is off the link: unicast only (multicast does not cross routers){DIM:#}",
+                a.address
+            )?;
+        }
+        if let Some(i) = &a.icmp {
+            writeln!(
+                w,
+                "    {} {} from {}",
+                a.address,
+                i.kind.reason().as_str(),
+                i.from
+                    .map(|f| f.to_string())
+                    .unwrap_or_else(|| "an unknown sender".into())
+            )?;
+        }
+    }
+    if let Some(e) = &d.error {
+        writeln!(w, "    {e}")?;
+    }
+    let full: Vec<&Responder> = d.responders.iter().filter(|r| !r.empty).collect();
+    let shown: Vec<&Responder> = if full.is_empty() {
+        d.responders.iter().collect()
+    } else {
+        full
+    };
+    for r in shown {
+        write_responder(w, r)?;
+    }
+    let ig = &d.ignored;
+    if ig.total() > 0 {
+        writeln!(w, "    {DIM}set aside: {}{DIM:#}", ignored_phrase(ig))?;
+    }
+    Ok(())
+}
+
+fn write_responder(w: &mut dyn Write, r: &Responder) -> io::Result<()> {
+    writeln!(
+        w,
+        "    {BOLD}{}{BOLD:#}  {}",
+        r.source,
+        r.classification.kind.phrase()
+    )?;
+    let types: Vec<&str> = r.types.iter().map(|t| t.text.as_str()).collect();
+    if !types.is_empty() {
+        writeln!(w, "      types     {}", types.join(" "))?;
+    }
+    if !r.xaddrs.is_empty() {
+        writeln!(w, "      xaddrs    {}", r.xaddrs.join(" "))?;
+    }
+    if !r.scopes.is_empty() {
+        writeln!(w, "      scopes    {}", r.scopes.join(" "))?;
+    }
+    if let Some(e) = &r.endpoint {
+        writeln!(w, "      {DIM}endpoint  {e}{DIM:#}")?;
+    }
+    let answered: Vec<String> = r
+        .answered
+        .iter()
+        .map(|(route, v, k)| format!("{} {v} {}", route.as_str(), k.as_str()))
+        .collect();
+    writeln!(
+        w,
+        "      {DIM}answered  {} · first after {:.1} ms · {} datagram(s){DIM:#}",
+        answered.join(", "),
+        r.first_reply.as_secs_f64() * 1e3,
+        r.datagrams
+    )?;
+    writeln!(
+        w,
+        "      {DIM}{}{DIM:#}",
+        r.classification.debugger.sentence()
+    )
+}
+
+fn ignored_phrase(ig: &crate::discovery::Ignored) -> String {
+    [
+        (ig.other_hosts, "replies from other hosts"),
+        (ig.duplicates, "repeats"),
+        (ig.unrelated, "replies to someone else's Probe"),
+        (ig.malformed, "malformed datagrams"),
+        (ig.not_probe_matches, "other messages"),
+        (ig.over_limit, "over the limits"),
+        (ig.not_parsed, "not parsed (flood)"),
+    ]
+    .iter()
+    .filter(|(n, _)| *n > 0)
+    .map(|(n, what)| format!("{n} {what}"))
+    .collect::<Vec<_>>()
+    .join(", ")
+}
+
+/// `--discover`: what was sent where, every responder, then each host's verdict in one line
+/// and its findings.
+pub fn write_discover(
+    w: &mut dyn Write,
+    run: &RunInfo,
+    found: &DiscoverRun,
+    hosts: &[(HostObservation, Diagnosis)],
+) -> io::Result<()> {
+    let on: Vec<String> = found
+        .interfaces
+        .iter()
+        .map(|i| {
+            let a: Vec<String> = i.addrs.iter().map(|a| a.ip.to_string()).collect();
+            format!("{} ({})", i.name, a.join(", "))
+        })
+        .collect();
+    writeln!(
+        w,
+        "{BOLD}WS-Discovery on {}{BOLD:#}  {DIM}listened {:.1} s{DIM:#}",
+        on.join(", "),
+        found.elapsed.as_secs_f64()
+    )?;
+    if hosts.is_empty() {
+        writeln!(
+            w,
+            "\n  No responder answered. That is inconclusive: Windows answers only with network discovery on, remote debuggers started with /nodiscovery do not answer, a firewall may drop UDP 3702, and machines beyond a router never see the multicast."
+        )?;
+    }
+    for (obs, d) in hosts {
+        let (vstyle, mark) = match d.verdict.status {
+            Status::Reachable => (fg(AnsiColor::Green).bold(), "debugger reachable"),
+            Status::Wow64Only => (fg(AnsiColor::Yellow).bold(), "only a WoW64 port"),
+            _ => (DIM, "no debugger port"),
+        };
+        writeln!(
+            w,
+            "\n{BOLD}{}{BOLD:#}  {vstyle}{mark}{vstyle:#}",
+            address_list(obs).join(", ")
+        )?;
+        if let Some(disc) = &obs.discovery {
+            for r in disc.responders.iter().filter(|r| !r.empty) {
+                write_responder(w, r)?;
+            }
+        }
+        for e in &d.verdict.endpoints {
+            writeln!(w, "    {} → attach to {}", e.label, e.attach_as)?;
+        }
+        for f in d
+            .findings
+            .iter()
+            .filter(|f| matches!(f.severity, Severity::Problem | Severity::Warning))
+        {
+            let (tag, style) = severity_tag(f.severity);
+            writeln!(w, "  {style}{tag:>7}{style:#}  {}", f.cause)?;
+            writeln!(w, "           {DIM}→{DIM:#} {}", f.action)?;
+        }
+    }
+    if found.ignored.total() > 0 {
+        writeln!(
+            w,
+            "\n  {DIM}set aside: {}{DIM:#}",
+            ignored_phrase(&found.ignored)
+        )?;
+    }
+    let reachable = hosts
+        .iter()
+        .filter(|(_, d)| d.verdict.status == Status::Reachable)
+        .count();
+    writeln!(
+        w,
+        "\n{} responder host(s); {reachable} with a reachable remote debugger port.",
+        hosts.len()
+    )?;
+    footer(w, run, hosts)
+}
+
+fn address_list(obs: &HostObservation) -> Vec<String> {
+    obs.resolution
+        .addresses
+        .iter()
+        .map(|a| a.to_string())
+        .collect()
 }
 
 fn truncate(s: &str, n: usize) -> String {

@@ -7,6 +7,8 @@ use serde::Serialize;
 use super::RunInfo;
 use crate::catalog::{Certainty, Role};
 use crate::diagnose::{Code, Diagnosis, Severity, Status};
+use crate::discovery::client::DiscoverRun;
+use crate::discovery::{DiscoveryObservation, Ignored, Reach, Responder, RouteRecord};
 use crate::observation::{AddressObservation, HostObservation, PortObservation};
 use crate::probe::{IcmpKind, PortState};
 use crate::resolve::Source;
@@ -22,6 +24,10 @@ pub struct Document {
     pub started_at: String,
     pub elapsed_ms: f64,
     pub settings: SettingsJson,
+    /// `targets` (the named targets) or `discover` (`--discover`: the responders found).
+    pub mode: &'static str,
+    /// What `--discover` sent and found; null otherwise.
+    pub discover: Option<DiscoverJson>,
     pub targets: Vec<TargetJson>,
     pub summary: SummaryJson,
 }
@@ -38,6 +44,10 @@ pub struct SettingsJson {
     pub retries: u32,
     pub greeting_wait_ms: f64,
     pub concurrency: usize,
+    /// WS-Discovery was probed (false with `--no-discovery`).
+    pub discovery: bool,
+    /// The listening window after the first multicast Probe; null with `--no-discovery`.
+    pub discovery_wait_ms: Option<f64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -52,6 +62,100 @@ pub struct TargetJson {
     pub addresses: Vec<AddressJson>,
     pub verdict: VerdictJson,
     pub findings: Vec<FindingJson>,
+    /// The WS-Discovery probe of the target; null with `--no-discovery` or when unresolved.
+    pub discovery: Option<DiscoveryJson>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DiscoveryJson {
+    pub status: &'static str,
+    pub elapsed_ms: f64,
+    pub wait_ms: f64,
+    pub stopped_early: bool,
+    pub addresses: Vec<DiscoveryAddressJson>,
+    pub probes: Vec<ProbeRouteJson>,
+    pub responders: Vec<ResponderJson>,
+    pub ignored: Ignored,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DiscoveryAddressJson {
+    pub address: String,
+    pub reach: &'static str,
+    pub interface: Option<String>,
+    pub multicast: bool,
+    pub icmp: Option<IcmpJson>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ProbeRouteJson {
+    pub route: &'static str,
+    pub address: String,
+    pub destination: String,
+    pub interface: Option<String>,
+    pub datagrams: u32,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct QNameJson {
+    pub qname: String,
+    pub namespace: Option<String>,
+    pub local: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AnsweredJson {
+    pub route: &'static str,
+    pub version: &'static str,
+    pub probe: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DebuggerJson {
+    pub hint: &'static str,
+    pub text: Option<String>,
+    pub note: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ResponderJson {
+    pub source: String,
+    pub source_port: u16,
+    pub version: &'static str,
+    pub endpoint: Option<String>,
+    pub types: Vec<QNameJson>,
+    pub scopes: Vec<String>,
+    pub xaddrs: Vec<String>,
+    pub metadata_version: Option<u64>,
+    pub empty: bool,
+    pub kind: &'static str,
+    pub kinds: Vec<&'static str>,
+    pub description: &'static str,
+    pub debugger: DebuggerJson,
+    pub answered: Vec<AnsweredJson>,
+    pub datagrams: u32,
+    pub first_reply_ms: f64,
+    pub truncated: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DiscoverJson {
+    pub interfaces: Vec<InterfaceJson>,
+    pub probes: Vec<ProbeRouteJson>,
+    pub responders: usize,
+    pub hosts: usize,
+    pub ignored: Ignored,
+    pub wait_ms: f64,
+    pub elapsed_ms: f64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct InterfaceJson {
+    pub name: String,
+    pub index: u32,
+    pub addresses: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -146,6 +250,124 @@ pub fn ms(d: std::time::Duration) -> f64 {
     (d.as_secs_f64() * 1e6).round() / 1e3
 }
 
+fn icmp_json(i: &crate::probe::IcmpDetail) -> IcmpJson {
+    IcmpJson {
+        kind: i.kind,
+        icmp_type: i.icmp_type,
+        code: i.code,
+        version: if i.v6 { 6 } else { 4 },
+        from: i.from.map(|f| f.to_string()),
+    }
+}
+
+fn route_json(r: &RouteRecord) -> ProbeRouteJson {
+    ProbeRouteJson {
+        route: r.kind.as_str(),
+        address: r.address.to_string(),
+        destination: r.destination.to_string(),
+        interface: r.interface.clone(),
+        datagrams: r.datagrams,
+        error: r.error.clone(),
+    }
+}
+
+pub fn responder(r: &Responder) -> ResponderJson {
+    let c = &r.classification;
+    ResponderJson {
+        source: r.source.ip().to_string(),
+        source_port: r.source.port(),
+        version: r.version.as_str(),
+        endpoint: r.endpoint.clone(),
+        types: r
+            .types
+            .iter()
+            .map(|t| QNameJson {
+                qname: t.text.clone(),
+                namespace: t.namespace.clone(),
+                local: t.local.clone(),
+            })
+            .collect(),
+        scopes: r.scopes.clone(),
+        xaddrs: r.xaddrs.clone(),
+        metadata_version: r.metadata_version,
+        empty: r.empty,
+        kind: c.kind.as_str(),
+        kinds: c.kinds.iter().map(|k| k.as_str()).collect(),
+        description: c.kind.phrase(),
+        debugger: DebuggerJson {
+            hint: c.debugger.as_str(),
+            text: match &c.debugger {
+                crate::discovery::DebuggerHint::Mentions(t) => Some(t.clone()),
+                _ => None,
+            },
+            note: c.debugger.sentence(),
+        },
+        answered: r
+            .answered
+            .iter()
+            .map(|(route, v, k)| AnsweredJson {
+                route: route.as_str(),
+                version: v.as_str(),
+                probe: k.as_str(),
+            })
+            .collect(),
+        datagrams: r.datagrams,
+        first_reply_ms: ms(r.first_reply),
+        truncated: r.truncated,
+    }
+}
+
+pub fn discovery(d: &DiscoveryObservation) -> DiscoveryJson {
+    DiscoveryJson {
+        status: d.status.as_str(),
+        elapsed_ms: ms(d.elapsed),
+        wait_ms: ms(d.wait),
+        stopped_early: d.stopped_early,
+        addresses: d
+            .addresses
+            .iter()
+            .map(|a| DiscoveryAddressJson {
+                address: a.address.to_string(),
+                reach: a.reach.as_str(),
+                interface: match &a.reach {
+                    Reach::OnLink { interface, .. } => Some(interface.clone()),
+                    _ => None,
+                },
+                multicast: a.reach.multicasts(),
+                icmp: a.icmp.as_ref().map(icmp_json),
+            })
+            .collect(),
+        probes: d.routes.iter().map(route_json).collect(),
+        responders: d.responders.iter().map(responder).collect(),
+        ignored: d.ignored,
+        error: d.error.clone(),
+    }
+}
+
+fn discover_json(f: &DiscoverRun, hosts: usize) -> DiscoverJson {
+    DiscoverJson {
+        interfaces: f
+            .interfaces
+            .iter()
+            .map(|i| InterfaceJson {
+                name: i.name.clone(),
+                index: i.index,
+                addresses: i
+                    .addrs
+                    .iter()
+                    .map(|a| format!("{}/{}", a.ip, a.prefix))
+                    .collect(),
+            })
+            .collect(),
+        probes: f.routes.iter().map(route_json).collect(),
+        responders: f.responders.len(),
+        hosts,
+        ignored: f.ignored,
+        wait_ms: ms(f.wait),
+        elapsed_ms: ms(f.elapsed),
+    }
+}
+
 pub fn port(p: &PortObservation) -> PortJson {
     let r = &p.result;
     PortJson {
@@ -170,13 +392,7 @@ pub fn port(p: &PortObservation) -> PortJson {
             text: g.text.clone(),
             protocol: g.protocol,
         }),
-        icmp: r.icmp.map(|i| IcmpJson {
-            kind: i.kind,
-            icmp_type: i.icmp_type,
-            code: i.code,
-            version: if i.v6 { 6 } else { 4 },
-            from: i.from.map(|f| f.to_string()),
-        }),
+        icmp: r.icmp.as_ref().map(icmp_json),
         error: r.error.clone(),
     }
 }
@@ -240,10 +456,16 @@ pub fn target(obs: &HostObservation, d: &Diagnosis) -> TargetJson {
                 action: f.action.clone(),
             })
             .collect(),
+        discovery: obs.discovery.as_ref().map(discovery),
     }
 }
 
-pub fn document(run: &RunInfo, hosts: &[(HostObservation, Diagnosis)], exit_code: u8) -> Document {
+pub fn document(
+    run: &RunInfo,
+    hosts: &[(HostObservation, Diagnosis)],
+    discover: Option<&DiscoverRun>,
+    exit_code: u8,
+) -> Document {
     Document {
         schema_version: SCHEMA_VERSION,
         tool: Tool {
@@ -257,7 +479,15 @@ pub fn document(run: &RunInfo, hosts: &[(HostObservation, Diagnosis)], exit_code
             retries: run.settings.retries,
             greeting_wait_ms: ms(run.greeting_wait),
             concurrency: run.settings.concurrency,
+            discovery: run.discovery.is_some(),
+            discovery_wait_ms: run.discovery.map(|d| ms(d.wait)),
         },
+        mode: if discover.is_some() {
+            "discover"
+        } else {
+            "targets"
+        },
+        discover: discover.map(|f| discover_json(f, hosts.len())),
         targets: hosts.iter().map(|(o, d)| target(o, d)).collect(),
         summary: SummaryJson {
             targets: hosts.len(),

@@ -10,6 +10,7 @@ pub mod sweep;
 
 use std::time::{Duration, SystemTime};
 
+use crate::discovery;
 use crate::engine::Settings;
 
 /// Facts about the run as a whole, for headers and footers.
@@ -19,4 +20,6 @@ pub struct RunInfo {
     pub elapsed: Duration,
     pub settings: Settings,
     pub greeting_wait: Duration,
+    /// The WS-Discovery settings; `None` with `--no-discovery`.
+    pub discovery: Option<discovery::client::Settings>,
 }

@@ -404,7 +404,7 @@ impl Scheduler {
     }
 
     fn neighbour_unresolved(&mut self, a: Address, now: Instant) -> bool {
-        let stale = self.neighbours.as_ref().map_or(true, |(t, _)| {
+        let stale = self.neighbours.as_ref().is_none_or(|(t, _)| {
             now.saturating_duration_since(*t) > Duration::from_millis(250)
         });
         if stale {

@@ -8,13 +8,14 @@
 pub mod schema;
 pub use schema::assert_schema;
 
-use std::io::{Read, Write};
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::mpsc;
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use socket2::{Domain, Socket, Type};
@@ -126,6 +127,7 @@ pub fn ndjson(stdout: &[u8]) -> (Vec<Value>, Value) {
     for line in String::from_utf8_lossy(stdout).lines() {
         let v: Value =
             serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        assert_schema(&v);
         match v["type"].as_str() {
             Some("host") => hosts.push(v),
             Some("summary") => summary = v,
@@ -134,6 +136,128 @@ pub fn ndjson(stdout: &[u8]) -> (Vec<Value>, Value) {
     }
     assert!(!summary.is_null(), "no summary line");
     (hosts, summary)
+}
+
+impl Loopback {
+    /// A UDP socket on this address's port 3702 that only records what arrives, to prove that
+    /// a command sent nothing (or something) to WS-Discovery.
+    pub fn udp_3702(&self) -> UdpSocket {
+        UdpSocket::bind(self.addr(3702))
+            .unwrap_or_else(|e| panic!("bind UDP {}: {e}", self.addr(3702)))
+    }
+}
+
+/// True when no datagram reached `sock`. Loopback delivers a datagram before `sendto` returns,
+/// so once the sender has exited, anything it sent is already queued here.
+pub fn nothing_received(sock: &UdpSocket) -> bool {
+    sock.set_nonblocking(true).unwrap();
+    let mut buf = [0u8; 2048];
+    matches!(sock.recv_from(&mut buf), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
+}
+
+/// `msvsmon-probe listen ARGS` running in the background, its stdout read line by line.
+/// Killed on drop if the test did not stop it.
+pub struct ListenChild {
+    child: Option<Child>,
+    lines: mpsc::Receiver<String>,
+    /// Every line read so far.
+    pub seen: Vec<String>,
+}
+
+impl ListenChild {
+    /// Starts `listen` and returns once it printed "listening" (it is bound and serving).
+    pub fn start(args: &[&str]) -> ListenChild {
+        let mut child = bin()
+            .arg("listen")
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("listen starts");
+        let out = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines() {
+                let Ok(line) = line else { return };
+                if tx.send(line).is_err() {
+                    return;
+                }
+            }
+        });
+        let mut l = ListenChild {
+            child: Some(child),
+            lines: rx,
+            seen: Vec::new(),
+        };
+        if !l.wait_for(|s| s.starts_with("listening"), Duration::from_secs(10)) {
+            let mut c = l.child.take().unwrap();
+            let _ = c.kill();
+            let _ = c.wait();
+            let err = read_all(c.stderr.take().unwrap());
+            panic!("listen did not start: {:?}\nstderr: {err}", l.seen);
+        }
+        l
+    }
+
+    /// Some line read so far contains `needle`.
+    pub fn printed(&self, needle: &str) -> bool {
+        self.seen.iter().any(|l| l.contains(needle))
+    }
+
+    /// Reads lines until one satisfies `pred` (true) or `timeout` passes / output ends (false).
+    pub fn wait_for(&mut self, pred: impl Fn(&str) -> bool, timeout: Duration) -> bool {
+        let end = Instant::now() + timeout;
+        if self.seen.iter().any(|l| pred(l)) {
+            return true;
+        }
+        while let Some(left) = end.checked_duration_since(Instant::now()) {
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    let hit = pred(&line);
+                    self.seen.push(line);
+                    if hit {
+                        return true;
+                    }
+                }
+                Err(_) => return false,
+            }
+        }
+        false
+    }
+
+    /// Asks it to stop as a service manager would (SIGTERM; on Windows, a kill) and returns its
+    /// exit status once it has exited, with the rest of its output read.
+    pub fn stop(mut self) -> (ExitStatus, Vec<String>) {
+        let mut child = self.child.take().unwrap();
+        #[cfg(unix)]
+        // SAFETY: kill(2) on our own child's pid.
+        unsafe {
+            libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
+        }
+        #[cfg(not(unix))]
+        let _ = child.kill();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(child.wait());
+        });
+        let status = rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("listen stops within 10 s of SIGTERM")
+            .unwrap();
+        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(2)) {
+            self.seen.push(line);
+        }
+        (status, std::mem::take(&mut self.seen))
+    }
+}
+
+impl Drop for ListenChild {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
 }
 
 /// True when no connection reached `listener` (proves a rejected command sent nothing).
