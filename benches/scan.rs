@@ -37,7 +37,7 @@ mod linux {
     use std::collections::BTreeSet;
     use std::net::Ipv4Addr;
     use std::path::PathBuf;
-    use std::process::{Command, Stdio};
+    use std::process::Command;
     use std::time::{Duration, Instant};
 
     use lab::{Lab, LabSpec};
@@ -59,46 +59,40 @@ mod linux {
         note: String,
     }
 
-    /// Runs `cmd`, waiting with wait4(2) to get the child's own CPU time and peak RSS.
+    /// benches/measure.c, compiled once: runs a program and reports its own CPU time and peak
+    /// RSS (a child forked from this big process would inherit our resident set).
+    fn measure_bin() -> &'static PathBuf {
+        static BIN_PATH: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+        BIN_PATH.get_or_init(|| compile("measure", &[]))
+    }
+
+    /// A command that runs `program` in the scanner namespace under `measure`.
+    fn tool(lab: &Lab, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut cmd = lab.scanner(measure_bin());
+        cmd.arg(program);
+        cmd
+    }
+
+    /// Runs a [`tool`] command; wall time here, CPU time and peak RSS from `measure`'s report.
     fn measure(mut cmd: Command) -> (Run, Vec<u8>) {
         let t = Instant::now();
-        let mut child = cmd
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("the tool starts");
-        let mut stdout = child.stdout.take().unwrap();
-        let mut stderr = child.stderr.take().unwrap();
-        let out_reader = std::thread::spawn(move || {
-            let mut v = Vec::new();
-            std::io::Read::read_to_end(&mut stdout, &mut v).unwrap();
-            v
-        });
-        let err_reader = std::thread::spawn(move || {
-            let mut v = Vec::new();
-            std::io::Read::read_to_end(&mut stderr, &mut v).unwrap();
-            v
-        });
-        let mut status = 0;
-        // SAFETY: plain wait4 on our own child with valid out-pointers.
-        let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-        let pid = child.id() as libc::pid_t;
-        let r = unsafe { libc::wait4(pid, &mut status, 0, &mut ru) };
-        assert_eq!(r, pid, "wait4");
-        // Reaped above; this only lets std know (it sees ECHILD and returns an error, ignored).
-        let _ = child.try_wait();
+        let out = cmd.output().expect("the tool starts");
         let wall = t.elapsed();
-        let out = out_reader.join().unwrap();
-        let err = err_reader.join().unwrap();
-        let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
-        let exit = if libc::WIFEXITED(status) {
-            libc::WEXITSTATUS(status)
-        } else {
-            128 + libc::WTERMSIG(status)
-        };
-        let note = String::from_utf8_lossy(&err)
+        let err = String::from_utf8_lossy(&out.stderr);
+        let report = err
             .lines()
-            .rfind(|l| !l.trim().is_empty())
+            .rfind(|l| l.starts_with("MEASURE "))
+            .unwrap_or_else(|| panic!("no MEASURE line from {cmd:?}: {err}"));
+        let field = |k: &str| -> u64 {
+            report
+                .split_whitespace()
+                .find_map(|kv| kv.strip_prefix(k))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0)
+        };
+        let note = err
+            .lines()
+            .rfind(|l| !l.trim().is_empty() && !l.starts_with("MEASURE "))
             .unwrap_or("")
             .chars()
             .take(80)
@@ -106,18 +100,18 @@ mod linux {
         (
             Run {
                 wall,
-                cpu: tv(ru.ru_utime) + tv(ru.ru_stime),
-                max_rss_kib: ru.ru_maxrss as u64,
-                exit,
+                cpu: Duration::from_micros(field("cpu_us=")),
+                max_rss_kib: field("maxrss_kib="),
+                exit: field("exit=") as i32,
                 note,
                 ..Default::default()
             },
-            out,
+            out.stdout,
         )
     }
 
     fn ours(lab: &Lab, target: &str, extra: &[&str]) -> Run {
-        let mut cmd = lab.scanner(BIN);
+        let mut cmd = tool(lab, BIN);
         cmd.arg("--ndjson").args(extra).arg(target);
         let (mut run, out) = measure(cmd);
         for line in String::from_utf8_lossy(&out).lines() {
@@ -149,7 +143,7 @@ mod linux {
         timeout_ms: u64,
     ) -> Run {
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let mut cmd = lab.scanner(floor_bin);
+        let mut cmd = tool(lab, floor_bin);
         cmd.args([
             first.to_string(),
             count.to_string(),
@@ -168,7 +162,7 @@ mod linux {
     }
 
     fn nmap(lab: &Lab, target: &str) -> Run {
-        let mut cmd = lab.scanner("nmap");
+        let mut cmd = tool(lab, "nmap");
         // The fastest flags that still find every open port of a loss-free farm: no retransmission,
         // aggressive timing, short RTT bounds, as much parallelism as nmap's connect scan takes.
         cmd.args([
@@ -237,7 +231,7 @@ mod linux {
     }
 
     fn rustscan(lab: &Lab, bin: &PathBuf, target: &str) -> Run {
-        let mut cmd = lab.scanner(bin);
+        let mut cmd = tool(lab, bin);
         // Its documented fast settings: a big batch (bounded by --ulimit), a short timeout, one
         // try, no scripts, greppable output.
         cmd.args([
@@ -280,16 +274,19 @@ mod linux {
         v[v.len() / 2]
     }
 
-    fn compile_floor() -> PathBuf {
-        let out = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-floor");
-        let src = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/floor.c");
+    /// Compiles benches/NAME.c into target/bench-NAME.
+    fn compile(name: &str, flags: &[&str]) -> PathBuf {
+        let out = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("target/bench-{name}"));
+        let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("benches/{name}.c"));
         let st = Command::new("cc")
-            .args(["-O2", "-pthread", "-o"])
+            .arg("-O2")
+            .args(flags)
+            .arg("-o")
             .arg(&out)
-            .arg(src)
+            .arg(&src)
             .status()
-            .expect("a C compiler");
-        assert!(st.success(), "benches/floor.c compiles");
+            .expect("a C compiler (cc)");
+        assert!(st.success(), "{} compiles", src.display());
         out
     }
 
@@ -353,7 +350,7 @@ mod linux {
                 return;
             }
         };
-        let floor_bin = compile_floor();
+        let floor_bin = compile("floor", &["-pthread"]);
         let concurrency = {
             // Same budget as ours: the open-file limit less headroom (the config's rule).
             let mut lim: libc::rlimit = unsafe { std::mem::zeroed() };
