@@ -404,9 +404,10 @@ impl Scheduler {
     }
 
     fn neighbour_unresolved(&mut self, a: Address, now: Instant) -> bool {
-        let stale = self.neighbours.as_ref().is_none_or(|(t, _)| {
-            now.saturating_duration_since(*t) > Duration::from_millis(250)
-        });
+        let stale = self
+            .neighbours
+            .as_ref()
+            .is_none_or(|(t, _)| now.saturating_duration_since(*t) > Duration::from_millis(250));
         if stale {
             self.neighbours = Some((now, platform::neighbour_table()));
         }
