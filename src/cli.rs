@@ -136,8 +136,44 @@ pub struct ProbeArgs {
     pub hosts_file: Option<PathBuf>,
 
     /// Print one JSON document (schema in docs/json.md) instead of the report.
-    #[arg(long, conflicts_with = "ndjson")]
+    #[arg(long, conflicts_with_all = ["ndjson", "format"])]
     pub json: bool,
+
+    /// Report format: human (default), json (one document), ndjson (one line per host, then a
+    /// summary; makes the run a scan), prometheus (the text exposition format, for the node
+    /// exporter's textfile collector).
+    #[arg(
+        long,
+        value_enum,
+        value_name = "FORMAT",
+        help_heading = "Output and monitoring"
+    )]
+    pub format: Option<Format>,
+
+    /// Write the report to FILE instead of standard output, atomically (written beside it, then
+    /// renamed into place): a reader never sees half a file. With --watch, rewritten every round.
+    #[arg(
+        short = 'o',
+        long,
+        value_name = "FILE",
+        help_heading = "Output and monitoring"
+    )]
+    pub output: Option<PathBuf>,
+
+    /// Print nothing (errors aside): the exit code is the answer, for checks.
+    #[arg(short = 'q', long, help_heading = "Output and monitoring")]
+    pub quiet: bool,
+
+    /// Audit mode: exit 1 when a debugger port is open, 0 when none is (the opposite of the
+    /// default), so a compliance check fails on an exposed debugger.
+    #[arg(long, help_heading = "Output and monitoring")]
+    pub fail_if_open: bool,
+
+    /// Probe the targets again every INTERVAL (1s or more: 30s, 5m), forever: one NDJSON event
+    /// line per change (port state, verdict, addresses, discovery) and a heartbeat per interval.
+    /// Stops cleanly on Ctrl-C or SIGTERM.
+    #[arg(long, value_name = "INTERVAL", value_parser = parse_watch, help_heading = "Output and monitoring")]
+    pub watch: Option<Duration>,
 
     /// Skip the WS-Discovery probe (UDP 3702) that tells whether the host would show in Visual
     /// Studio's Find dialog.
@@ -181,8 +217,9 @@ pub struct ProbeArgs {
     #[arg(long, help_heading = "Subnet scan")]
     pub scan: bool,
 
-    /// Stream one JSON object per host as it completes, then a summary object (implies --scan).
-    #[arg(long, help_heading = "Subnet scan")]
+    /// Stream one JSON object per host as it completes, then a summary object (implies --scan;
+    /// the same as --format ndjson).
+    #[arg(long, conflicts_with = "format", help_heading = "Subnet scan")]
     pub ndjson: bool,
 
     /// Report every host, not only hosts with an open port or a blocked debugger port.
@@ -225,6 +262,15 @@ pub struct ProbeArgs {
 const DEFAULT_TIMEOUT: &str = "1s";
 #[cfg(windows)]
 const DEFAULT_TIMEOUT: &str = "2s";
+
+/// How results are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+    Ndjson,
+    Prometheus,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ColorWhen {
@@ -329,6 +375,19 @@ fn parse_bind(s: &str) -> Result<IpAddr, String> {
             s.trim()
         )
     })
+}
+
+fn parse_watch(s: &str) -> Result<Duration, String> {
+    let d = parse_duration(s)?;
+    let min = crate::watch::MIN_INTERVAL;
+    if d < min || d > Duration::from_secs(86_400) {
+        return Err(format!(
+            "watch interval '{}' is out of range; expected {} to 1 day (30s, 5m, 1h)",
+            s.trim(),
+            humantime::format_duration(min)
+        ));
+    }
+    Ok(d)
 }
 
 fn parse_retries(s: &str) -> Result<u32, String> {

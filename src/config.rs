@@ -32,8 +32,49 @@ impl std::error::Error for UsageError {}
 /// How results are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Output {
+    /// A report for people (a scan: debugger hosts as found, a progress bar on a terminal).
     Human,
+    /// One JSON document.
     Json,
+    /// One JSON object per line per host, then a summary line (scans).
+    Ndjson,
+    /// The Prometheus text exposition format.
+    Prometheus,
+}
+
+/// Where the report goes and what the exit code means: shared by every mode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reporting {
+    pub format: Output,
+    /// `--output FILE`: written atomically instead of standard output.
+    pub file: Option<std::path::PathBuf>,
+    /// `-q`: print nothing.
+    pub quiet: bool,
+    /// `--fail-if-open`: an open debugger port is the failure.
+    pub audit: bool,
+}
+
+impl Reporting {
+    /// Reads the output options and checks, before anything is probed, that the output file
+    /// can be written.
+    pub fn from_args(args: &ProbeArgs) -> Result<Self, UsageError> {
+        use crate::cli::Format;
+        let format = match (args.format, args.json, args.ndjson) {
+            (Some(Format::Json), ..) | (None, true, _) => Output::Json,
+            (Some(Format::Ndjson), ..) | (None, _, true) => Output::Ndjson,
+            (Some(Format::Prometheus), ..) => Output::Prometheus,
+            (Some(Format::Human), ..) | (None, false, false) => Output::Human,
+        };
+        if let Some(path) = &args.output {
+            crate::output::check_writable(path).map_err(UsageError)?;
+        }
+        Ok(Reporting {
+            format,
+            file: args.output.clone(),
+            quiet: args.quiet,
+            audit: args.fail_if_open,
+        })
+    }
 }
 
 /// What a probe run is for.
@@ -55,7 +96,9 @@ pub struct ProbeConfig {
     pub engine: engine::Settings,
     pub greeting_wait: Duration,
     pub resolver: Resolver,
-    pub output: Output,
+    pub reporting: Reporting,
+    /// `--watch`: probe again every interval.
+    pub watch: Option<Duration>,
     /// The WS-Discovery probe's settings; `None` with `--no-discovery`.
     pub discovery: Option<discovery::client::Settings>,
 }
@@ -80,6 +123,11 @@ impl ProbeConfig {
                 "--discover finds its targets itself, but '{}' was given; drop the target or drop --discover",
                 args.targets[0]
             )));
+        }
+        if args.discover && args.watch.is_some() {
+            return Err(UsageError(
+                "--watch repeats the probe of named hosts and cannot be combined with --discover; name the hosts --discover found".into(),
+            ));
         }
         if !args.interfaces.is_empty() && !args.discover {
             return Err(UsageError(format!(
@@ -126,11 +174,8 @@ impl ProbeConfig {
             },
             greeting_wait: args.greeting_wait,
             resolver,
-            output: if args.json {
-                Output::Json
-            } else {
-                Output::Human
-            },
+            reporting: Reporting::from_args(args)?,
+            watch: args.watch,
             discovery: (!args.no_discovery).then_some(discovery::client::Settings {
                 wait: args.discovery_wait,
             }),
@@ -250,23 +295,13 @@ const MAX_SCAN_CONCURRENCY: usize = 32_768;
 pub fn is_scan(args: &ProbeArgs) -> bool {
     args.scan
         || args.ndjson
+        || args.format == Some(crate::cli::Format::Ndjson)
         || !args.input_lists.is_empty()
         || !args.exclude.is_empty()
         || !args.exclude_file.is_empty()
         || args.targets.iter().any(|t| {
             t.contains('/') || matches!(parse_spec(t), Ok(Spec::Addresses(a)) if a.len() > 1)
         })
-}
-
-/// How a scan writes its results.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ScanOutput {
-    /// Debugger hosts as they are found, a progress bar on a terminal, a summary.
-    Human,
-    /// One JSON object per line per host, then a summary line.
-    Ndjson,
-    /// One JSON document at the end.
-    Json,
 }
 
 /// A validated scan.
@@ -278,7 +313,7 @@ pub struct ScanConfig {
     pub settings: ScanSettings,
     pub greeting_wait: Duration,
     pub resolver: Resolver,
-    pub output: ScanOutput,
+    pub reporting: Reporting,
     pub all: bool,
     pub allow_public: bool,
 }
@@ -316,6 +351,11 @@ impl ScanConfig {
         fd_limit: Option<u64>,
         stdin: &mut dyn FnMut() -> Box<dyn BufRead>,
     ) -> Result<Self, UsageError> {
+        if args.watch.is_some() {
+            return Err(UsageError(
+                "--watch repeats the diagnosis of named hosts, not a subnet scan; for a subnet, run the scan from cron or a systemd timer with --ndjson and compare".into(),
+            ));
+        }
         let mut specs = Vec::new();
         for t in &args.targets {
             specs.push(parse_spec(t).map_err(|e| UsageError(e.to_string()))?);
@@ -382,13 +422,7 @@ impl ScanConfig {
             selection,
             greeting_wait: args.greeting_wait,
             resolver,
-            output: if args.ndjson {
-                ScanOutput::Ndjson
-            } else if args.json {
-                ScanOutput::Json
-            } else {
-                ScanOutput::Human
-            },
+            reporting: Reporting::from_args(args)?,
             all: args.all,
             allow_public: args.yes,
         })

@@ -16,6 +16,10 @@ pub enum ExitCode {
     Incomplete,
     /// Interrupted by Ctrl-C / SIGINT.
     Interrupted,
+    /// `--fail-if-open`: no debugger port is open (the audit passes).
+    AuditClean,
+    /// `--fail-if-open`: a debugger port is open (the audit fails).
+    AuditExposed,
 }
 
 impl ExitCode {
@@ -27,6 +31,19 @@ impl ExitCode {
             ExitCode::Unresolved => 3,
             ExitCode::Incomplete => 4,
             ExitCode::Interrupted => 130,
+            ExitCode::AuditClean => 0,
+            ExitCode::AuditExposed => 1,
+        }
+    }
+}
+
+impl ExitCode {
+    /// The code under `--fail-if-open`: "found" is the failure, "not found" the success.
+    pub fn audited(self, audit: bool) -> ExitCode {
+        match (audit, self) {
+            (true, ExitCode::Found) => ExitCode::AuditExposed,
+            (true, ExitCode::NotFound) => ExitCode::AuditClean,
+            (_, c) => c,
         }
     }
 }

@@ -29,28 +29,42 @@ pub async fn probe_targets<C: Connector>(
     settings: &Settings,
     discovery: Option<&discovery::client::Settings>,
 ) -> Vec<HostObservation> {
-    join_all(targets.iter().map(|t| async move {
-        let start = Instant::now();
-        let resolution = resolver.resolve(t).await;
-        let wsd = async {
-            match discovery {
-                Some(d) if !resolution.addresses.is_empty() => {
-                    Some(discovery::client::probe_host(&resolution.addresses, d).await)
-                }
-                _ => None,
-            }
-        };
-        let ports = probe_ports(t, &resolution, selection, connector, settings);
-        let (addresses, discovery) = futures::join!(ports, wsd);
-        HostObservation {
-            target: t.clone(),
-            resolution,
-            addresses,
-            discovery,
-            elapsed: start.elapsed(),
-        }
-    }))
+    join_all(
+        targets
+            .iter()
+            .map(|t| probe_target(t, selection, resolver, connector, settings, discovery)),
+    )
     .await
+}
+
+/// Probes one target: resolution, then its ports and its WS-Discovery probe side by side.
+pub async fn probe_target<C: Connector>(
+    t: &Target,
+    selection: &Selection,
+    resolver: &Resolver,
+    connector: &C,
+    settings: &Settings,
+    discovery: Option<&discovery::client::Settings>,
+) -> HostObservation {
+    let start = Instant::now();
+    let resolution = resolver.resolve(t).await;
+    let wsd = async {
+        match discovery {
+            Some(d) if !resolution.addresses.is_empty() => {
+                Some(discovery::client::probe_host(&resolution.addresses, d).await)
+            }
+            _ => None,
+        }
+    };
+    let ports = probe_ports(t, &resolution, selection, connector, settings);
+    let (addresses, discovery) = futures::join!(ports, wsd);
+    HostObservation {
+        target: t.clone(),
+        resolution,
+        addresses,
+        discovery,
+        elapsed: start.elapsed(),
+    }
 }
 
 /// Probes the ports of a host whose discovery was already observed (`--discover` found it).

@@ -19,6 +19,7 @@ pub mod host_probe;
 pub mod listen;
 pub mod observation;
 pub mod order;
+pub mod output;
 pub mod platform;
 pub mod probe;
 pub mod report;

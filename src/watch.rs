@@ -10,10 +10,17 @@ use std::time::SystemTime;
 
 use serde::Serialize;
 
+use tokio::sync::mpsc;
+
+use crate::catalog::Selection;
 use crate::diagnose::{Diagnosis, Status};
+use crate::engine::Settings;
+use crate::host_probe;
 use crate::observation::HostObservation;
+use crate::probe::tcp::Connector;
 use crate::probe::PortState;
-use crate::target::Address;
+use crate::resolve::Resolver;
+use crate::target::{Address, Target};
 
 /// Shortest interval `--watch` accepts: below it a round of a filtered host would not finish
 /// before the next one starts.
@@ -54,12 +61,18 @@ pub enum Change {
     },
     /// The addresses the name resolves to.
     Addresses { old: Vec<String>, new: Vec<String> },
+    /// The WS-Discovery status (`answered`, `no_reply`…); null when discovery was not probed.
+    Discovery {
+        old: Option<&'static str>,
+        new: Option<&'static str>,
+    },
 }
 
 #[derive(Debug, Default)]
 struct TargetState {
     round: u64,
     verdict: Option<Status>,
+    discovery: Option<&'static str>,
     addresses: Vec<Address>,
     ports: BTreeMap<(Address, u16), PortState>,
 }
@@ -126,6 +139,14 @@ impl WatchState {
                 });
             }
         }
+        let discovery = obs.discovery.as_ref().map(|d| d.status.as_str());
+        if discovery != st.discovery || (st.round == 1 && discovery.is_some()) {
+            changes.push(Change::Discovery {
+                old: st.discovery,
+                new: discovery,
+            });
+        }
+        st.discovery = discovery;
         if st.verdict != Some(d.verdict.status) {
             changes.push(Change::Verdict {
                 old: st.verdict,
@@ -158,6 +179,34 @@ impl WatchState {
             }
         }
         m
+    }
+}
+
+/// Probes one target every `interval`, forever, sending each observation with the time it
+/// finished. Each target runs its own loop, so a slow or silent target never delays the rounds
+/// of the others; when a round takes longer than the interval, the next starts right after it.
+/// Returns when the receiver is gone.
+#[allow(clippy::too_many_arguments)]
+pub async fn probe_every<C: Connector>(
+    target: &Target,
+    selection: &Selection,
+    resolver: &Resolver,
+    connector: &C,
+    engine: &Settings,
+    discovery: Option<&crate::discovery::client::Settings>,
+    interval: std::time::Duration,
+    tx: &mpsc::Sender<(HostObservation, SystemTime)>,
+) {
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        let obs =
+            host_probe::probe_target(target, selection, resolver, connector, engine, discovery)
+                .await;
+        if tx.send((obs, SystemTime::now())).await.is_err() {
+            return;
+        }
     }
 }
 
@@ -275,6 +324,7 @@ mod tests {
                 Change::Port { port, old, new, .. } => format!("port {port} {old:?}->{new:?}"),
                 Change::Verdict { old, new, .. } => format!("verdict {old:?}->{new:?}"),
                 Change::Addresses { old, new } => format!("addresses {old:?}->{new:?}"),
+                Change::Discovery { old, new } => format!("discovery {old:?}->{new:?}"),
             })
             .collect()
     }

@@ -22,7 +22,7 @@
 //! let out = lab.scanner(env!("CARGO_BIN_EXE_msvsmon-probe")).args(["--json", "dbg2022.lab"]).output()?;
 //! lab.teardown();                                         // or let it drop
 //! ```
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 pub mod farm;
 pub mod hosts;

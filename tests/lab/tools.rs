@@ -83,6 +83,27 @@ fn ensure_uncached() -> Result<Tools, String> {
     Ok(tools)
 }
 
+/// Makes sure `program` (Debian package `package`) is installed, the way the lab's own tools
+/// are: as root, with apt-get under the same lock and with no daemon started, and then checks
+/// that no `daemon` process runs. For tests that need a peer tool but no lab (promtool).
+pub fn ensure_program(program: &str, package: &str, daemon: &str) -> Result<PathBuf, String> {
+    if let Some(p) = sys::which(program) {
+        return Ok(p);
+    }
+    if !sys::is_root() {
+        return Err(format!(
+            "{program} is not installed, and installing Debian's {package} needs root"
+        ));
+    }
+    let _lock = lock()?;
+    if sys::which(program).is_none() {
+        apt_install(&[package])?;
+        daemons_outside_the_lab(daemon)?;
+    }
+    sys::which(program)
+        .ok_or_else(|| format!("apt-get installed {package}, but {program} is still missing"))
+}
+
 fn missing_packages() -> Vec<&'static str> {
     let mut v: Vec<&str> = PROGRAMS
         .iter()

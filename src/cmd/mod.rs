@@ -1,0 +1,129 @@
+//! The binary's commands: each validates its configuration, runs the library, and writes the
+//! report. This is the only code that prints (the library only returns data).
+
+pub mod listen;
+pub mod probe;
+pub mod scan;
+pub mod watch;
+
+use std::io::{self, Write};
+
+use msvsmon_probe::config::Reporting;
+use msvsmon_probe::output::AtomicFile;
+
+/// Why a command could not do its job; `main` prints it as one line.
+pub enum AppError {
+    /// Bad usage or input, found before anything was sent (exit code 2).
+    Usage(String),
+    /// The report could not be written (exit code 2: the output was checked before probing,
+    /// so this is the machine changing under us).
+    Output(String),
+}
+
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("the tokio runtime starts")
+}
+
+enum Inner {
+    Stdout(anstream::AutoStream<io::Stdout>),
+    File(AtomicFile),
+    Null,
+}
+
+/// Where a report goes: standard output (colour handled by anstream), a file replaced
+/// atomically when the report is complete (`--output`), or nowhere (`-q`).
+pub struct Sink {
+    inner: Inner,
+    /// The reader of standard output went away (`| head -1`): stop writing, quietly.
+    pub closed: bool,
+    path: Option<std::path::PathBuf>,
+}
+
+impl Sink {
+    pub fn new(r: &Reporting) -> Result<Sink, AppError> {
+        let inner = match (&r.file, r.quiet) {
+            (Some(path), _) => Inner::File(AtomicFile::create(path).map_err(|e| {
+                AppError::Output(format!(
+                    "cannot write the report to {}: {e}",
+                    path.display()
+                ))
+            })?),
+            (None, true) => Inner::Null,
+            (None, false) => Inner::Stdout(anstream::stdout()),
+        };
+        Ok(Sink {
+            inner,
+            closed: false,
+            path: r.file.clone(),
+        })
+    }
+
+    /// Runs `f` on the writer unless the reader went away; a broken pipe closes the sink.
+    pub fn write(
+        &mut self,
+        f: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+    ) -> Result<(), AppError> {
+        if self.closed {
+            return Ok(());
+        }
+        let r = match &mut self.inner {
+            Inner::Stdout(s) => f(s),
+            Inner::File(file) => f(file),
+            Inner::Null => Ok(()),
+        };
+        match r {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
+                self.closed = true;
+                Ok(())
+            }
+            Err(e) => Err(self.error(e)),
+        }
+    }
+
+    fn error(&self, e: io::Error) -> AppError {
+        match &self.path {
+            Some(p) => AppError::Output(format!("cannot write the report to {}: {e}", p.display())),
+            None => AppError::Output(format!("cannot write the report: {e}")),
+        }
+    }
+
+    /// Completes the report: flushes standard output, or renames the file into place.
+    pub fn finish(self) -> Result<(), AppError> {
+        let path = self.path.clone();
+        match self.inner {
+            Inner::Stdout(mut s) => match s.flush() {
+                Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
+                    Err(AppError::Output(format!("cannot write the report: {e}")))
+                }
+                _ => Ok(()),
+            },
+            Inner::File(f) => f.commit().map_err(|e| {
+                AppError::Output(format!(
+                    "cannot write the report to {}: {e}",
+                    path.map(|p| p.display().to_string()).unwrap_or_default()
+                ))
+            }),
+            Inner::Null => Ok(()),
+        }
+    }
+}
+
+/// `msvsmon-probe catalog`.
+pub fn catalog(json: bool) -> Result<(), AppError> {
+    let mut out = anstream::stdout().lock();
+    let r = if json {
+        msvsmon_probe::report::catalog::write_json(&mut out)
+    } else {
+        msvsmon_probe::report::catalog::write_table(&mut out)
+    };
+    match r {
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
+            Err(AppError::Output(format!("cannot write the catalog: {e}")))
+        }
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,134 @@
+//! Diagnosing named targets (or the machines `--discover` finds): one probe, one report.
+
+use std::io;
+use std::time::{Instant, SystemTime};
+
+use futures::future::join_all;
+
+use msvsmon_probe::cli::ProbeArgs;
+use msvsmon_probe::config::{Mode, Output, ProbeConfig};
+use msvsmon_probe::diagnose::{diagnose, Diagnosis, Status};
+use msvsmon_probe::discovery::client as discovery_client;
+use msvsmon_probe::exit_code::ExitCode;
+use msvsmon_probe::observation::HostObservation;
+use msvsmon_probe::probe::tcp::TcpConnector;
+use msvsmon_probe::report::{self, RunInfo};
+use msvsmon_probe::{host_probe, platform};
+
+use super::{runtime, AppError, Sink};
+
+pub fn run(args: &ProbeArgs) -> Result<ExitCode, AppError> {
+    let fd_limit = platform::raise_fd_limit();
+    let config = ProbeConfig::from_args(args, fd_limit).map_err(|e| AppError::Usage(e.0))?;
+    if config.watch.is_some() {
+        return super::watch::run(config);
+    }
+    // --discover: the interfaces are checked before anything is sent.
+    let discover_on = match &config.mode {
+        Mode::Targets => None,
+        Mode::Discover { interfaces } => {
+            let all = platform::interfaces()
+                .map_err(|e| AppError::Usage(format!("cannot list the network interfaces: {e}")))?;
+            Some(discovery_client::discover_interfaces(&all, interfaces).map_err(AppError::Usage)?)
+        }
+    };
+    let started_at = SystemTime::now();
+    let start = Instant::now();
+    let connector = TcpConnector {
+        greeting_wait: config.greeting_wait,
+    };
+    let observed = runtime().block_on(async {
+        let work = async {
+            match &discover_on {
+                None => (
+                    host_probe::probe_targets(
+                        &config.targets,
+                        &config.selection,
+                        &config.resolver,
+                        &connector,
+                        &config.engine,
+                        config.discovery.as_ref(),
+                    )
+                    .await,
+                    None,
+                ),
+                Some(ifaces) => {
+                    let settings = config.discovery.unwrap_or_default();
+                    let found = discovery_client::discover(ifaces, &settings).await;
+                    let hosts = join_all(found.hosts().into_iter().map(|h| {
+                        host_probe::probe_found(
+                            h.target,
+                            h.resolution,
+                            h.discovery,
+                            &config.selection,
+                            &connector,
+                            &config.engine,
+                        )
+                    }))
+                    .await;
+                    (hosts, Some(found))
+                }
+            }
+        };
+        tokio::select! {
+            obs = work => Some(obs),
+            _ = platform::shutdown_signal() => None,
+        }
+    });
+    let Some((observed, found)) = observed else {
+        eprintln!("interrupted");
+        return Ok(ExitCode::Interrupted);
+    };
+    let hosts: Vec<(HostObservation, Diagnosis)> = observed
+        .into_iter()
+        .map(|o| {
+            let d = diagnose(&o);
+            (o, d)
+        })
+        .collect();
+    let code = exit_code(&hosts, found.is_some()).audited(config.reporting.audit);
+    let run = RunInfo {
+        started_at,
+        elapsed: start.elapsed(),
+        settings: config.engine,
+        greeting_wait: config.greeting_wait,
+        discovery: config.discovery,
+    };
+
+    let mut sink = Sink::new(&config.reporting)?;
+    sink.write(|out| match config.reporting.format {
+        Output::Human | Output::Ndjson => match &found {
+            None => report::human::write(out, &run, &hosts),
+            Some(f) => report::human::write_discover(out, &run, f, &hosts),
+        },
+        Output::Json => {
+            let doc = report::json::document(&run, &hosts, found.as_ref(), code.code());
+            serde_json::to_writer_pretty(&mut *out, &doc).map_err(io::Error::from)?;
+            writeln!(out)
+        }
+        Output::Prometheus => out.write_all(
+            report::prometheus::render(&hosts, SystemTime::now(), &Default::default()).as_bytes(),
+        ),
+    })?;
+    sink.finish()?;
+    Ok(code)
+}
+
+pub fn exit_code(hosts: &[(HostObservation, Diagnosis)], discover: bool) -> ExitCode {
+    let status = |s: Status| hosts.iter().any(|(_, d)| d.verdict.status == s);
+    if status(Status::Reachable) || status(Status::Wow64Only) {
+        ExitCode::Found
+    } else if discover && hosts.is_empty() {
+        // Nothing answered on the link: nothing found, not "nothing resolved".
+        ExitCode::NotFound
+    } else if hosts
+        .iter()
+        .all(|(_, d)| d.verdict.status == Status::Unresolved)
+    {
+        ExitCode::Unresolved
+    } else if status(Status::Incomplete) {
+        ExitCode::Incomplete
+    } else {
+        ExitCode::NotFound
+    }
+}

@@ -1,0 +1,157 @@
+//! Subnet scans: hosts stream through the engine; results are written as they come.
+
+use std::io::{self, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+use tokio::sync::{mpsc, watch};
+
+use msvsmon_probe::cli::ProbeArgs;
+use msvsmon_probe::config::{Output, ScanConfig};
+use msvsmon_probe::diagnose::diagnose;
+use msvsmon_probe::exit_code::ExitCode;
+use msvsmon_probe::platform;
+use msvsmon_probe::report::progress::Progress;
+use msvsmon_probe::report::sweep::{self as out, ScanRun};
+use msvsmon_probe::report::{json, prometheus};
+use msvsmon_probe::scan::{self, ScanStats};
+use msvsmon_probe::sweep::{self, Tally};
+
+use super::{runtime, AppError, Sink};
+
+pub fn run(args: &ProbeArgs) -> Result<ExitCode, AppError> {
+    let fd_limit = platform::raise_fd_limit();
+    let config = ScanConfig::from_args(args, fd_limit, &mut || {
+        Box::new(io::BufReader::new(io::stdin()))
+    })
+    .map_err(|e| AppError::Usage(e.0))?;
+    runtime().block_on(scan(config))
+}
+
+async fn scan(config: ScanConfig) -> Result<ExitCode, AppError> {
+    let started_at = SystemTime::now();
+    let start = Instant::now();
+    let plan = sweep::prepare(&config)
+        .await
+        .map_err(|e| AppError::Usage(e.0))?;
+    let format = config.reporting.format;
+    let mut sink = Sink::new(&config.reporting)?;
+
+    let stats = Arc::new(ScanStats::default());
+    let (tx, mut rx) = mpsc::channel(4096);
+    let (cancel_tx, cancel_rx) = watch::channel(false);
+    let ports = plan.ports.iter().map(|p| p.port).collect();
+    let engine = tokio::spawn(scan::run_tcp(
+        config.greeting_wait,
+        plan.targets.clone(),
+        ports,
+        config.settings,
+        stats.clone(),
+        tx,
+        cancel_rx,
+    ));
+    let signalled = Arc::new(AtomicBool::new(false));
+    {
+        let cancel_tx = cancel_tx.clone();
+        let signalled = signalled.clone();
+        tokio::spawn(async move {
+            platform::shutdown_signal().await;
+            signalled.store(true, Ordering::SeqCst);
+            let _ = cancel_tx.send(true);
+        });
+    }
+
+    let total = u64::try_from(plan.targets.len()).unwrap_or(u64::MAX);
+    let mut progress = Progress::new(total, format == Output::Human && !config.reporting.quiet);
+    let mut ticker = tokio::time::interval(Progress::TICK);
+    let mut tally = Tally::default();
+    // Kept for formats written at the end: JSON targets, or (host, diagnosis) for Prometheus.
+    let mut json_hosts = Vec::new();
+    let mut metric_hosts = Vec::new();
+    let mut failure = None;
+
+    loop {
+        tokio::select! {
+            batch = rx.recv() => {
+                let Some(batch) = batch else { break };
+                for host in batch {
+                    let flags = sweep::flags(&plan.ports, &host.ports);
+                    let report = config.all || flags.interesting;
+                    tally.add(&host.ports, flags, report);
+                    if !report || sink.closed || failure.is_some() {
+                        continue;
+                    }
+                    let obs = plan.observe(host);
+                    let d = diagnose(&obs);
+                    let written = match format {
+                        Output::Ndjson => sink.write(|w| out::write_host_line(w, &obs, &d)),
+                        Output::Json => {
+                            json_hosts.push(json::target(&obs, &d));
+                            Ok(())
+                        }
+                        Output::Prometheus => {
+                            metric_hosts.push((obs, d));
+                            Ok(())
+                        }
+                        Output::Human if flags.debugger => {
+                            progress.suspend(|| sink.write(|w| out::write_host_human(w, &obs, &d)))
+                        }
+                        Output::Human => Ok(()),
+                    };
+                    if let Err(e) = written {
+                        failure = Some(e);
+                    }
+                    if sink.closed || failure.is_some() {
+                        // The reader went away or the file cannot be written: stop scanning.
+                        let _ = cancel_tx.send(true);
+                    }
+                }
+            }
+            _ = ticker.tick() => progress.update(&stats, tally.debugger_hosts),
+        }
+    }
+    let outcome = engine.await.expect("the scan engine does not panic");
+    progress.finish();
+    if let Some(e) = failure {
+        return Err(e);
+    }
+
+    let interrupted = signalled.load(Ordering::SeqCst);
+    let code = if interrupted {
+        ExitCode::Interrupted
+    } else if tally.debugger_hosts > 0 {
+        ExitCode::Found
+    } else if tally.hosts == 0 && !plan.unresolved.is_empty() {
+        ExitCode::Unresolved
+    } else if tally.states[5] > 0 {
+        ExitCode::Incomplete
+    } else {
+        ExitCode::NotFound
+    }
+    .audited(config.reporting.audit);
+    let run = ScanRun {
+        started_at,
+        elapsed: start.elapsed(),
+        settings: config.settings,
+        outcome,
+        tally,
+        retries_sent: stats.retries_sent.load(Ordering::Relaxed),
+        excluded: plan.excluded,
+        unresolved: plan.unresolved.clone(),
+        interrupted,
+        exit_code: code.code(),
+    };
+    sink.write(|w| match format {
+        Output::Ndjson => out::write_summary_line(w, &run),
+        Output::Json => out::write_document(w, &run, json_hosts),
+        Output::Human => out::write_summary_human(w, &run),
+        Output::Prometheus => w.write_all(
+            prometheus::render(&metric_hosts, SystemTime::now(), &Default::default()).as_bytes(),
+        ),
+    })?;
+    // Even an interrupted scan's file is complete up to where it stopped: commit it.
+    sink.finish()?;
+    let _ = io::stdout().flush();
+    Ok(code)
+}

@@ -1,0 +1,392 @@
+//! Monitoring: the Prometheus output (checked by Prometheus' own `promtool`), `--watch` events
+//! and heartbeats against a host that changes under it, the atomic state file, `-q`,
+//! `--fail-if-open`, and the bad input of the monitoring options. Loopback only.
+
+mod support;
+
+#[cfg(target_os = "linux")]
+#[path = "lab/mod.rs"]
+mod lab;
+
+use std::io::Write;
+#[cfg(unix)]
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+use support::*;
+
+const FAST: &[&str] = &[
+    "--timeout",
+    "300ms",
+    "--greeting-wait",
+    "100ms",
+    "--no-discovery",
+];
+
+fn args<'a>(extra: &[&'a str]) -> Vec<&'a str> {
+    let mut v: Vec<&str> = FAST.to_vec();
+    v.extend_from_slice(extra);
+    v
+}
+
+/// A fresh directory for output files, removed on drop.
+struct Dir(PathBuf);
+
+impl Dir {
+    fn new(name: &str) -> Dir {
+        let d = std::env::temp_dir().join(format!("msvsmon-probe-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        Dir(d)
+    }
+    fn file(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+    fn names(&self) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(&self.0)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+}
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Prometheus' own checker. Installed (as root, like the lab's tools, no daemon started) when
+/// missing; otherwise these checks are skipped loudly, and under CI=true that is a failure.
+fn promtool() -> Option<PathBuf> {
+    #[cfg(target_os = "linux")]
+    let found = lab::tools::ensure_program("promtool", "prometheus", "prometheus");
+    #[cfg(not(target_os = "linux"))]
+    let found: Result<PathBuf, String> = Err("promtool is installed from Debian packages".into());
+    match found {
+        Ok(p) => Some(p),
+        Err(why) => {
+            let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+            assert!(!ci, "promtool is required under CI=true: {why}");
+            eprintln!("SKIPPED: the promtool check of the Prometheus output, because {why}");
+            None
+        }
+    }
+}
+
+fn promtool_accepts(text: &str) {
+    let Some(tool) = promtool() else { return };
+    let mut child = Command::new(tool)
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "promtool check metrics rejects the output:\n{}{}\n{text}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn metric<'a>(text: &'a str, name_and_labels: &str) -> Option<&'a str> {
+    text.lines()
+        .find(|l| l.starts_with(name_and_labels))
+        .and_then(|l| l.rsplit(' ').next())
+}
+
+#[test]
+fn prometheus_output_passes_promtool_and_says_what_the_ports_say() {
+    let lo = Loopback::claim();
+    let _open = lo.listen(4026);
+    let (_l, _filler) = lo.drop_syns(4024);
+    let ip = lo.ip.to_string();
+    let out = run(&args(&["--format", "prometheus", "--retries", "0", &ip]));
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    promtool_accepts(&text);
+    let port = |p: &str, rest: &str| {
+        format!("msvsmon_probe_port_state{{target=\"{ip}\",address=\"{ip}\",port=\"{p}\",{rest}")
+    };
+    assert_eq!(
+        metric(
+            &text,
+            &port(
+                "4026",
+                "release=\"2022,2026\",role=\"main\",state=\"open\"}"
+            )
+        ),
+        Some("1")
+    );
+    assert_eq!(
+        metric(&text, &port("4024", "release=\"2019,app-service\"")),
+        None,
+        "no App Service row here"
+    );
+    assert_eq!(
+        metric(
+            &text,
+            &port("4024", "release=\"2019\",role=\"main\",state=\"filtered\"}")
+        ),
+        Some("1")
+    );
+    assert_eq!(
+        metric(
+            &text,
+            &port("4016", "release=\"2012\",role=\"main\",state=\"closed\"}")
+        ),
+        Some("1")
+    );
+    assert_eq!(
+        metric(
+            &text,
+            &format!("msvsmon_probe_target_reachable{{target=\"{ip}\"}}")
+        ),
+        Some("1")
+    );
+    assert!(metric(
+        &text,
+        &format!("msvsmon_probe_last_success_timestamp_seconds{{target=\"{ip}\"}}")
+    )
+    .is_some());
+    assert!(
+        metric(&text, &format!("msvsmon_probe_port_connect_seconds{{target=\"{ip}\",address=\"{ip}\",port=\"4024\"")).is_none(),
+        "a port that never answered has no connect time"
+    );
+}
+
+#[test]
+fn scan_prometheus_output_passes_promtool() {
+    let net = Subnet::claim();
+    let _a = net.listen(3, 4026);
+    let out = run(&["--format", "prometheus", "--scan", &net.cidr()]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    promtool_accepts(&text);
+    assert!(
+        text.contains(&format!("target=\"{}\"", net.ip(3))),
+        "{text}"
+    );
+}
+
+#[test]
+fn output_file_is_written_whole_and_nothing_else_is_left() {
+    let lo = Loopback::claim();
+    let _l = lo.listen(4026);
+    let dir = Dir::new("output");
+    let file = dir.file("report.json");
+    let out = run(&args(&[
+        "--json",
+        "-o",
+        file.to_str().unwrap(),
+        &lo.ip.to_string(),
+    ]));
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stdout.is_empty(), "the report went to the file");
+    let doc: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    assert_schema(&doc);
+    assert_eq!(doc["summary"]["exit_code"], 0);
+    assert_eq!(dir.names(), ["report.json"], "no temporary file left");
+}
+
+#[test]
+fn quiet_prints_nothing_and_the_code_answers() {
+    let lo = Loopback::claim();
+    let ip = lo.ip.to_string();
+    let none = run(&args(&["-q", &ip]));
+    assert_eq!((none.status.code(), none.stdout.len()), (Some(1), 0));
+    let _l = lo.listen(4026);
+    let found = run(&args(&["-q", &ip]));
+    assert_eq!((found.status.code(), found.stdout.len()), (Some(0), 0));
+}
+
+#[test]
+fn fail_if_open_inverts_found_and_not_found_only() {
+    let lo = Loopback::claim();
+    let ip = lo.ip.to_string();
+    assert_eq!(
+        run(&args(&["-q", "--fail-if-open", &ip])).status.code(),
+        Some(0),
+        "nothing open: the audit passes"
+    );
+    let _l = lo.listen(4026);
+    let (doc, code) = run_json(&args(&["--fail-if-open", &ip]));
+    assert_eq!(code, 1, "a debugger port is open: the audit fails");
+    assert_eq!(doc["summary"]["exit_code"], 1);
+    let hosts = TempFile::with("hosts", "127.0.0.1 other\n");
+    let unresolved = run(&args(&[
+        "-q",
+        "--fail-if-open",
+        "--hosts-file",
+        hosts.path(),
+        "ghost",
+    ]));
+    assert_eq!(
+        unresolved.status.code(),
+        Some(3),
+        "errors keep their own codes"
+    );
+}
+
+/// Reads NDJSON lines from a watch until `want` matches one; every line must fit the schema.
+#[cfg(unix)]
+fn read_until(
+    lines: &mut impl Iterator<Item = std::io::Result<String>>,
+    seen: &mut Vec<Value>,
+    want: impl Fn(&Value) -> bool,
+) -> Value {
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        let v: Value =
+            serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        assert_schema(&v);
+        seen.push(v.clone());
+        if want(&v) {
+            return v;
+        }
+    }
+    panic!("the watch ended before the expected line; saw: {seen:#?}");
+}
+
+#[cfg(unix)]
+#[test]
+fn watch_reports_changes_heartbeats_and_a_state_file_then_stops_cleanly() {
+    let lo = Loopback::claim();
+    let ip = lo.ip.to_string();
+    let dir = Dir::new("watch");
+    let state = dir.file("msvsmon.prom");
+    let mut child = bin()
+        .args(args(&[
+            "--watch",
+            "1s",
+            "--release",
+            "2022",
+            "--format",
+            "prometheus",
+            "-o",
+            state.to_str().unwrap(),
+            &ip,
+        ]))
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut seen = Vec::new();
+
+    // Round 1: a baseline, every port with old: null, then the verdict.
+    let v = read_until(&mut lines, &mut seen, |v| v["kind"] == "verdict");
+    assert_eq!(
+        (v["old"].clone(), v["new"].clone()),
+        (Value::Null, "not_reachable".into())
+    );
+    let baseline: Vec<&Value> = seen.iter().filter(|v| v["kind"] == "port").collect();
+    assert_eq!(baseline.len(), 3, "4025, 4026, 4040");
+    assert!(baseline
+        .iter()
+        .all(|p| p["old"].is_null() && p["new"] == "closed"));
+
+    // The debugger starts: the next round reports exactly that.
+    let _monitor = lo.listen(4026);
+    let p = read_until(&mut lines, &mut seen, |v| v["kind"] == "port");
+    assert_eq!(
+        (p["port"].clone(), p["old"].clone(), p["new"].clone()),
+        (4026.into(), "closed".into(), "open".into())
+    );
+    assert!(p["round"].as_u64().unwrap() >= 2);
+    let v = read_until(&mut lines, &mut seen, |v| v["kind"] == "verdict");
+    assert_eq!(
+        (v["old"].clone(), v["new"].clone()),
+        ("not_reachable".into(), "reachable".into())
+    );
+
+    // The next heartbeat rewrites the state file with the new state.
+    let hb = read_until(&mut lines, &mut seen, |v| v["type"] == "heartbeat");
+    assert_eq!(hb["reachable"], 1);
+    let text = std::fs::read_to_string(&state).unwrap();
+    promtool_accepts(&text);
+    assert_eq!(
+        metric(
+            &text,
+            &format!("msvsmon_probe_port_up{{target=\"{ip}\",address=\"{ip}\",port=\"4026\"")
+        ),
+        Some("1"),
+        "{text}"
+    );
+
+    // No change, no event: only heartbeats until it is stopped.
+    let quiet = read_until(&mut lines, &mut seen, |v| v["type"] == "heartbeat");
+    assert_eq!(quiet["events"], hb["events"]);
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let rest: Vec<String> = lines.map(|l| l.unwrap()).collect();
+    let status = child.wait().unwrap();
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "SIGTERM is the normal end of a watch"
+    );
+    for l in &rest {
+        assert_schema(&serde_json::from_str(l).unwrap());
+    }
+    assert_eq!(dir.names(), ["msvsmon.prom"], "no temporary file left");
+}
+
+#[test]
+fn monitoring_bad_input() {
+    let lo = Loopback::claim();
+    let listener = lo.listen(4026);
+    let ip = lo.ip.to_string();
+    let dir = Dir::new("bad");
+    let check = |bad: &[&str], needle: &str| {
+        let mut argv: Vec<&str> = bad.to_vec();
+        argv.push(&ip);
+        let out = run(&argv);
+        let err = stderr_of(&out);
+        assert_eq!(out.status.code(), Some(2), "{bad:?}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{bad:?}: {err}");
+        assert!(
+            err.contains(needle),
+            "{bad:?}: expected {needle:?} in {err}"
+        );
+        assert!(out.stdout.is_empty(), "{bad:?}");
+    };
+    check(
+        &["--watch", "0"],
+        "watch interval '0' is out of range; expected 1s to 1 day",
+    );
+    check(
+        &["--watch", "100ms"],
+        "watch interval '100ms' is out of range",
+    );
+    check(&["--watch", "often"], "'often' is not a valid duration");
+    check(&["--format", "yaml"], "invalid value 'yaml' for '--format");
+    let missing = "/nonexistent-msvsmon-probe-dir/m.prom";
+    check(
+        &["-o", missing],
+        &format!("cannot write the report to {missing}: No such file or directory"),
+    );
+    check(&["-o", dir.0.to_str().unwrap()], "is a directory");
+    check(
+        &["--watch", "5s", "--format", "prometheus"],
+        "add --output FILE",
+    );
+    check(
+        &["--watch", "5s", "10.0.0.0/30"],
+        "--watch repeats the diagnosis of named hosts",
+    );
+    assert!(nothing_accepted(&listener), "bad input sent nothing");
+    assert!(!Path::new(missing).exists());
+    assert!(dir.names().is_empty(), "no file created in {:?}", dir.0);
+}
