@@ -390,3 +390,51 @@ fn monitoring_bad_input() {
     assert!(!Path::new(missing).exists());
     assert!(dir.names().is_empty(), "no file created in {:?}", dir.0);
 }
+
+/// A target whose probe takes three seconds (its SYNs are dropped) must not hold back another
+/// target's one-second rounds: the fast target's change is reported before the slow target's
+/// first verdict. Ordering, not timing, is asserted.
+#[cfg(unix)]
+#[test]
+fn a_slow_target_never_delays_the_rounds_of_the_others() {
+    let slow = Loopback::claim();
+    let fast = Loopback::claim();
+    let (_l, _filler) = slow.drop_syns(4026);
+    let (slow_ip, fast_ip) = (slow.ip.to_string(), fast.ip.to_string());
+    let mut child = bin()
+        .args([
+            "--watch",
+            "1s",
+            "--release",
+            "2022",
+            "--timeout",
+            "3s",
+            "--retries",
+            "0",
+            "--no-discovery",
+            &slow_ip,
+            &fast_ip,
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    read_until(&mut lines, &mut seen, |v| {
+        v["kind"] == "verdict" && v["target"] == fast_ip.as_str()
+    });
+    let _monitor = fast.listen(4026);
+    let first = read_until(&mut lines, &mut seen, |v| {
+        (v["kind"] == "port" && v["target"] == fast_ip.as_str() && v["new"] == "open")
+            || (v["kind"] == "verdict" && v["target"] == slow_ip.as_str())
+    });
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let _ = child.wait();
+    assert_eq!(
+        first["target"],
+        fast_ip.as_str(),
+        "the fast target's change came first: {seen:#?}"
+    );
+    assert!(first["round"].as_u64().unwrap() >= 2);
+}
