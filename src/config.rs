@@ -314,6 +314,8 @@ pub struct ScanConfig {
     pub greeting_wait: Duration,
     pub resolver: Resolver,
     pub reporting: Reporting,
+    /// `--discovery`: WS-Discovery of each reported host.
+    pub discovery: Option<discovery::client::Settings>,
     pub all: bool,
     pub allow_public: bool,
 }
@@ -423,6 +425,9 @@ impl ScanConfig {
             greeting_wait: args.greeting_wait,
             resolver,
             reporting: Reporting::from_args(args)?,
+            discovery: args.discovery.then_some(discovery::client::Settings {
+                wait: args.discovery_wait,
+            }),
             all: args.all,
             allow_public: args.yes,
         })

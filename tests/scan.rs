@@ -300,3 +300,23 @@ fn an_exclusion_that_removes_everything_is_refused() {
     assert!(stderr_of(&out).contains("the exclusions remove every target (1 address(es))"));
     assert!(nothing_accepted(&listener));
 }
+
+#[test]
+fn discovery_per_reported_host_only_when_asked() {
+    let net = Subnet::claim();
+    let _a = net.listen(6, 4026);
+    let out = run(&["--ndjson", "--discovery", &net.cidr()]);
+    let (hosts, _) = ndjson(&out.stdout);
+    assert_eq!(hosts.len(), 1);
+    let d = &hosts[0]["discovery"];
+    // Nothing listens on UDP 3702 there: loopback answers the unicast Probe with ICMP.
+    assert_eq!(d["status"], "closed", "{d:#}");
+    assert!(hosts[0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["code"] == "not_discoverable"));
+    let out = run(&["--ndjson", &net.cidr()]);
+    let (hosts, _) = ndjson(&out.stdout);
+    assert!(hosts[0]["discovery"].is_null(), "off by default in a scan");
+}

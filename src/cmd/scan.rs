@@ -7,10 +7,14 @@ use std::time::{Instant, SystemTime};
 
 use tokio::sync::{mpsc, watch};
 
+use futures::stream::{FuturesUnordered, StreamExt};
+
 use msvsmon_probe::cli::ProbeArgs;
 use msvsmon_probe::config::{Output, ScanConfig};
-use msvsmon_probe::diagnose::diagnose;
+use msvsmon_probe::diagnose::{diagnose, Diagnosis};
+use msvsmon_probe::discovery::client as discovery_client;
 use msvsmon_probe::exit_code::ExitCode;
+use msvsmon_probe::observation::HostObservation;
 use msvsmon_probe::platform;
 use msvsmon_probe::report::progress::Progress;
 use msvsmon_probe::report::sweep::{self as out, ScanRun};
@@ -70,9 +74,17 @@ async fn scan(config: ScanConfig) -> Result<ExitCode, AppError> {
     let mut json_hosts = Vec::new();
     let mut metric_hosts = Vec::new();
     let mut failure = None;
+    // Reported hosts whose WS-Discovery is being probed (`--discovery`): written when it ends.
+    let mut pending = FuturesUnordered::new();
 
     loop {
         tokio::select! {
+            Some((obs, d)) = pending.next(), if !pending.is_empty() => {
+                if let Err(e) = report_host(format, &mut sink, &progress, &obs, &d, &mut json_hosts, &mut metric_hosts) {
+                    failure = Some(e);
+                    let _ = cancel_tx.send(true);
+                }
+            }
             batch = rx.recv() => {
                 let Some(batch) = batch else { break };
                 for host in batch {
@@ -83,22 +95,18 @@ async fn scan(config: ScanConfig) -> Result<ExitCode, AppError> {
                         continue;
                     }
                     let obs = plan.observe(host);
+                    if let Some(settings) = config.discovery {
+                        pending.push(async move {
+                            let mut obs = obs;
+                            let addrs: Vec<_> = obs.addresses.iter().map(|a| a.address).collect();
+                            obs.discovery = Some(discovery_client::probe_host(&addrs, &settings).await);
+                            let d = diagnose(&obs);
+                            (obs, d)
+                        });
+                        continue;
+                    }
                     let d = diagnose(&obs);
-                    let written = match format {
-                        Output::Ndjson => sink.write(|w| out::write_host_line(w, &obs, &d)),
-                        Output::Json => {
-                            json_hosts.push(json::target(&obs, &d));
-                            Ok(())
-                        }
-                        Output::Prometheus => {
-                            metric_hosts.push((obs, d));
-                            Ok(())
-                        }
-                        Output::Human if flags.debugger => {
-                            progress.suspend(|| sink.write(|w| out::write_host_human(w, &obs, &d)))
-                        }
-                        Output::Human => Ok(()),
-                    };
+                    let written = report_host(format, &mut sink, &progress, &obs, &d, &mut json_hosts, &mut metric_hosts);
                     if let Err(e) = written {
                         failure = Some(e);
                     }
@@ -109,6 +117,22 @@ async fn scan(config: ScanConfig) -> Result<ExitCode, AppError> {
                 }
             }
             _ = ticker.tick() => progress.update(&stats, tally.debugger_hosts),
+        }
+    }
+    // The engine is done; finish the discovery probes still running.
+    while let Some((obs, d)) = pending.next().await {
+        if failure.is_none() {
+            if let Err(e) = report_host(
+                format,
+                &mut sink,
+                &progress,
+                &obs,
+                &d,
+                &mut json_hosts,
+                &mut metric_hosts,
+            ) {
+                failure = Some(e);
+            }
         }
     }
     let outcome = engine.await.expect("the scan engine does not panic");
@@ -154,4 +178,31 @@ async fn scan(config: ScanConfig) -> Result<ExitCode, AppError> {
     sink.finish()?;
     let _ = io::stdout().flush();
     Ok(code)
+}
+
+/// Writes (or keeps, for formats written at the end) one reported host.
+fn report_host(
+    format: Output,
+    sink: &mut Sink,
+    progress: &Progress,
+    obs: &HostObservation,
+    d: &Diagnosis,
+    json_hosts: &mut Vec<json::TargetJson>,
+    metric_hosts: &mut Vec<(HostObservation, Diagnosis)>,
+) -> Result<(), AppError> {
+    match format {
+        Output::Ndjson => sink.write(|w| out::write_host_line(w, obs, d)),
+        Output::Json => {
+            json_hosts.push(json::target(obs, d));
+            Ok(())
+        }
+        Output::Prometheus => {
+            metric_hosts.push((obs.clone(), d.clone()));
+            Ok(())
+        }
+        Output::Human if obs.debugger_found() => {
+            progress.suspend(|| sink.write(|w| out::write_host_human(w, obs, d)))
+        }
+        Output::Human => Ok(()),
+    }
 }
