@@ -63,6 +63,8 @@ pub enum Code {
     NoDiscoveryAnswer,
     /// No Probe could be sent from this machine.
     DiscoveryFailed,
+    /// Some ports were rejected with ICMP and others got no answer: ICMP rate limiting, probably.
+    IcmpRateLimited,
 }
 
 /// One piece of advice.
@@ -399,7 +401,7 @@ fn address_findings(
             Severity::Problem,
             port_numbers(&a.ports.iter().collect::<Vec<_>>()),
             format!(
-                "no answer from {addr} on any of its {} ports after {attempts} attempt(s) each: the host is down, the address is wrong, or a firewall drops everything",
+                "no answer from {addr} on any of its {} ports after {attempts} attempt(s) each: the host is down, the address is wrong, or a firewall drops everything (there, in between, or this machine's own outgoing rules)",
                 a.ports.len()
             ),
             format!(
@@ -427,7 +429,7 @@ fn address_findings(
                     filtered[0].result.attempts
                 ),
                 format!(
-                    "on the remote machine, allow inbound TCP {} for msvsmon.exe: {FIREWALL_RULE} {} (and open any network firewall in between)",
+                    "on the remote machine, allow inbound TCP {} for msvsmon.exe: {FIREWALL_RULE} {} (and open any network firewall in between; a firewall on this machine that drops outgoing connections looks the same)",
                     comma_ports(&filtered),
                     comma_ports(&filtered)
                 ),
@@ -492,6 +494,33 @@ fn address_findings(
         .iter()
         .filter(|p| p.result.state == PortState::Rejected)
         .collect();
+    let silent: Vec<&PortObservation> = a
+        .ports
+        .iter()
+        .filter(|p| p.result.state == PortState::Filtered)
+        .collect();
+    if !rejected.is_empty()
+        && !silent.is_empty()
+        && rejected.iter().any(|p| p.result.icmp.is_some())
+    {
+        // Linux answers at most a burst of 6 ICMP errors, then 1 per second, per destination
+        // (icmp_ratelimit); routers limit theirs too. A dozen SYNs at once outrun that.
+        push(
+            Code::IcmpRateLimited,
+            Severity::Info,
+            port_numbers(&silent),
+            format!(
+                "{addr} rejected {} port(s) with ICMP but did not answer {} other(s) ({}): senders rate-limit their ICMP errors, so the silent ports are probably rejected the same way, not dropped",
+                rejected.len(),
+                silent.len(),
+                comma_ports(&silent).replace(',', ", ")
+            ),
+            format!(
+                "probe fewer ports at a time to see their real answer (e.g. msvsmon-probe {} --release 2022)",
+                addr
+            ),
+        );
+    }
     let mut groups: Vec<(Reason, Option<std::net::IpAddr>)> = Vec::new();
     for p in &rejected {
         let key = (p.result.reason, p.result.icmp.and_then(|i| i.from));
@@ -1214,6 +1243,36 @@ mod tests {
         let f = finding(&d, Code::Rejected);
         assert!(f.cause.contains("ICMP admin prohibited"), "{}", f.cause);
         assert!(f.cause.contains("by 10.0.0.1"), "{}", f.cause);
+    }
+
+    #[test]
+    fn rejections_mixed_with_silence_suggest_icmp_rate_limiting() {
+        let reject = |code| Attempt::Icmp {
+            rtt: Duration::from_micros(400),
+            report: IcmpReport {
+                v6: false,
+                icmp_type: 3,
+                code,
+                offender: Some("10.0.0.5".parse().unwrap()),
+            },
+            local: Some("10.0.0.2".parse().unwrap()),
+        };
+        let d = diagnose(&host(
+            "10.0.0.5",
+            &[(
+                "10.0.0.5",
+                vec![
+                    (4026, reject(3)),
+                    (4024, reject(3)),
+                    (4022, Attempt::NoResponse),
+                ],
+            )],
+        ));
+        let f = finding(&d, Code::IcmpRateLimited);
+        assert_eq!(f.ports, [Port(4022)]);
+        assert!(f.cause.contains("rate-limit"), "{}", f.cause);
+        let only_rejects = diagnose(&host("10.0.0.5", &[("10.0.0.5", vec![(4026, reject(3))])]));
+        assert!(!codes(&only_rejects).contains(&Code::IcmpRateLimited));
     }
 
     #[test]
