@@ -10,27 +10,34 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::catalog::{self, Port, Release};
 
 const EXAMPLES: &str = "\
-Examples:
-  Why does Attach to Process fail?   msvsmon-probe devbox
+Examples, one host (when Attach to Process fails):
+  Why does it fail?                  msvsmon-probe devbox
   A monitor started with /port 4567  msvsmon-probe devbox:4567
   Only the VS 2022 ports, as JSON    msvsmon-probe --release 2022 --json devbox
-  Every debugger host of a subnet    msvsmon-probe 10.20.0.0/16
-  The same, one JSON line per host   msvsmon-probe --ndjson 10.20.0.0/16 > hosts.ndjson
-  Part 2 of 4 of a sweep             msvsmon-probe --shard 2/4 -iL networks.txt
+  A stand-in monitor to test with    msvsmon-probe listen          (then probe it from elsewhere)
+
+Examples, a subnet:
+  Every debugger host                msvsmon-probe 10.20.0.0/16
+  One JSON line per host             msvsmon-probe --ndjson 10.20.0.0/16 > hosts.ndjson
+  Part 2 of 4 of the same sweep      msvsmon-probe --shard 2/4 -iL networks.txt
   Every debugger on this link        msvsmon-probe --discover
-  A stand-in monitor to test with    msvsmon-probe listen
-  The port table                     msvsmon-probe catalog
+
+Examples, monitoring:
+  A check (0 = reachable)            msvsmon-probe -q --release 2022 buildbox
+  An audit (1 = a debugger exposed)  msvsmon-probe -q --fail-if-open 10.20.0.0/16
+  Prometheus textfile, every minute  msvsmon-probe --watch 60s --format prometheus -o m.prom box
 
 Exit codes:
-  0  a debugger port is open on at least one target
-  1  every target was probed (or scanned) and no debugger port is open
-  2  bad usage or input; nothing was probed
-  3  no target could be resolved
-  4  local errors (out of file descriptors, ports, buffers) left the answer incomplete
-  130 interrupted
+  0    a debugger port is open on at least one target (--fail-if-open: none is)
+  1    every target was probed and no debugger port is open (--fail-if-open: one is)
+  2    bad usage or input, nothing was probed; or the report could not be written
+  3    no target could be resolved
+  4    local errors (out of file descriptors, ports, buffers) left the answer incomplete
+  130  interrupted (a watch stopped by Ctrl-C or SIGTERM exits 0)
 
-Port facts come from Microsoft's \"Remote Debugger Port Assignments\" page (2015-2026 revisions);
-`msvsmon-probe catalog` lists them with what is inferred.";
+Port facts come from Microsoft's \"Remote Debugger Port Assignments\" page (2015-2026 revisions)
+and its firewall page; `msvsmon-probe catalog` lists them with what is inferred.
+JSON fields: docs/json.md and schema/output.v1.schema.json in the source.";
 
 /// Can this machine reach a Visual Studio Remote Debugger (msvsmon)? If not, why not?
 ///
@@ -66,6 +73,29 @@ pub enum Command {
     /// connection, and answer WS-Discovery Probes, so the network path can be tested before (or
     /// without) installing the remote tools. Not the real monitor: nothing can be debugged.
     Listen(ListenArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish), or write it to a
+    /// directory with --dir.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff), or write one page per command to a directory with --dir.
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+
+    /// Write the script into DIR (under the shell's usual file name) instead of printing it.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write msvsmon-probe.1 and a page per subcommand into DIR instead of printing the main page.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

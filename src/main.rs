@@ -27,6 +27,8 @@ fn main() -> std::process::ExitCode {
     let result = match &cli.command {
         Some(Command::Catalog(args)) => cmd::catalog(args.json).map(|()| ExitCode::Found),
         Some(Command::Listen(args)) => cmd::listen::run(args),
+        Some(Command::Completions(args)) => cmd::completions(args).map(|()| ExitCode::Found),
+        Some(Command::Man(args)) => cmd::man(args).map(|()| ExitCode::Found),
         None if config::is_scan(&cli.probe) => cmd::scan::run(&cli.probe),
         None => cmd::probe::run(&cli.probe),
     };
@@ -47,9 +49,18 @@ fn clap_error(e: clap::Error) -> ExitCode {
             ExitCode::Found
         }
         _ => {
+            use clap::error::{ContextKind, ContextValue};
             let rendered = e.render().to_string();
             let first = rendered.lines().next().unwrap_or("error: invalid usage");
-            eprintln!("{first} (see --help)");
+            // clap puts what is accepted on later lines; keep it, on this one.
+            let mut extra = String::new();
+            if let Some(ContextValue::Strings(v)) = e.get(ContextKind::ValidValue) {
+                extra = format!("; accepted: {}", v.join(", "));
+            }
+            if let Some(ContextValue::String(s)) = e.get(ContextKind::SuggestedArg) {
+                extra.push_str(&format!("; did you mean {s}?"));
+            }
+            eprintln!("{first}{extra} (see --help)");
             ExitCode::Usage
         }
     }

@@ -127,3 +127,87 @@ pub fn catalog(json: bool) -> Result<(), AppError> {
         _ => Ok(()),
     }
 }
+
+/// Checks that DIR exists and accepts new files, naming the directory and the reason if not.
+fn writable_dir(dir: &std::path::Path) -> Result<(), AppError> {
+    let accepted = "expected an existing, writable directory";
+    if !dir.is_dir() {
+        return Err(AppError::Usage(format!(
+            "cannot write into {}: it is not a directory; {accepted}",
+            dir.display()
+        )));
+    }
+    let probe = dir.join(format!(".msvsmon-probe-write-test-{}", std::process::id()));
+    match std::fs::File::create(&probe) {
+        Ok(_) => {
+            let _ = std::fs::remove_file(&probe);
+            Ok(())
+        }
+        Err(e) => Err(AppError::Usage(format!(
+            "cannot write into {}: {e}; {accepted}",
+            dir.display()
+        ))),
+    }
+}
+
+/// `msvsmon-probe completions SHELL [--dir DIR]`, from the clap definitions themselves.
+pub fn completions(args: &msvsmon_probe::cli::CompletionsArgs) -> Result<(), AppError> {
+    use clap::CommandFactory;
+    let mut cmd = msvsmon_probe::cli::Cli::command();
+    let name = cmd.get_name().to_string();
+    match &args.dir {
+        Some(dir) => {
+            writable_dir(dir)?;
+            let path =
+                clap_complete::generate_to(args.shell, &mut cmd, name, dir).map_err(|e| {
+                    AppError::Output(format!(
+                        "cannot write completions into {}: {e}",
+                        dir.display()
+                    ))
+                })?;
+            println!("{}", path.display());
+            Ok(())
+        }
+        None => {
+            let mut buf = Vec::new();
+            clap_complete::generate(args.shell, &mut cmd, name, &mut buf);
+            write_stdout(&buf)
+        }
+    }
+}
+
+/// `msvsmon-probe man [--dir DIR]`, from the clap definitions themselves.
+pub fn man(args: &msvsmon_probe::cli::ManArgs) -> Result<(), AppError> {
+    use clap::CommandFactory;
+    let cmd = msvsmon_probe::cli::Cli::command();
+    match &args.dir {
+        Some(dir) => {
+            writable_dir(dir)?;
+            clap_mangen::generate_to(cmd, dir).map_err(|e| {
+                AppError::Output(format!(
+                    "cannot write man pages into {}: {e}",
+                    dir.display()
+                ))
+            })?;
+            println!("{}", dir.display());
+            Ok(())
+        }
+        None => {
+            let mut buf = Vec::new();
+            clap_mangen::Man::new(cmd)
+                .render(&mut buf)
+                .map_err(|e| AppError::Output(format!("cannot render the man page: {e}")))?;
+            write_stdout(&buf)
+        }
+    }
+}
+
+fn write_stdout(bytes: &[u8]) -> Result<(), AppError> {
+    let mut out = io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(AppError::Output(format!(
+            "cannot write to standard output: {e}"
+        ))),
+        _ => Ok(()),
+    }
+}

@@ -9,49 +9,14 @@ use std::time::Duration;
 
 use socket2::SockRef;
 
-use super::{ConnectErrorKind, IcmpReport};
+use super::IcmpReport;
 
 /// Longer than on Unix: a Windows client retries a SYN twice after a RST, 500 ms apart
 /// (KB175523), so a refused connect takes about a second to come back.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_millis(2000);
 
-// Winsock error codes (winerror.h); spelled out to keep this module free of a Windows-only crate.
-const WSAEACCES: i32 = 10013;
-const WSAEMFILE: i32 = 10024;
-const WSAEWOULDBLOCK: i32 = 10035;
-const WSAEINPROGRESS: i32 = 10036;
-const WSAEALREADY: i32 = 10037;
-const WSAEADDRINUSE: i32 = 10048;
-const WSAEADDRNOTAVAIL: i32 = 10049;
-const WSAENETDOWN: i32 = 10050;
-const WSAENETUNREACH: i32 = 10051;
-const WSAECONNRESET: i32 = 10054;
-const WSAENOBUFS: i32 = 10055;
-const WSAETIMEDOUT: i32 = 10060;
-const WSAECONNREFUSED: i32 = 10061;
-const WSAEHOSTDOWN: i32 = 10064;
-const WSAEHOSTUNREACH: i32 = 10065;
-
-pub fn classify_code(code: i32) -> ConnectErrorKind {
-    use ConnectErrorKind as K;
-    match code {
-        WSAECONNREFUSED => K::Refused,
-        WSAETIMEDOUT => K::TimedOut,
-        WSAEHOSTUNREACH | WSAEHOSTDOWN => K::HostUnreachable,
-        WSAENETUNREACH => K::NetUnreachable,
-        WSAENETDOWN => K::NetDown,
-        WSAEACCES => K::LocalPolicy,
-        WSAEMFILE => K::NoFileDescriptors,
-        WSAEADDRNOTAVAIL | WSAEADDRINUSE => K::NoLocalPorts,
-        WSAENOBUFS => K::NoBuffers,
-        WSAECONNRESET => K::Reset,
-        _ => K::Other,
-    }
-}
-
-pub fn is_in_progress_code(code: i32) -> bool {
-    matches!(code, WSAEWOULDBLOCK | WSAEINPROGRESS | WSAEALREADY)
-}
+use super::winsock::WSAECONNRESET;
+pub use super::winsock::{classify_code, is_in_progress_code};
 
 pub fn enable_icmp_errors(_sock: &socket2::Socket, _ipv6: bool) {}
 
@@ -127,30 +92,4 @@ pub fn interface_index_by_name(_name: &str) -> Option<u32> {
 
 pub fn interface_name(_index: u32) -> Option<String> {
     None
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn winsock_codes_classify_like_their_unix_counterparts() {
-        assert_eq!(classify_code(WSAECONNREFUSED), ConnectErrorKind::Refused);
-        assert_eq!(classify_code(WSAETIMEDOUT), ConnectErrorKind::TimedOut);
-        assert_eq!(
-            classify_code(WSAEHOSTUNREACH),
-            ConnectErrorKind::HostUnreachable
-        );
-        assert_eq!(
-            classify_code(WSAENETUNREACH),
-            ConnectErrorKind::NetUnreachable
-        );
-        assert_eq!(classify_code(WSAEACCES), ConnectErrorKind::LocalPolicy);
-        assert_eq!(classify_code(WSAEADDRINUSE), ConnectErrorKind::NoLocalPorts);
-        assert_eq!(
-            classify_code(WSAEMFILE),
-            ConnectErrorKind::NoFileDescriptors
-        );
-        assert_eq!(classify_code(WSAENOBUFS), ConnectErrorKind::NoBuffers);
-    }
 }

@@ -295,7 +295,10 @@ impl Drop for TempFile {
 /// The binary under test.
 pub fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_msvsmon-probe"));
-    c.env_remove("NO_COLOR").env_remove("CLICOLOR_FORCE");
+    // Help wraps at the terminal width, or COLUMNS: neither may change a snapshot.
+    c.env_remove("NO_COLOR")
+        .env_remove("CLICOLOR_FORCE")
+        .env_remove("COLUMNS");
     c
 }
 

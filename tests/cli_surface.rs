@@ -1,0 +1,97 @@
+//! The command-line surface as snapshots (insta): a changed flag, default or help text shows up
+//! in review as a diff of these files. Update with `cargo insta review` or
+//! `INSTA_UPDATE=always cargo test --test cli_surface`.
+
+mod support;
+
+use support::*;
+
+fn stdout_of(args: &[&str]) -> String {
+    let out = run(args);
+    assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr_of(&out));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn help() {
+    insta::assert_snapshot!("help", stdout_of(&["--help"]));
+}
+
+#[test]
+fn short_help() {
+    insta::assert_snapshot!("short_help", stdout_of(&["-h"]));
+}
+
+#[test]
+fn listen_help() {
+    insta::assert_snapshot!("listen_help", stdout_of(&["listen", "--help"]));
+}
+
+#[test]
+fn catalog_table() {
+    insta::assert_snapshot!("catalog", stdout_of(&["catalog"]));
+}
+
+#[test]
+fn version_names_the_tool() {
+    let v = stdout_of(&["--version"]);
+    assert_eq!(
+        v.trim(),
+        format!("msvsmon-probe {}", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn completions_and_man_page_come_from_the_same_definitions() {
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        let script = stdout_of(&["completions", shell]);
+        // fish writes `-l watch`, the others `--watch`.
+        for flag in ["watch", "fail-if-open", "discover", "shard"] {
+            assert!(script.contains(flag), "{shell} completions lack {flag}");
+        }
+    }
+    let man = stdout_of(&["man"]);
+    assert!(
+        man.starts_with(".ie") || man.contains(".TH msvsmon-probe 1"),
+        "{}",
+        &man[..200.min(man.len())]
+    );
+    assert!(
+        man.contains("fail\\-if\\-open"),
+        "the man page has every flag"
+    );
+}
+
+#[test]
+fn completions_and_man_into_a_directory_and_bad_input() {
+    let dir = std::env::temp_dir().join(format!("msvsmon-probe-gen-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let d = dir.to_str().unwrap();
+    stdout_of(&["completions", "zsh", "--dir", d]);
+    assert!(dir.join("_msvsmon-probe").is_file());
+    stdout_of(&["man", "--dir", d]);
+    assert!(dir.join("msvsmon-probe.1").is_file());
+    assert!(dir.join("msvsmon-probe-listen.1").is_file());
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    for (args, needle) in [
+        (
+            &["completions", "tcsh"][..],
+            "invalid value 'tcsh' for '<SHELL>'; accepted: bash, elvish, fish, powershell, zsh",
+        ),
+        (
+            &["man", "--dir", "/nonexistent-msvsmon-dir"][..],
+            "cannot write into /nonexistent-msvsmon-dir: it is not a directory",
+        ),
+        (
+            &["completions", "bash", "--dir", "/proc/1"][..],
+            "cannot write into /proc/1",
+        ),
+    ] {
+        let out = run(args);
+        let err = stderr_of(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
+}
