@@ -14,7 +14,7 @@ use crate::engine::{self, Settings};
 use crate::observation::{AddressObservation, HostObservation, PortObservation};
 use crate::platform;
 use crate::probe::tcp::Connector;
-use crate::probe::{PortState, Reason};
+
 use crate::resolve::Resolution;
 use crate::resolve::Resolver;
 use crate::target::{Address, Target};
@@ -128,14 +128,13 @@ async fn probe_ports<C: Connector>(
 /// SYNs never left this machine. With the default 1 s timeout the kernel is still retrying ARP
 /// (it gives up after about 3 s), so the error queue has not said so yet; the neighbour table has.
 fn unanswered_arp_is_no_host(a: &mut AddressObservation) {
-    let silent = a
-        .ports
-        .iter()
-        .all(|p| p.result.state == PortState::Filtered);
-    if silent && platform::neighbour_unresolved(a.address.ip) == Some(true) {
-        for p in &mut a.ports {
-            p.result.state = PortState::NoHost;
-            p.result.reason = Reason::NeighbourUnreachable;
-        }
+    let ip = a.address.ip;
+    let mut results: Vec<crate::probe::PortResult> =
+        a.ports.iter().map(|p| p.result.clone()).collect();
+    crate::probe::silence_behind_failed_arp(&mut results, || {
+        platform::neighbour_unresolved(ip) == Some(true)
+    });
+    for (p, r) in a.ports.iter_mut().zip(results) {
+        p.result = r;
     }
 }

@@ -274,6 +274,30 @@ impl PortResult {
     }
 }
 
+/// Silence from an on-link address whose ARP (or ND) resolution failed is not a firewall: the
+/// SYNs never left this machine. When every port of an address is either silent or already
+/// reported `neighbour-unreachable`, and resolution is known to have failed (one port's error
+/// queue said so, or `arp_unresolved` confirms it from the neighbour table), the silent ports
+/// get the same state. With the default 1 s timeout the kernel is often still retrying ARP
+/// (it gives up after about 3 s) when a port's wait ends, so only some ports, or none, hear it.
+pub fn silence_behind_failed_arp(ports: &mut [PortResult], arp_unresolved: impl FnOnce() -> bool) {
+    let failed_arp =
+        |p: &PortResult| p.state == PortState::NoHost && p.reason == Reason::NeighbourUnreachable;
+    let only_silence_or_arp = ports
+        .iter()
+        .all(|p| p.state == PortState::Filtered || failed_arp(p));
+    let any_silent = ports.iter().any(|p| p.state == PortState::Filtered);
+    if !(only_silence_or_arp && any_silent) {
+        return;
+    }
+    if ports.iter().any(failed_arp) || arp_unresolved() {
+        for p in ports.iter_mut().filter(|p| p.state == PortState::Filtered) {
+            p.state = PortState::NoHost;
+            p.reason = Reason::NeighbourUnreachable;
+        }
+    }
+}
+
 /// Turns the last attempt of a port into its state. `target` is the probed address, used to
 /// tell who sent an ICMP error.
 pub fn conclude(last: &Attempt, target: IpAddr, attempts: u32) -> PortResult {
@@ -441,6 +465,45 @@ mod tests {
         assert_eq!(
             state_reason(&icmp(true, 1, 0, ROUTER)),
             (PortState::NoHost, "icmp-net-unreachable")
+        );
+    }
+
+    #[test]
+    fn silence_next_to_a_failed_arp_is_no_host_too() {
+        let t: IpAddr = TARGET.parse().unwrap();
+        let arp = conclude(&icmp(false, 3, 1, ME), t, 1);
+        let silent = conclude(&Attempt::NoResponse, t, 2);
+        let mut mixed = vec![arp.clone(), silent.clone(), silent.clone()];
+        silence_behind_failed_arp(&mut mixed, || panic!("the error queue already said so"));
+        assert!(mixed.iter().all(|p| p.state == PortState::NoHost));
+
+        let mut all_silent = vec![silent.clone(), silent.clone()];
+        silence_behind_failed_arp(&mut all_silent, || true);
+        assert!(all_silent
+            .iter()
+            .all(|p| p.reason == Reason::NeighbourUnreachable));
+
+        let mut unknown = vec![silent.clone()];
+        silence_behind_failed_arp(&mut unknown, || false);
+        assert_eq!(
+            unknown[0].state,
+            PortState::Filtered,
+            "no evidence, no claim"
+        );
+
+        let rst = conclude(
+            &Attempt::Refused {
+                rtt: Duration::from_micros(9),
+            },
+            t,
+            1,
+        );
+        let mut up = vec![rst, silent, arp];
+        silence_behind_failed_arp(&mut up, || true);
+        assert_eq!(
+            up[1].state,
+            PortState::Filtered,
+            "a host that answered exists: silence is a firewall"
         );
     }
 

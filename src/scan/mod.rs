@@ -41,7 +41,7 @@ use crate::catalog::Port;
 use crate::order::{ProbeOrder, ProbeSlot, Shard};
 use crate::platform::{self, NeighbourTable};
 use crate::probe::tcp::Connector;
-use crate::probe::{conclude, Attempt, PortResult, PortState, Reason};
+use crate::probe::{conclude, Attempt, PortResult};
 use crate::rtt::RttEstimator;
 use crate::target::Address;
 use crate::target_set::IndexedSet;
@@ -387,15 +387,10 @@ impl Scheduler {
             .into_iter()
             .map(|r| r.expect("decided"))
             .collect();
-        if ports.iter().all(|p| p.state == PortState::Filtered)
-            && self.neighbour_unresolved(host.address, now)
-        {
-            // Its SYNs never left this machine: ARP got no answer (see host_probe.rs).
-            for p in &mut ports {
-                p.state = PortState::NoHost;
-                p.reason = Reason::NeighbourUnreachable;
-            }
-        }
+        let address = host.address;
+        crate::probe::silence_behind_failed_arp(&mut ports, || {
+            self.neighbour_unresolved(address, now)
+        });
         Some(HostResult {
             position: job.slot.position,
             address: host.address,
@@ -403,15 +398,25 @@ impl Scheduler {
         })
     }
 
+    /// Whether this machine's ARP for `a` went unanswered. The table is read at most every
+    /// 20 ms and kept; an address missing from a copy older than that is looked up in a fresh
+    /// one, because its entry may have appeared since (a stale copy called live-but-silent hosts
+    /// of a LAN sweep "filtered" where ARP had in fact failed).
     fn neighbour_unresolved(&mut self, a: Address, now: Instant) -> bool {
-        let stale = self
+        const FRESH: Duration = Duration::from_millis(20);
+        let lookup = |n: &Option<(Instant, Option<NeighbourTable>)>| match n {
+            Some((_, Some(t))) => t.unresolved(a.ip),
+            _ => None,
+        };
+        let age = self
             .neighbours
             .as_ref()
-            .is_none_or(|(t, _)| now.saturating_duration_since(*t) > Duration::from_millis(250));
-        if stale {
+            .map(|(t, _)| now.saturating_duration_since(*t));
+        let known = lookup(&self.neighbours);
+        if known.is_none() && age.is_none_or(|age| age > FRESH) {
             self.neighbours = Some((now, platform::neighbour_table()));
         }
-        matches!(&self.neighbours, Some((_, Some(t))) if t.unresolved(a.ip) == Some(true))
+        lookup(&self.neighbours) == Some(true)
     }
 
     /// Additive recovery after a back-off: a little more concurrency per batch of clean completions.
@@ -679,6 +684,7 @@ async fn lane<C: Connector + 'static>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::probe::PortState;
     use crate::target_set::{parse_spec, Spec};
     use std::collections::HashSet;
     use std::sync::Mutex;
