@@ -103,6 +103,27 @@ pub struct ProbeConfig {
     pub discovery: Option<discovery::client::Settings>,
 }
 
+/// `--hosts-file` (names only from that file) or the system resolver.
+fn resolver_from(args: &ProbeArgs) -> Result<Resolver, UsageError> {
+    Ok(match &args.hosts_file {
+        Some(path) => {
+            Resolver::from_hosts_file(HostsFile::load(path).map_err(|e| UsageError(e.to_string()))?)
+        }
+        None => Resolver::system(),
+    })
+}
+
+/// Which catalog rows to probe: `--release`, `--azure-cloud-service` and `-p`.
+fn selection_from(args: &ProbeArgs) -> Selection {
+    let mut releases = args.releases.clone();
+    releases.dedup_by_key(|r| r.key);
+    Selection {
+        releases: (!releases.is_empty()).then_some(releases),
+        azure_cloud_service: args.azure_cloud_service,
+        custom_ports: args.ports.clone(),
+    }
+}
+
 /// Sockets kept free for everything that is not a probe (stdio, resolver, runtime).
 const FD_HEADROOM: u64 = 64;
 /// More parallel connects than this buys nothing for one host's dozen ports.
@@ -145,14 +166,8 @@ impl ProbeConfig {
             .iter()
             .map(|t| parse_target(t).map_err(|e| UsageError(e.to_string())))
             .collect::<Result<Vec<_>, _>>()?;
-        let resolver = match &args.hosts_file {
-            Some(path) => Resolver::from_hosts_file(
-                HostsFile::load(path).map_err(|e| UsageError(e.to_string()))?,
-            ),
-            None => Resolver::system(),
-        };
-        let mut releases = args.releases.clone();
-        releases.dedup_by_key(|r| r.key);
+        let resolver = resolver_from(args)?;
+        let selection = selection_from(args);
         Ok(ProbeConfig {
             mode: if args.discover {
                 Mode::Discover {
@@ -162,11 +177,7 @@ impl ProbeConfig {
                 Mode::Targets
             },
             targets,
-            selection: Selection {
-                releases: (!releases.is_empty()).then_some(releases),
-                azure_cloud_service: args.azure_cloud_service,
-                custom_ports: args.ports.clone(),
-            },
+            selection,
             engine: engine::Settings {
                 timeout: args.timeout,
                 retries: args.retries,
@@ -377,19 +388,8 @@ impl ScanConfig {
         for f in &args.exclude_file {
             excludes.extend(read_list(f, stdin)?);
         }
-        let resolver = match &args.hosts_file {
-            Some(path) => Resolver::from_hosts_file(
-                HostsFile::load(path).map_err(|e| UsageError(e.to_string()))?,
-            ),
-            None => Resolver::system(),
-        };
-        let mut releases = args.releases.clone();
-        releases.dedup_by_key(|r| r.key);
-        let selection = Selection {
-            releases: (!releases.is_empty()).then_some(releases),
-            azure_cloud_service: args.azure_cloud_service,
-            custom_ports: args.ports.clone(),
-        };
+        let resolver = resolver_from(args)?;
+        let selection = selection_from(args);
         if args.min_timeout > args.timeout {
             return Err(UsageError(format!(
                 "--min-timeout {} is longer than --timeout {}; expected min-timeout <= timeout",

@@ -21,19 +21,7 @@ fn rejected_with(bad: &[&str], needle: &str, with_target: bool) {
     if with_target {
         argv.push(&ip);
     }
-    let out = run(&argv);
-    let err = stderr_of(&out);
-    assert_eq!(out.status.code(), Some(2), "{bad:?}: {err}");
-    assert_eq!(
-        err.trim_end().lines().count(),
-        1,
-        "{bad:?}: one line, got:\n{err}"
-    );
-    assert!(
-        err.contains(needle),
-        "{bad:?}: expected {needle:?} in {err}"
-    );
-    assert!(out.stdout.is_empty(), "{bad:?}: nothing on stdout");
+    assert_usage_error(&argv, needle);
     assert!(nothing_accepted(&listener), "{bad:?}: a packet was sent");
     assert!(nothing_received(&udp), "{bad:?}: a datagram was sent");
 }

@@ -352,15 +352,7 @@ fn monitoring_bad_input() {
     let check = |bad: &[&str], needle: &str| {
         let mut argv: Vec<&str> = bad.to_vec();
         argv.push(&ip);
-        let out = run(&argv);
-        let err = stderr_of(&out);
-        assert_eq!(out.status.code(), Some(2), "{bad:?}: {err}");
-        assert_eq!(err.trim_end().lines().count(), 1, "{bad:?}: {err}");
-        assert!(
-            err.contains(needle),
-            "{bad:?}: expected {needle:?} in {err}"
-        );
-        assert!(out.stdout.is_empty(), "{bad:?}");
+        assert_usage_error(&argv, needle);
     };
     check(
         &["--watch", "0"],

@@ -246,15 +246,7 @@ fn rejected(bad: &[&str], needle: &str) {
     let ip = lo.ip.to_string();
     let mut argv = vec!["--ndjson", &ip];
     argv.extend_from_slice(bad);
-    let out = run(&argv);
-    let err = stderr_of(&out);
-    assert_eq!(out.status.code(), Some(2), "{bad:?}: {err}");
-    assert_eq!(err.trim_end().lines().count(), 1, "{bad:?}: {err}");
-    assert!(
-        err.contains(needle),
-        "{bad:?}: expected {needle:?} in {err}"
-    );
-    assert!(out.stdout.is_empty(), "{bad:?}");
+    assert_usage_error(&argv, needle);
     assert!(nothing_accepted(&listener), "{bad:?}: a packet was sent");
 }
 

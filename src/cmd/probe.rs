@@ -87,13 +87,7 @@ pub fn run(args: &ProbeArgs) -> Result<ExitCode, AppError> {
         })
         .collect();
     let code = exit_code(&hosts, found.is_some()).audited(config.reporting.audit);
-    let run = RunInfo {
-        started_at,
-        elapsed: start.elapsed(),
-        settings: config.engine,
-        greeting_wait: config.greeting_wait,
-        discovery: config.discovery,
-    };
+    let run = run_info(&config, started_at, start);
 
     let mut sink = Sink::new(&config.reporting)?;
     sink.write(|out| match config.reporting.format {
@@ -130,5 +124,16 @@ pub fn exit_code(hosts: &[(HostObservation, Diagnosis)], discover: bool) -> Exit
         ExitCode::Incomplete
     } else {
         ExitCode::NotFound
+    }
+}
+
+/// The run's facts for a report: when it started, how long it took, with which settings.
+pub fn run_info(config: &ProbeConfig, started_at: SystemTime, start: Instant) -> RunInfo {
+    RunInfo {
+        started_at,
+        elapsed: start.elapsed(),
+        settings: config.engine,
+        greeting_wait: config.greeting_wait,
+        discovery: config.discovery,
     }
 }

@@ -19,8 +19,8 @@ use msvsmon_probe::diagnose::{diagnose, Diagnosis, Status};
 use msvsmon_probe::exit_code::ExitCode;
 use msvsmon_probe::observation::HostObservation;
 use msvsmon_probe::probe::tcp::TcpConnector;
+use msvsmon_probe::report;
 use msvsmon_probe::report::prometheus::{self, LastSuccess};
-use msvsmon_probe::report::{self, RunInfo};
 use msvsmon_probe::watch::{probe_every, Heartbeat, WatchState};
 use msvsmon_probe::{output, platform};
 
@@ -143,13 +143,7 @@ fn snapshot(
             prometheus::render(&hosts, SystemTime::now(), last_success).into_bytes()
         }
         Output::Json => {
-            let run = RunInfo {
-                started_at,
-                elapsed: start.elapsed(),
-                settings: config.engine,
-                greeting_wait: config.greeting_wait,
-                discovery: config.discovery,
-            };
+            let run = super::probe::run_info(config, started_at, start);
             let code = super::probe::exit_code(&hosts, false).audited(config.reporting.audit);
             let doc = report::json::document(&run, &hosts, None, code.code());
             let mut v = serde_json::to_vec_pretty(&doc).expect("serialisable");
@@ -157,13 +151,7 @@ fn snapshot(
             v
         }
         Output::Human | Output::Ndjson => {
-            let run = RunInfo {
-                started_at,
-                elapsed: start.elapsed(),
-                settings: config.engine,
-                greeting_wait: config.greeting_wait,
-                discovery: config.discovery,
-            };
+            let run = super::probe::run_info(config, started_at, start);
             let mut v = Vec::new();
             let _ = report::human::write(&mut v, &run, &hosts);
             v

@@ -192,22 +192,8 @@ pub(super) async fn lane(
                 Some(Next::Idle) | None => break,
             }
         }
-        if started > 0 {
-            stats.probes_sent.fetch_add(started, Ordering::Relaxed);
-        }
         let in_flight = slots.live + greetings.len();
-        if in_flight != published_in_flight {
-            if in_flight > published_in_flight {
-                stats
-                    .in_flight
-                    .fetch_add(in_flight - published_in_flight, Ordering::Relaxed);
-            } else {
-                stats
-                    .in_flight
-                    .fetch_sub(published_in_flight - in_flight, Ordering::Relaxed);
-            }
-            published_in_flight = in_flight;
-        }
+        stats.publish(started, in_flight, &mut published_in_flight);
         if !done_hosts.is_empty() && out.send(std::mem::take(&mut done_hosts)).await.is_err() {
             return false;
         }

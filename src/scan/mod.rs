@@ -103,6 +103,25 @@ pub struct ScanStats {
     retries_answered: AtomicU64,
 }
 
+impl ScanStats {
+    /// Publishes a lane's probes started and its in-flight count, once per turn of its loop:
+    /// lanes on different cores would otherwise bounce these cache lines on every connect.
+    /// `published` is what this lane published last time.
+    fn publish(&self, started: u64, in_flight: usize, published: &mut usize) {
+        if started > 0 {
+            self.probes_sent.fetch_add(started, Ordering::Relaxed);
+        }
+        if in_flight > *published {
+            self.in_flight
+                .fetch_add(in_flight - *published, Ordering::Relaxed);
+        } else if in_flight < *published {
+            self.in_flight
+                .fetch_sub(*published - in_flight, Ordering::Relaxed);
+        }
+        *published = in_flight;
+    }
+}
+
 /// How the scan ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ScanOutcome {
@@ -637,21 +656,7 @@ async fn lane<C: Connector + 'static>(
                 Some(Next::Idle) | None => break,
             }
         }
-        if started > 0 {
-            stats.probes_sent.fetch_add(started, Ordering::Relaxed);
-        }
-        if inflight.len() != published_in_flight {
-            if inflight.len() > published_in_flight {
-                stats
-                    .in_flight
-                    .fetch_add(inflight.len() - published_in_flight, Ordering::Relaxed);
-            } else {
-                stats
-                    .in_flight
-                    .fetch_sub(published_in_flight - inflight.len(), Ordering::Relaxed);
-            }
-            published_in_flight = inflight.len();
-        }
+        stats.publish(started, inflight.len(), &mut published_in_flight);
         if inflight.is_empty() && wait_until.is_none() && sched.finished() {
             return true;
         }

@@ -361,6 +361,24 @@ pub fn finding<'a>(doc: &'a Value, target: usize, code: &str) -> &'a Value {
         })
 }
 
+/// Runs `argv` and asserts a usage error: exit code 2, one line on stderr containing `needle`,
+/// nothing on stdout.
+pub fn assert_usage_error(argv: &[&str], needle: &str) {
+    let out = run(argv);
+    let err = stderr_of(&out);
+    assert_eq!(out.status.code(), Some(2), "{argv:?}: {err}");
+    assert_eq!(
+        err.trim_end().lines().count(),
+        1,
+        "{argv:?}: one line, got:\n{err}"
+    );
+    assert!(
+        err.contains(needle),
+        "{argv:?}: expected {needle:?} in {err}"
+    );
+    assert!(out.stdout.is_empty(), "{argv:?}: nothing on stdout");
+}
+
 /// Reads everything a child wrote to stderr, for messages.
 pub fn stderr_of(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
