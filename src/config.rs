@@ -327,6 +327,8 @@ pub struct ScanConfig {
     pub reporting: Reporting,
     /// `--discovery`: WS-Discovery of each reported host.
     pub discovery: Option<discovery::client::Settings>,
+    /// `--watch`: scan again every interval.
+    pub watch: Option<Duration>,
     pub all: bool,
     pub allow_public: bool,
 }
@@ -364,11 +366,6 @@ impl ScanConfig {
         fd_limit: Option<u64>,
         stdin: &mut dyn FnMut() -> Box<dyn BufRead>,
     ) -> Result<Self, UsageError> {
-        if args.watch.is_some() {
-            return Err(UsageError(
-                "--watch repeats the diagnosis of named hosts, not a subnet scan; for a subnet, run the scan from cron or a systemd timer with --ndjson and compare".into(),
-            ));
-        }
         let mut specs = Vec::new();
         for t in &args.targets {
             specs.push(parse_spec(t).map_err(|e| UsageError(e.to_string()))?);
@@ -379,6 +376,11 @@ impl ScanConfig {
         if specs.is_empty() {
             return Err(UsageError(
                 "no target given; expected addresses, names, CIDR or ranges, or --input-list FILE (see --help)".into(),
+            ));
+        }
+        if args.watch.is_some() && args.discovery {
+            return Err(UsageError(
+                "--discovery is not available with --watch in a scan; watch the debugger hosts by name to follow their discovery status".into(),
             ));
         }
         let mut excludes = Vec::new();
@@ -428,6 +430,7 @@ impl ScanConfig {
             discovery: args.discovery.then_some(discovery::client::Settings {
                 wait: args.discovery_wait,
             }),
+            watch: args.watch,
             all: args.all,
             allow_public: args.yes,
         })

@@ -116,6 +116,15 @@ pub async fn prepare(config: &ScanConfig) -> Result<SweepPlan, UsageError> {
 }
 
 impl SweepPlan {
+    /// The name an observation of this host will carry (its first name, or its address):
+    /// cheap, for deciding whether to build the observation at all.
+    pub fn observe_key(&self, r: &HostResult) -> String {
+        self.names
+            .get(&r.address.ip)
+            .and_then(|n| n.first().cloned())
+            .unwrap_or_else(|| r.address.to_string())
+    }
+
     /// The observation of one scanned host, in the shape single-host diagnosis uses.
     pub fn observe(&self, r: HostResult) -> HostObservation {
         let addr: Address = r.address;

@@ -88,6 +88,11 @@ impl WatchState {
         Self::default()
     }
 
+    /// Whether `target` has been seen before (a scan follows hosts once they were reported).
+    pub fn knows(&self, target: &str) -> bool {
+        self.targets.contains_key(target)
+    }
+
     /// Number of (target, address, port) entries held: what bounds memory.
     pub fn entries(&self) -> usize {
         self.targets.values().map(|t| t.ports.len() + 1).sum()

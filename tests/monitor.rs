@@ -375,8 +375,8 @@ fn monitoring_bad_input() {
         "add --output FILE",
     );
     check(
-        &["--watch", "5s", "10.0.0.0/30"],
-        "--watch repeats the diagnosis of named hosts",
+        &["--watch", "5s", "--discovery", "10.0.0.0/30"],
+        "--discovery is not available with --watch in a scan",
     );
     assert!(nothing_accepted(&listener), "bad input sent nothing");
     assert!(!Path::new(missing).exists());
@@ -429,4 +429,62 @@ fn a_slow_target_never_delays_the_rounds_of_the_others() {
         "the fast target's change came first: {seen:#?}"
     );
     assert!(first["round"].as_u64().unwrap() >= 2);
+}
+
+/// A watched subnet: a debugger that starts is an event, and so is one that stops, because a
+/// host is followed from the first round it was reported.
+#[cfg(unix)]
+#[test]
+fn watch_over_a_scan_reports_debuggers_that_come_and_go() {
+    let net = Subnet::claim();
+    let mut child = bin()
+        .args([
+            "--watch",
+            "1s",
+            "--release",
+            "2022",
+            "--timeout",
+            "300ms",
+            &net.cidr(),
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    let hb = read_until(&mut lines, &mut seen, |v| v["type"] == "heartbeat");
+    assert_eq!(
+        hb["events"], 0,
+        "nothing to report in an idle subnet: {seen:#?}"
+    );
+
+    let monitor = net.listen(5, 4026);
+    let ip = net.ip(5).to_string();
+    let up = read_until(&mut lines, &mut seen, |v| {
+        v["kind"] == "port" && v["port"] == 4026
+    });
+    assert_eq!(
+        (up["target"].as_str(), up["new"].as_str()),
+        (Some(ip.as_str()), Some("open"))
+    );
+    read_until(&mut lines, &mut seen, |v| {
+        v["kind"] == "verdict" && v["new"] == "reachable"
+    });
+
+    drop(monitor);
+    let down = read_until(&mut lines, &mut seen, |v| {
+        v["kind"] == "port" && v["port"] == 4026 && v["new"] == "closed"
+    });
+    assert_eq!(down["old"], "open");
+    read_until(&mut lines, &mut seen, |v| {
+        v["kind"] == "verdict" && v["new"] == "not_reachable"
+    });
+
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let rest: Vec<String> = lines.map(|l| l.unwrap()).collect();
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    for l in &rest {
+        assert_schema(&serde_json::from_str(l).unwrap());
+    }
 }

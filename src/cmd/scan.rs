@@ -34,6 +34,9 @@ pub fn run(args: &ProbeArgs) -> Result<ExitCode, AppError> {
 }
 
 async fn scan(config: ScanConfig) -> Result<ExitCode, AppError> {
+    if config.watch.is_some() {
+        return super::watch::scan_rounds(config).await;
+    }
     let started_at = SystemTime::now();
     let start = Instant::now();
     let plan = sweep::prepare(&config)

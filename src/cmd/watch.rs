@@ -14,13 +14,20 @@ use std::time::{Instant, SystemTime};
 use futures::future::join_all;
 use tokio::sync::mpsc;
 
-use msvsmon_probe::config::{Output, ProbeConfig};
+use std::sync::Arc;
+
+use tokio::sync::watch;
+
+use msvsmon_probe::config::{Output, ProbeConfig, Reporting, ScanConfig};
 use msvsmon_probe::diagnose::{diagnose, Diagnosis, Status};
 use msvsmon_probe::exit_code::ExitCode;
 use msvsmon_probe::observation::HostObservation;
 use msvsmon_probe::probe::tcp::TcpConnector;
 use msvsmon_probe::report;
 use msvsmon_probe::report::prometheus::{self, LastSuccess};
+use msvsmon_probe::report::RunInfo;
+use msvsmon_probe::scan::{self, ScanStats};
+use msvsmon_probe::sweep;
 use msvsmon_probe::watch::{probe_every, Heartbeat, WatchState};
 use msvsmon_probe::{output, platform};
 
@@ -29,11 +36,7 @@ use super::{runtime, AppError};
 pub fn run(config: ProbeConfig) -> Result<ExitCode, AppError> {
     let interval = config.watch.expect("watch mode");
     let r = &config.reporting;
-    if r.file.is_none() && r.format != Output::Human {
-        return Err(AppError::Usage(
-            "with --watch, standard output carries the events; --format (or --json) applies to the state file: add --output FILE".into(),
-        ));
-    }
+    check_output(r)?;
     runtime().block_on(async {
         let connector = TcpConnector {
             greeting_wait: config.greeting_wait,
@@ -63,21 +66,11 @@ pub fn run(config: ProbeConfig) -> Result<ExitCode, AppError> {
         let mut last_success = LastSuccess::new();
         let mut events = 0u64;
         let mut beats = 0u64;
-        let mut stdout_open = !r.quiet;
+        let stdout_open = !r.quiet;
         let mut heartbeat = tokio::time::interval(interval);
         heartbeat.tick().await; // the first tick is immediate; the first beat comes one interval in
 
-        let emit = |line: &dyn erased_line::Line, stdout_open: &mut bool| {
-            if !*stdout_open {
-                return;
-            }
-            let mut out = io::stdout().lock();
-            let ok = line.write(&mut out).and_then(|()| out.flush());
-            if ok.is_err() {
-                // The reader went away: keep watching for the state file, stop printing.
-                *stdout_open = false;
-            }
-        };
+        let mut lines = Lines { open: stdout_open };
 
         let mut stopping = false;
         while !stopping {
@@ -93,7 +86,7 @@ pub fn run(config: ProbeConfig) -> Result<ExitCode, AppError> {
                     }
                     for e in state.update(&obs, &d, at) {
                         events += 1;
-                        emit(&e, &mut stdout_open);
+                        lines.emit(&e);
                     }
                     if let Some(i) = config.targets.iter().position(|t| t.input == target) {
                         latest[i] = Some((obs, d));
@@ -103,7 +96,10 @@ pub fn run(config: ProbeConfig) -> Result<ExitCode, AppError> {
                 _ = heartbeat.tick() => {}
             }
             // The state file first: a heartbeat line promises the file is up to date.
-            snapshot(&config, &latest, &last_success, started_at, start)?;
+            let hosts: Vec<(HostObservation, Diagnosis)> =
+                latest.iter().flatten().cloned().collect();
+            let run = super::probe::run_info(&config, started_at, start);
+            snapshot(r, &hosts, &last_success, &run)?;
             beats += 1;
             let hb = Heartbeat::new(
                 &state,
@@ -113,7 +109,7 @@ pub fn run(config: ProbeConfig) -> Result<ExitCode, AppError> {
                 events,
                 SystemTime::now(),
             );
-            emit(&hb, &mut stdout_open);
+            lines.emit(&hb);
         }
         // The probes in flight are abandoned; what was observed is in the last snapshot.
         Ok(ExitCode::Found)
@@ -128,32 +124,28 @@ fn unix(t: SystemTime) -> f64 {
 
 /// Writes the state file (`--output`), atomically, in `--format`.
 fn snapshot(
-    config: &ProbeConfig,
-    latest: &[Option<(HostObservation, Diagnosis)>],
+    reporting: &Reporting,
+    hosts: &[(HostObservation, Diagnosis)],
     last_success: &LastSuccess,
-    started_at: SystemTime,
-    start: Instant,
+    run: &RunInfo,
 ) -> Result<(), AppError> {
-    let Some(path) = &config.reporting.file else {
+    let Some(path) = &reporting.file else {
         return Ok(());
     };
-    let hosts: Vec<(HostObservation, Diagnosis)> = latest.iter().flatten().cloned().collect();
-    let content = match config.reporting.format {
+    let content = match reporting.format {
         Output::Prometheus => {
-            prometheus::render(&hosts, SystemTime::now(), last_success).into_bytes()
+            prometheus::render(hosts, SystemTime::now(), last_success).into_bytes()
         }
         Output::Json => {
-            let run = super::probe::run_info(config, started_at, start);
-            let code = super::probe::exit_code(&hosts, false).audited(config.reporting.audit);
-            let doc = report::json::document(&run, &hosts, None, code.code());
+            let code = super::probe::exit_code(hosts, false).audited(reporting.audit);
+            let doc = report::json::document(run, hosts, None, code.code());
             let mut v = serde_json::to_vec_pretty(&doc).expect("serialisable");
             v.push(b'\n');
             v
         }
         Output::Human | Output::Ndjson => {
-            let run = super::probe::run_info(config, started_at, start);
             let mut v = Vec::new();
-            let _ = report::human::write(&mut v, &run, &hosts);
+            let _ = report::human::write(&mut v, run, hosts);
             v
         }
     };
@@ -163,6 +155,136 @@ fn snapshot(
             path.display()
         ))
     })
+}
+
+/// Standard output of a watch: one JSON line at a time, until the reader goes away.
+struct Lines {
+    open: bool,
+}
+
+impl Lines {
+    fn emit(&mut self, line: &dyn erased_line::Line) {
+        if !self.open {
+            return;
+        }
+        let mut out = io::stdout().lock();
+        if line.write(&mut out).and_then(|()| out.flush()).is_err() {
+            // The reader went away: keep watching for the state file, stop printing.
+            self.open = false;
+        }
+    }
+}
+
+fn check_output(r: &Reporting) -> Result<(), AppError> {
+    if r.file.is_none() && r.format != Output::Human {
+        return Err(AppError::Usage(
+            "with --watch, standard output carries the events; --format (or --json) applies to the state file: add --output FILE".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// `--watch` over a scan: a full scan per round (at most one round per interval). Hosts join the
+/// watch the first time they are reported (an open port, or a debugger port filtered or
+/// rejected on a live host) and are then followed every round, so a debugger that appears or
+/// goes away is an event; hosts that never had anything to report hold no memory.
+pub async fn scan_rounds(config: ScanConfig) -> Result<ExitCode, AppError> {
+    let interval = config.watch.expect("watch mode");
+    check_output(&config.reporting)?;
+    let mut lines = Lines {
+        open: !config.reporting.quiet,
+    };
+    let stop = platform::shutdown_signal();
+    tokio::pin!(stop);
+    let started_at = SystemTime::now();
+    let start = Instant::now();
+    let mut state = WatchState::new();
+    let mut last_success = LastSuccess::new();
+    let mut events = 0u64;
+    let mut round = 0u64;
+    loop {
+        round += 1;
+        let round_start = tokio::time::Instant::now();
+        let plan = sweep::prepare(&config)
+            .await
+            .map_err(|e| AppError::Usage(e.0))?;
+        let stats = Arc::new(ScanStats::default());
+        let (tx, mut rx) = mpsc::channel(4096);
+        let (cancel_tx, cancel_rx) = watch::channel(false);
+        let ports = plan.ports.iter().map(|p| p.port).collect();
+        let engine = tokio::spawn(scan::run_tcp(
+            config.greeting_wait,
+            plan.targets.clone(),
+            ports,
+            config.settings,
+            stats,
+            tx,
+            cancel_rx,
+        ));
+        let mut reported = Vec::new();
+        let mut stopping = false;
+        loop {
+            tokio::select! {
+                _ = &mut stop, if !stopping => {
+                    stopping = true;
+                    let _ = cancel_tx.send(true);
+                }
+                batch = rx.recv() => {
+                    let Some(batch) = batch else { break };
+                    let at = SystemTime::now();
+                    for host in batch {
+                        let flags = sweep::flags(&plan.ports, &host.ports);
+                        let key = plan.observe_key(&host);
+                        if !(flags.interesting || state.knows(&key)) {
+                            continue;
+                        }
+                        let obs = plan.observe(host);
+                        let d = diagnose(&obs);
+                        if d.verdict.status == Status::Reachable {
+                            last_success.insert(obs.target.input.clone(), unix(at));
+                        }
+                        for e in state.update(&obs, &d, at) {
+                            events += 1;
+                            lines.emit(&e);
+                        }
+                        if flags.interesting {
+                            reported.push((obs, d));
+                        }
+                    }
+                }
+            }
+        }
+        let outcome = engine.await.expect("the scan engine does not panic");
+        let run = RunInfo {
+            started_at,
+            elapsed: start.elapsed(),
+            settings: msvsmon_probe::engine::Settings {
+                timeout: config.settings.max_timeout,
+                retries: config.settings.retries,
+                concurrency: config.settings.concurrency,
+            },
+            greeting_wait: config.greeting_wait,
+            discovery: config.discovery,
+        };
+        // A cut-short round still writes what it saw, then the last heartbeat.
+        snapshot(&config.reporting, &reported, &last_success, &run)?;
+        let hosts = usize::try_from(outcome.hosts_done).unwrap_or(usize::MAX);
+        lines.emit(&Heartbeat::new(
+            &state,
+            hosts,
+            round,
+            interval,
+            events,
+            SystemTime::now(),
+        ));
+        if stopping || !outcome.completed {
+            return Ok(ExitCode::Found);
+        }
+        tokio::select! {
+            _ = &mut stop => return Ok(ExitCode::Found),
+            _ = tokio::time::sleep_until(round_start + interval) => {}
+        }
+    }
 }
 
 /// Events and heartbeats are both one JSON line.
