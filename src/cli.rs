@@ -130,7 +130,7 @@ pub struct CatalogArgs {
 #[derive(Debug, Args)]
 pub struct ProbeArgs {
     /// Hosts to probe: a name, an IPv4 address, an IPv6 address (fe80::1%eth0), or any of these
-    /// with :PORT for a monitor started with /port ([IPv6]:PORT).
+    /// with :PORT for a monitor started with /port (`[IPv6]:PORT`).
     #[arg(value_name = "TARGET")]
     pub targets: Vec<String>,
 

@@ -5,7 +5,14 @@
 //! ([`host_probe`] for named targets), WS-Discovery on UDP 3702 ([`discovery`]: the probe of a
 //! target, `--discover`, and the stand-in's answers that [`listen`] serves), the [`diagnose`]
 //! rules that turn [`observation`]s into a verdict and hints, and the [`report`]s that present
-//! them. Only `main.rs` prints.
+//! them.
+//!
+//! Subnet scans: [`target_set`] (CIDR, ranges and files as intervals), [`order`] (the seeded
+//! permutation and shards), [`scan`] (the engine: lanes per core, adaptive timeouts from [`rtt`])
+//! and [`sweep`] (from a scan's hosts to observations). Monitoring: [`watch`] (what changed between
+//! rounds) and [`output`] (files replaced atomically).
+//!
+//! The library never prints: the binary (`src/main.rs` and its commands in `src/cmd/`) does.
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod catalog;
