@@ -312,3 +312,60 @@ fn discovery_per_reported_host_only_when_asked() {
     let (hosts, _) = ndjson(&out.stdout);
     assert!(hosts[0]["discovery"].is_null(), "off by default in a scan");
 }
+
+/// Out of file descriptors is a local limit, never a port state. Forty-eight ports that drop
+/// SYNs keep their sockets open for the whole timeout; with the open-file limit at 48 the scan
+/// cannot hold them all at once. Every port must still come out "filtered" (what the network
+/// did), none "local_error", and the engine must back off rather than crash.
+#[cfg(unix)]
+#[test]
+fn descriptor_exhaustion_slows_the_scan_down_but_changes_no_answer() {
+    use std::os::unix::process::CommandExt;
+    let lo = Loopback::claim();
+    let ports: Vec<u16> = (20_001..20_049).collect();
+    let _dropping: Vec<_> = ports.iter().map(|p| lo.drop_syns(*p)).collect();
+    let list: Vec<String> = ports.iter().map(u16::to_string).collect();
+    let list = list.join(",");
+    let mut cmd = bin();
+    cmd.args([
+        "--ndjson",
+        "--all",
+        "--scan",
+        "--concurrency",
+        "400",
+        "--timeout",
+        "300ms",
+        "--retries",
+        "0",
+        "--release",
+        "2022",
+        "-p",
+        &list,
+        &lo.ip.to_string(),
+    ]);
+    // SAFETY: setrlimit between fork and exec touches only the child.
+    unsafe {
+        cmd.pre_exec(|| {
+            let lim = libc::rlimit {
+                rlim_cur: 48,
+                rlim_max: 48,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let out = cmd.output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
+    let (hosts, summary) = ndjson(&out.stdout);
+    assert_eq!(hosts.len(), 1);
+    let p = &summary["ports"];
+    assert_eq!(p["local_error"], 0, "{summary:#}");
+    assert_eq!(p["filtered"], 48, "{summary:#}");
+    assert_eq!(p["closed"], 3, "4025, 4026, 4040 reset: {summary:#}");
+    assert!(
+        summary["local_backoffs"].as_u64().unwrap() > 0,
+        "the limit was hit, and survived: {summary:#}"
+    );
+}

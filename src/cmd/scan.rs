@@ -164,6 +164,7 @@ async fn scan(config: ScanConfig) -> Result<ExitCode, AppError> {
         outcome,
         tally,
         retries_sent: stats.retries_sent.load(Ordering::Relaxed),
+        local_backoffs: stats.local_backoffs.load(Ordering::Relaxed),
         excluded: plan.excluded,
         unresolved: plan.unresolved.clone(),
         interrupted,

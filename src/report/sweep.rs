@@ -22,6 +22,8 @@ pub struct ScanRun {
     pub outcome: ScanOutcome,
     pub tally: Tally,
     pub retries_sent: u64,
+    /// Times local exhaustion (EMFILE, EADDRNOTAVAIL, ENOBUFS) made the engine back off.
+    pub local_backoffs: u64,
     pub excluded: u128,
     pub unresolved: Vec<(String, String)>,
     pub interrupted: bool,
@@ -86,6 +88,7 @@ pub struct ScanSummaryJson {
     pub ports: PortCountsJson,
     pub probes_sent: u64,
     pub retries_sent: u64,
+    pub local_backoffs: u64,
     pub probes_per_second: f64,
     /// As in a single-host document: hosts scanned, hosts resolved, debugger hosts.
     pub targets: u128,
@@ -141,6 +144,7 @@ pub fn summary(run: &ScanRun) -> ScanSummaryJson {
         },
         probes_sent: run.outcome.probes_sent,
         retries_sent: run.retries_sent,
+        local_backoffs: run.local_backoffs,
         probes_per_second: (run.outcome.probes_sent as f64 / run.elapsed.as_secs_f64().max(1e-9))
             .round(),
         targets: t.hosts,
