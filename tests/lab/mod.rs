@@ -291,12 +291,20 @@ impl Lab {
         sys::sysctl(ns, &kv)
     }
 
+    /// A bridge (a switch) in the LAN namespace. No multicast snooping: WS-Discovery multicast
+    /// reaches every port without IGMP state.
+    fn bridge(lan: &str, name: &str) -> Result<(), String> {
+        sys::ipn(
+            lan,
+            &format!("link add {name} type bridge mcast_snooping 0"),
+        )?;
+        sys::ipn(lan, &format!("link set {name} up")).map(drop)
+    }
+
     fn build_lan(&mut self) -> Result<(), String> {
         let lan = format!("{}lan", self.prefix);
         self.add_ns(&lan)?;
-        // No multicast snooping: WS-Discovery multicast reaches every port without IGMP state.
-        sys::ipn(&lan, "link add br0 type bridge mcast_snooping 0")?;
-        sys::ipn(&lan, "link set br0 up")?;
+        Self::bridge(&lan, "br0")?;
         let port = format!("p{}", plan::SCANNER_OCTET);
         Self::veth(&self.scanner, "lan0", &lan, &port)?;
         sys::ipn(&lan, &format!("link set {port} master br0 up"))?;
@@ -317,8 +325,7 @@ impl Lab {
             .lan
             .clone()
             .ok_or("the second LAN needs the LAN (LabSpec::lan)")?;
-        sys::ipn(&lan, "link add br1 type bridge mcast_snooping 0")?;
-        sys::ipn(&lan, "link set br1 up")?;
+        Self::bridge(&lan, "br1")?;
         let port = format!("s{}", plan::SCANNER_OCTET);
         Self::veth(&self.scanner, "lan1", &lan, &port)?;
         sys::ipn(&lan, &format!("link set {port} master br1 up"))?;
@@ -340,8 +347,7 @@ impl Lab {
             .router
             .clone()
             .ok_or("remote hosts need the router (LabSpec::farm)")?;
-        sys::ipn(&lan, "link add br2 type bridge mcast_snooping 0")?;
-        sys::ipn(&lan, "link set br2 up")?;
+        Self::bridge(&lan, "br2")?;
         Self::veth(&r, "dn1", &lan, "rdn1")?;
         sys::ipn(&lan, "link set rdn1 master br2 up")?;
         Self::addr(&r, "dn1", &format!("{}/24", plan::REMOTE_ROUTER))?;
