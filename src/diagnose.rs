@@ -949,12 +949,17 @@ fn discovery_findings(
         .addresses
         .iter()
         .find_map(|a| a.icmp.map(|i| (a.address, i)));
+    let elsewhere = if d.off_link() {
+        "; besides, it is on another subnet, and multicast does not cross routers"
+    } else {
+        ""
+    };
     let why = match (d.status, icmp) {
         (DiscoveryStatus::Closed, Some((a, _))) => format!(
-            "UDP 3702 is closed: {a} answered the Probe with ICMP port unreachable, so nothing there listens for discovery (msvsmon /nodiscovery, or no discovery service)"
+            "UDP 3702 is closed: {a} answered the Probe with ICMP port unreachable, so nothing there listens for discovery (msvsmon /nodiscovery, or no discovery service){elsewhere}"
         ),
         (DiscoveryStatus::Rejected, Some((a, i))) => format!(
-            "UDP 3702 to {a} is rejected ({} from {}): a firewall refuses discovery",
+            "UDP 3702 to {a} is rejected ({} from {}): a firewall refuses discovery{elsewhere}",
             i.kind.reason().as_str(),
             i.from.map(|f| f.to_string()).unwrap_or_else(|| "an unknown sender".into())
         ),
@@ -979,8 +984,9 @@ fn discovery_findings(
             "nothing to do for discovery until a debugger port answers".to_string(),
         );
     } else {
-        // Expected off the link and unknowable for this machine; worth a warning on the link.
-        let severity = if this_machine || (d.off_link() && d.status == DiscoveryStatus::NoReply) {
+        // Expected off the link (Find only lists machines on its own link, whatever their UDP
+        // 3702 does) and unknowable for this machine; worth a warning on the link.
+        let severity = if this_machine || d.off_link() {
             Severity::Info
         } else {
             Severity::Warning
@@ -1479,6 +1485,36 @@ mod tests {
             "closed is an answer: {}",
             f.cause
         );
+    }
+
+    #[test]
+    fn off_the_link_a_closed_or_rejected_udp_3702_is_expected_too() {
+        // A host one router away never shows in Find from here, whatever its UDP 3702 does:
+        // a closed or rejected port is worth knowing, not a warning (seen in the lab: wsdd behind
+        // the router, probed at an address its sockets are not bound to).
+        for status in [DiscoveryStatus::Closed, DiscoveryStatus::Rejected] {
+            let mut o = disc(status, Reach::OffLink, WSDD_ID, &[]);
+            o.addresses[0].icmp = d_icmp();
+            if status == DiscoveryStatus::Rejected {
+                o.addresses[0].icmp.as_mut().unwrap().kind =
+                    crate::probe::IcmpKind::AdminProhibited;
+            }
+            let d = with(o, vec![(4026, open())]);
+            let f = finding(&d, Code::NotDiscoverable);
+            assert_eq!(f.severity, Severity::Info, "{status:?}: {}", f.cause);
+            assert!(
+                f.cause.contains("UDP 3702") && f.cause.contains("another subnet"),
+                "{}",
+                f.cause
+            );
+        }
+        // On the link the same is a warning.
+        let mut o = disc(DiscoveryStatus::Closed, eth0(), WSDD_ID, &[]);
+        o.addresses[0].icmp = d_icmp();
+        let d = with(o, vec![(4026, open())]);
+        let f = finding(&d, Code::NotDiscoverable);
+        assert_eq!(f.severity, Severity::Warning);
+        assert!(!f.cause.contains("another subnet"), "{}", f.cause);
     }
 
     fn d_icmp() -> Option<crate::probe::IcmpDetail> {

@@ -399,6 +399,13 @@ pub async fn serve(bound: Bound, events: mpsc::Sender<Event>, shutdown: impl Fut
                             l.1 <= MAX_ANSWERS_PER_SECOND
                         };
                         let outcome = if !allowed {
+                            // Not answered, so not remembered: a repeat of this Probe (the
+                            // sender's SOAP-over-UDP retransmission) gets the answer once the
+                            // second is over, instead of being dropped as "already answered".
+                            stand_in
+                                .lock()
+                                .expect("the stand-in lock is never poisoned")
+                                .forget(from.ip(), &probe.message_id);
                             ProbeOutcome::RateLimited
                         } else {
                             match repliers.iter().find(|r| {

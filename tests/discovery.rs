@@ -186,3 +186,75 @@ fn listen_takes_releases_and_ports() {
     assert_eq!(port_of(&doc, 4026)["state"], "closed");
     assert_eq!(port_of(&doc, 4567)["state"], "open");
 }
+
+/// The stand-in answers at most 50 Probes a second. A Probe over the limit is not answered, and
+/// must not be remembered as answered either: SOAP-over-UDP repeats a Probe exactly so that a
+/// lost answer is recovered, and the repeat that comes after the second is over gets one.
+/// (Seen in the lab, where every concurrent probe's multicast Probes reach every stand-in: the
+/// repeats of a rate-limited Probe were dropped as "already answered", and the target looked
+/// silent for the whole window.)
+#[test]
+fn a_rate_limited_probe_is_answered_when_repeated() {
+    use msvsmon_probe::discovery::message::{parse_probe_matches, Probe};
+    use msvsmon_probe::discovery::{ProbeKind, Version};
+    use std::collections::BTreeSet;
+    use std::net::UdpSocket;
+    use std::time::Instant;
+
+    let lo = Loopback::claim();
+    let ip = lo.ip.to_string();
+    let _listen = ListenChild::start(&["--bind", &ip]);
+    let sock = UdpSocket::bind((lo.ip, 0)).unwrap();
+    let to = lo.addr(3702);
+    let probes: Vec<Probe> = (0..60)
+        .map(|_| Probe::new(Version::V2005, ProbeKind::Any))
+        .collect();
+    // Answers (by the Probe they relate to) until `want` have come or `limit` has passed.
+    let collect = |answered: &mut BTreeSet<String>, want: usize, limit: Duration| {
+        let end = Instant::now() + limit;
+        let mut buf = vec![0u8; 65536];
+        while answered.len() < want {
+            let Some(left) = end.checked_duration_since(Instant::now()) else {
+                break;
+            };
+            sock.set_read_timeout(Some(left.max(Duration::from_millis(1))))
+                .unwrap();
+            let Ok((n, _)) = sock.recv_from(&mut buf) else {
+                break;
+            };
+            if let Ok(m) = parse_probe_matches(&buf[..n]) {
+                answered.insert(m.relates_to);
+            }
+        }
+    };
+    for p in &probes {
+        sock.send_to(p.to_xml().as_bytes(), to).unwrap();
+    }
+    let mut answered = BTreeSet::new();
+    // The unicast answer goes out at once; its repeat within 250 ms.
+    collect(&mut answered, 60, Duration::from_millis(700));
+    assert_eq!(
+        answered.len(),
+        50,
+        "the first 50 of 60 Probes in one second"
+    );
+    // Repeat the others, as their sender would, until the next second lets them through.
+    let unanswered: Vec<&Probe> = probes
+        .iter()
+        .filter(|p| !answered.contains(&p.message_id))
+        .collect();
+    let end = Instant::now() + Duration::from_secs(3);
+    while answered.len() < 60 && Instant::now() < end {
+        for p in &unanswered {
+            if !answered.contains(&p.message_id) {
+                sock.send_to(p.to_xml().as_bytes(), to).unwrap();
+            }
+        }
+        collect(&mut answered, 60, Duration::from_millis(200));
+    }
+    assert_eq!(
+        answered.len(),
+        60,
+        "the repeats of the rate-limited Probes were answered after the second was over"
+    );
+}

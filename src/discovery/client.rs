@@ -293,13 +293,8 @@ async fn run(mut routes: Vec<Route>, targets: Option<Vec<Address>>, wait: Durati
             };
             if let Some(sock) = sock {
                 let v6 = r.record.destination.is_ipv6();
-                for e in send_route(sock, r, &xml[index]).await {
-                    // Linux reports an ICMP error drawn by an earlier datagram on the next send as
-                    // well as on the next receive. An empty queue means an earlier error already
-                    // read the ICMP behind this one.
-                    let reports = platform::udp_icmp_errors(SockRef::from(sock), &e, v6);
-                    pending.extend(reports.into_iter().map(|rep| (rep, v6)));
-                }
+                let reports = send_route(sock, r, &xml[index]).await;
+                pending.extend(reports.into_iter().map(|rep| (rep, v6)));
             }
             next += 1;
         }
@@ -407,9 +402,9 @@ fn attribute(
     }
 }
 
-/// Sends every Probe of the route once. Returns the errors that may stand for an ICMP error
-/// the kernel reports late (a refused or unreachable earlier datagram); others are recorded.
-async fn send_route(sock: &UdpSocket, r: &mut Route, xml: &[String]) -> Vec<io::Error> {
+/// Sends every Probe of the route once. Returns the ICMP errors that earlier datagrams drew and
+/// the kernel reported on these sends; other send errors are recorded on the route.
+async fn send_route(sock: &UdpSocket, r: &mut Route, xml: &[String]) -> Vec<platform::IcmpReport> {
     let mut late = Vec::new();
     if let (RouteKind::Multicast, Some((index, v4addr))) = (r.record.kind, r.interface) {
         let set = if r.record.destination.is_ipv6() {
@@ -435,9 +430,22 @@ async fn send_route(sock: &UdpSocket, r: &mut Route, xml: &[String]) -> Vec<io::
         // A datagram of under 1 KiB: the send completes or fails at once.
         match sock.send_to(x.as_bytes(), r.record.destination).await {
             Ok(_) => r.record.datagrams += 1,
-            Err(e) if icmp_like(&e) => late.push(e),
             Err(e) => {
-                r.record.error.get_or_insert(e.to_string());
+                // Linux reports an ICMP error drawn by an earlier datagram (of any route of this
+                // socket) on the next send as well as on the next receive, as the errno the ICMP
+                // maps to: ECONNREFUSED, EHOSTUNREACH … and EACCES for an ICMPv6
+                // administratively-prohibited, which is also what a local firewall gives. The
+                // error queue tells them apart: an ICMP is in it. An icmp-like errno with an
+                // empty queue means an earlier error already read the ICMP behind this one.
+                let reports = platform::udp_icmp_errors(
+                    SockRef::from(sock),
+                    &e,
+                    r.record.destination.is_ipv6(),
+                );
+                if reports.is_empty() && !icmp_like(&e) {
+                    r.record.error.get_or_insert(e.to_string());
+                }
+                late.extend(reports);
             }
         }
     }

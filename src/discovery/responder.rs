@@ -100,6 +100,13 @@ impl StandIn {
         probe.types.as_ref().is_none_or(|ts| ts.iter().all(ours))
     }
 
+    /// Forgets a Probe [`Self::answer`] decided to answer but that was not answered after all
+    /// (the sender's rate limit): its repeats are then answered, not dropped as repeats.
+    pub fn forget(&mut self, from: IpAddr, message_id: &str) {
+        self.recent
+            .retain(|(ip, id)| !(*ip == from && id == message_id));
+    }
+
     /// Decides what to send back to a datagram from `from` that came by `route`.
     pub fn answer(&mut self, bytes: &[u8], from: IpAddr, route: RouteKind) -> Answer {
         let probe = match parse_probe(bytes) {
@@ -202,6 +209,32 @@ mod tests {
         ));
         assert!(matches!(
             s.answer(p.as_bytes(), lo(), RouteKind::Multicast),
+            Answer::Silent { .. }
+        ));
+    }
+
+    #[test]
+    fn a_forgotten_probe_is_answered_when_repeated() {
+        let mut s = StandIn::new(1);
+        let p = Probe::new(Version::V2005, ProbeKind::Any);
+        let x = p.to_xml();
+        assert!(matches!(
+            s.answer(x.as_bytes(), lo(), RouteKind::Unicast),
+            Answer::Reply { .. }
+        ));
+        // Another sender's Probe with the same id is not forgotten with it.
+        let other: IpAddr = "127.0.0.2".parse().unwrap();
+        assert!(matches!(
+            s.answer(x.as_bytes(), other, RouteKind::Unicast),
+            Answer::Reply { .. }
+        ));
+        s.forget(lo(), &p.message_id);
+        assert!(matches!(
+            s.answer(x.as_bytes(), lo(), RouteKind::Unicast),
+            Answer::Reply { .. }
+        ));
+        assert!(matches!(
+            s.answer(x.as_bytes(), other, RouteKind::Unicast),
             Answer::Silent { .. }
         ));
     }

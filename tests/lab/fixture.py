@@ -7,6 +7,8 @@
   wsd-publish  a WS-Discovery publisher (python wsdiscovery) with Types, Scopes and XAddrs
   wsd-probe    one multicast WS-Discovery Probe; prints each reply as a JSON line (lab self-checks
                only: the project's own discovery client is tested elsewhere)
+  wsd-hostile  a hostile responder: answers every multicast Probe with junk, a truncated reply, a
+               reply to someone else's Probe and a 64 KiB datagram, never with a real answer
 
 Nothing here chooses an address: every socket is bound to the wildcard address of the namespace it
 runs in, so it can only ever see lab traffic.
@@ -120,6 +122,84 @@ def wsd_probe(args):
             }), flush=True)
 
 
+HOSTILE_MATCHES = """<?xml version="1.0" encoding="utf-8"?>
+<soap:Envelope xmlns:soap="http://www.w3.org/2003/05/soap-envelope"
+ xmlns:wsa="http://schemas.xmlsoap.org/ws/2004/08/addressing"
+ xmlns:wsd="http://schemas.xmlsoap.org/ws/2005/04/discovery"
+ xmlns:wsdp="http://schemas.xmlsoap.org/ws/2006/02/devprof"><soap:Header>
+<wsa:To>http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous</wsa:To>
+<wsa:Action>http://schemas.xmlsoap.org/ws/2005/04/discovery/ProbeMatches</wsa:Action>
+<wsa:MessageID>urn:uuid:{mid}</wsa:MessageID>
+<wsa:RelatesTo>{relates}</wsa:RelatesTo></soap:Header>
+<soap:Body><wsd:ProbeMatches><wsd:ProbeMatch>
+<wsa:EndpointReference><wsa:Address>urn:uuid:{endpoint}</wsa:Address></wsa:EndpointReference>
+<wsd:Types>wsdp:Device</wsd:Types><wsd:MetadataVersion>1</wsd:MetadataVersion>
+</wsd:ProbeMatch></wsd:ProbeMatches></soap:Body></soap:Envelope>"""
+
+
+def hostile_replies(probe_id):
+    """What the hostile responder sends for one Probe whose MessageID is `probe_id`."""
+    endpoint = str(uuid.uuid4())
+    good = lambda relates: HOSTILE_MATCHES.format(mid=uuid.uuid4(), relates=relates, endpoint=endpoint).encode()
+    answer = good(probe_id)
+    # 64 KiB: the right RelatesTo up front, then an element nested past any sane depth. The
+    # largest UDP payload over IPv4 is 65,507 bytes.
+    head = answer[: answer.index(b"<soap:Body>")] + b"<soap:Body>"
+    deep = head + b"<x>" * ((65507 - len(head)) // 3)
+    deep += b" " * (65507 - len(deep))
+    return [
+        b"\x00\xff\xfe junk, not XML <<<&&&",
+        answer[: len(answer) // 2],  # truncated mid-document
+        good("urn:uuid:" + str(uuid.uuid4())),  # a reply to a Probe nobody sent
+        deep[:65507],
+    ]
+
+
+def wsd_hostile(args):
+    import re
+    import struct
+
+    ifindex = socket.if_nametoindex(args.interface)
+    s4 = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s4.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s4.bind(("", 3702))
+    s4.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP,
+                  struct.pack("4s4si", socket.inet_aton("239.255.255.250"), socket.inet_aton("0.0.0.0"), ifindex))
+    s6 = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    s6.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+    s6.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s6.bind(("::", 3702))
+    s6.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_JOIN_GROUP,
+                  socket.inet_pton(socket.AF_INET6, "ff02::c") + struct.pack("@I", ifindex))
+    sel = selectors.DefaultSelector()
+    for s in (s4, s6):
+        sel.register(s, selectors.EVENT_READ)
+    message_id = re.compile(rb"MessageID[^>]*>\s*([^<\s]+)\s*<")
+    print("hostile on 3702", flush=True)
+    while True:
+        for key, _ in sel.select():
+            s = key.fileobj
+            try:
+                data, src = s.recvfrom(65536)
+            except OSError:
+                continue
+            if b"Probe" not in data or b"ProbeMatches" in data:
+                continue
+            m = message_id.search(data)
+            if not m:
+                continue
+            replies = hostile_replies(m.group(1).decode("ascii", "replace"))
+            sent = 0
+            for d in replies:
+                try:
+                    s.sendto(d, src)
+                    sent += 1
+                except OSError:
+                    pass  # the prober is gone, or its ICMP came back: keep serving
+            print("hostile: %d of %d datagrams to %s, largest %d bytes" % (
+                sent, len(replies), src[0], max(map(len, replies))), flush=True)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -134,8 +214,11 @@ def main():
     qp = sub.add_parser("wsd-probe")
     qp.add_argument("--types", default="", help="Types text, e.g. wsdp:Device; empty for a type-less Probe")
     qp.add_argument("--wait", type=float, default=3.0, help="seconds to collect replies")
+    hp = sub.add_parser("wsd-hostile")
+    hp.add_argument("--interface", required=True, help="where to join the WS-Discovery groups")
     args = p.parse_args()
-    {"listen": listen, "wsd-publish": wsd_publish, "wsd-probe": wsd_probe}[args.cmd](args)
+    commands = {"listen": listen, "wsd-publish": wsd_publish, "wsd-probe": wsd_probe, "wsd-hostile": wsd_hostile}
+    commands[args.cmd](args)
 
 
 if __name__ == "__main__":

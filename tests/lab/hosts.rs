@@ -13,7 +13,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use super::plan::{self, lan_v4, lan_v6, DEAD_OCTET};
+use super::plan::{self, lan_v4, lan_v6, remote_alias_v4, remote_v4, side_v4, side_v6, DEAD_OCTET};
 
 /// When a started process counts as up: a listening socket in its namespace (from `ss`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,14 +54,32 @@ impl HostCommand {
     }
 }
 
-/// One host on the LAN: an address, listeners, a firewall, processes.
+/// Which network a host is on, seen from the scanner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Net {
+    /// The LAN (`lan0`, bridge br0): `10.231.1.<octet>`, `fd6d:7670:6c61:1::<octet>`.
+    Lan,
+    /// The scanner's second LAN (`lan1`, bridge br1): `10.231.6.<octet>`,
+    /// `fd6d:7670:6c61:6::<octet>`. Only the hosts a case puts there answer on that link.
+    Side,
+    /// Behind the router (its `dn1`, bridge br2): `10.231.4.<octet>`, IPv4 only. Off the link:
+    /// multicast never gets there.
+    Remote,
+}
+
+/// One host: an address, listeners, a firewall, processes.
 #[derive(Debug, Clone)]
 pub struct HostSpec {
     /// Short, `[a-z0-9-]`: the namespace is `<prefix>h-<name>`, the scanner resolves
     /// `<name>.lab`.
     pub name: String,
-    /// Host part of its LAN addresses, `10.231.1.<octet>` and `fd6d:7670:6c61:1::<octet>`.
+    /// Host part of its addresses on its network (see [`Net`]).
     pub octet: u8,
+    pub net: Net,
+    /// A remote host's second address, `10.231.5.<octet>/32` on its loopback interface, which
+    /// the router routes to it; the scanner resolves `<name>-alias.lab` to it. Replies
+    /// the host sends from an unbound socket leave from its router-facing address instead.
+    pub alias: bool,
     /// Whether it also has the IPv6 ULA address (every host has a link-local one).
     pub ipv6: bool,
     /// TCP ports a fixture listener accepts on (both families).
@@ -81,6 +99,8 @@ impl HostSpec {
         HostSpec {
             name: name.into(),
             octet,
+            net: Net::Lan,
+            alias: false,
             ipv6: false,
             listen: Vec::new(),
             greeting: None,
@@ -92,6 +112,24 @@ impl HostSpec {
 
     pub fn ipv6(mut self) -> Self {
         self.ipv6 = true;
+        self
+    }
+
+    /// On the scanner's second LAN instead of the first.
+    pub fn side(mut self) -> Self {
+        self.net = Net::Side;
+        self
+    }
+
+    /// Behind the router, off the scanner's links (IPv4 only).
+    pub fn remote(mut self) -> Self {
+        self.net = Net::Remote;
+        self
+    }
+
+    /// A remote host's second address (see [`HostSpec::alias`]).
+    pub fn with_alias(mut self) -> Self {
+        self.alias = true;
         self
     }
 
@@ -126,11 +164,25 @@ impl HostSpec {
     }
 
     pub fn v4(&self) -> Ipv4Addr {
-        lan_v4(self.octet)
+        match self.net {
+            Net::Lan => lan_v4(self.octet),
+            Net::Side => side_v4(self.octet),
+            Net::Remote => remote_v4(self.octet),
+        }
     }
 
     pub fn v6(&self) -> Option<Ipv6Addr> {
-        self.ipv6.then(|| lan_v6(self.octet))
+        match self.net {
+            _ if !self.ipv6 => None,
+            Net::Lan => Some(lan_v6(self.octet)),
+            Net::Side => Some(side_v6(self.octet)),
+            Net::Remote => None,
+        }
+    }
+
+    /// The second address of a remote host with [`HostSpec::with_alias`].
+    pub fn alias_v4(&self) -> Option<Ipv4Addr> {
+        (self.alias && self.net == Net::Remote).then(|| remote_alias_v4(self.octet))
     }
 
     /// Its addresses, IPv4 first: what `<name>.lab` resolves to.
@@ -187,25 +239,46 @@ pub fn standard() -> Vec<HostSpec> {
         // Dual-stack VS 2022 monitor.
         HostSpec::new("dual", 22).ipv6().listen(&[4026]),
         // WS-Discovery responders (see docs in README, "How the lab tests work").
-        HostSpec::new("wsdd", 30).ipv6().run(
-            HostCommand::new(["wsdd", "--interface", "{if}", "--hostname", "WSDD-LAB", "--shortlog"])
-                .ready(Ready::Udp(3702)),
-        ),
-        HostSpec::new("wsdpub", 31).listen(&[4026]).run(
-            HostCommand::new([
-                "python3",
-                "{fixture}",
-                "wsd-publish",
-                "--type",
-                WSD_PUBLISHER_TYPE,
-                "--scope",
-                WSD_PUBLISHER_SCOPE,
-                "--xaddrs",
-                "http://{ip4}:4026/msvsmon-lab",
-            ])
-            .ready(Ready::Udp(3702)),
-        ),
+        HostSpec::new("wsdd", 30).ipv6().run(wsdd("WSDD-LAB", WSDD_UUID)),
+        HostSpec::new("wsdpub", 31).listen(&[4026]).run(wsd_publisher()),
     ]
+}
+
+/// Debian's wsdd on the host's interface, announcing `hostname`, with a fixed endpoint UUID.
+/// (wsdd derives its default from the machine's hostname, which every lab namespace shares: two
+/// wsdd hosts would otherwise claim one endpoint, i.e. be one machine.)
+pub fn wsdd(hostname: &str, uuid: &str) -> HostCommand {
+    HostCommand::new([
+        "wsdd",
+        "--interface",
+        "{if}",
+        "--hostname",
+        hostname,
+        "--uuid",
+        uuid,
+        "--shortlog",
+    ])
+    .ready(Ready::Udp(3702))
+}
+
+/// The endpoint of the standard lab's wsdd: its replies carry `urn:uuid:<this>`.
+pub const WSDD_UUID: &str = "6d3a1f0e-5c2b-4e8a-9f71-0000000000a1";
+
+/// The python wsdiscovery publisher of the standard lab (`wsdpub`), with [`WSD_PUBLISHER_TYPE`],
+/// [`WSD_PUBLISHER_SCOPE`] and XAddrs `http://<its IPv4>:4026/msvsmon-lab`.
+pub fn wsd_publisher() -> HostCommand {
+    HostCommand::new([
+        "python3",
+        "{fixture}",
+        "wsd-publish",
+        "--type",
+        WSD_PUBLISHER_TYPE,
+        "--scope",
+        WSD_PUBLISHER_SCOPE,
+        "--xaddrs",
+        "http://{ip4}:4026/msvsmon-lab",
+    ])
+    .ready(Ready::Udp(3702))
 }
 
 /// What the wsdiscovery publisher announces: `NAMESPACE PREFIX LOCALNAME`. Made up for the lab:

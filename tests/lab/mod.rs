@@ -5,7 +5,9 @@
 //!
 //! ```text
 //!  scanner ──lan0── [br0 in "lan"] ──eth0── one namespace per scenario host (hosts.rs)
+//!     ├──lan1── [br1 in "lan"] ──eth0── hosts of the second LAN (`Net::Side`, if any)
 //!     └──rt0── router ──dn0── farm (answers for 10.232.0.0/16)
+//!                 └──dn1── [br2 in "lan"] ──eth0── hosts behind the router (`Net::Remote`, if any)
 //! ```
 //!
 //! Safety rules the builder enforces:
@@ -40,9 +42,11 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
+// Not every lab target uses every re-export.
+#[allow(unused_imports)]
 pub use farm::{Answer, FarmTruth};
-pub use hosts::{HostCommand, HostSpec, Ready};
-use plan::{lan_v4, lan_v6};
+pub use hosts::{HostCommand, HostSpec, Net, Ready};
+use plan::{lan_v4, lan_v6, side_v4, side_v6};
 
 /// The fixture script the lab's listeners and publishers run (`{fixture}` in a [`HostCommand`]).
 pub const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/lab/fixture.py");
@@ -64,6 +68,8 @@ pub struct LabSpec {
     pub lan: bool,
     /// Build the router and the farm behind it.
     pub farm: bool,
+    /// Give the scanner an interface with multicast off ([`plan::NO_MULTICAST_IF`]).
+    pub no_multicast_if: bool,
 }
 
 impl LabSpec {
@@ -74,6 +80,7 @@ impl LabSpec {
             names: hosts::standard_names(),
             lan: true,
             farm: true,
+            no_multicast_if: false,
         }
     }
 
@@ -84,6 +91,7 @@ impl LabSpec {
             names: Vec::new(),
             lan: false,
             farm: true,
+            no_multicast_if: false,
         }
     }
 
@@ -91,6 +99,16 @@ impl LabSpec {
     pub fn with_host(mut self, h: HostSpec) -> LabSpec {
         self.hosts.push(h);
         self
+    }
+
+    /// Adds the scanner's interface with multicast off ([`plan::NO_MULTICAST_IF`]).
+    pub fn with_no_multicast_interface(mut self) -> LabSpec {
+        self.no_multicast_if = true;
+        self
+    }
+
+    fn has(&self, net: Net) -> bool {
+        self.hosts.iter().any(|h| h.net == net)
     }
 }
 
@@ -187,8 +205,27 @@ impl Lab {
         if spec.lan {
             self.build_lan()?;
         }
+        if spec.has(Net::Side) {
+            self.build_side_lan()?;
+        }
         if spec.farm {
             self.build_router_and_farm()?;
+        }
+        if spec.has(Net::Remote) {
+            self.build_remote_link(spec)?;
+        }
+        if spec.no_multicast_if {
+            // A veth whose peer sits unattached in the LAN namespace (not every kernel has dummy
+            // interfaces): up, with an address, multicast off.
+            let lan = self
+                .lan
+                .clone()
+                .ok_or("the multicast-off interface needs the LAN")?;
+            let (s, dev) = (self.scanner.clone(), plan::NO_MULTICAST_IF);
+            Self::veth(&s, dev, &lan, "nomc-peer")?;
+            sys::ipn(&lan, "link set nomc-peer up")?;
+            Self::addr(&s, dev, plan::NO_MULTICAST_CIDR)?;
+            sys::ipn(&s, &format!("link set {dev} multicast off up"))?;
         }
         self.write_scanner_names(spec)?;
         for h in &spec.hosts {
@@ -254,12 +291,20 @@ impl Lab {
         sys::sysctl(ns, &kv)
     }
 
+    /// A bridge (a switch) in the LAN namespace. No multicast snooping: WS-Discovery multicast
+    /// reaches every port without IGMP state.
+    fn bridge(lan: &str, name: &str) -> Result<(), String> {
+        sys::ipn(
+            lan,
+            &format!("link add {name} type bridge mcast_snooping 0"),
+        )?;
+        sys::ipn(lan, &format!("link set {name} up")).map(drop)
+    }
+
     fn build_lan(&mut self) -> Result<(), String> {
         let lan = format!("{}lan", self.prefix);
         self.add_ns(&lan)?;
-        // No multicast snooping: WS-Discovery multicast reaches every port without IGMP state.
-        sys::ipn(&lan, "link add br0 type bridge mcast_snooping 0")?;
-        sys::ipn(&lan, "link set br0 up")?;
+        Self::bridge(&lan, "br0")?;
         let port = format!("p{}", plan::SCANNER_OCTET);
         Self::veth(&self.scanner, "lan0", &lan, &port)?;
         sys::ipn(&lan, &format!("link set {port} master br0 up"))?;
@@ -271,6 +316,54 @@ impl Lab {
         // Multicast (WS-Discovery) leaves by the LAN; this is not a default route.
         sys::ipn(&s, "route add 224.0.0.0/4 dev lan0")?;
         self.lan = Some(lan);
+        Ok(())
+    }
+
+    /// The scanner's second LAN: `lan1` to bridge br1 in the LAN namespace.
+    fn build_side_lan(&mut self) -> Result<(), String> {
+        let lan = self
+            .lan
+            .clone()
+            .ok_or("the second LAN needs the LAN (LabSpec::lan)")?;
+        Self::bridge(&lan, "br1")?;
+        let port = format!("s{}", plan::SCANNER_OCTET);
+        Self::veth(&self.scanner, "lan1", &lan, &port)?;
+        sys::ipn(&lan, &format!("link set {port} master br1 up"))?;
+        let s = self.scanner.clone();
+        Self::addr(&s, "lan1", &format!("{}/24", side_v4(plan::SCANNER_OCTET)))?;
+        Self::addr(&s, "lan1", &format!("{}/64", side_v6(plan::SCANNER_OCTET)))?;
+        sys::ipn(&s, "link set lan1 up")?;
+        Self::fast_neighbour_timeouts(&s, "lan1")
+    }
+
+    /// The router's second downlink `dn1`, to bridge br2 in the LAN namespace, where the remote
+    /// hosts are; routes to it (and to their aliases) from the scanner and the router.
+    fn build_remote_link(&mut self, spec: &LabSpec) -> Result<(), String> {
+        let lan = self
+            .lan
+            .clone()
+            .ok_or("remote hosts need the LAN namespace (LabSpec::lan)")?;
+        let r = self
+            .router
+            .clone()
+            .ok_or("remote hosts need the router (LabSpec::farm)")?;
+        Self::bridge(&lan, "br2")?;
+        Self::veth(&r, "dn1", &lan, "rdn1")?;
+        sys::ipn(&lan, "link set rdn1 master br2 up")?;
+        Self::addr(&r, "dn1", &format!("{}/24", plan::REMOTE_ROUTER))?;
+        sys::ipn(&r, "link set dn1 up")?;
+        let s = self.scanner.clone();
+        for prefix in [plan::REMOTE_V4_PREFIX, plan::REMOTE_ALIAS_PREFIX] {
+            sys::ipn(
+                &s,
+                &format!("route add {prefix} via {}", plan::ROUTER_UPLINK),
+            )?;
+        }
+        for h in spec.hosts.iter().filter(|h| h.net == Net::Remote) {
+            if let Some(alias) = h.alias_v4() {
+                sys::ipn(&r, &format!("route add {alias}/32 via {}", h.v4()))?;
+            }
+        }
         Ok(())
     }
 
@@ -356,7 +449,11 @@ impl Lab {
         let named = spec
             .hosts
             .iter()
-            .map(|h| (format!("{}.lab", h.name), h.addresses()));
+            .map(|h| (format!("{}.lab", h.name), h.addresses()))
+            .chain(spec.hosts.iter().filter_map(|h| {
+                let a = h.alias_v4()?;
+                Some((format!("{}-alias.lab", h.name), vec![IpAddr::V4(a)]))
+            }));
         for (name, addrs) in named.chain(spec.names.iter().cloned()) {
             for a in addrs {
                 hosts.push_str(&format!("{a} {name}\n"));
@@ -391,14 +488,29 @@ impl Lab {
             .ok_or("hosts need the LAN (LabSpec::lan)")?;
         let ns = format!("{}h-{}", self.prefix, h.name);
         self.add_ns(&ns)?;
-        let port = format!("p{}", h.octet);
+        let (bridge, port) = match h.net {
+            Net::Lan => ("br0", format!("p{}", h.octet)),
+            Net::Side => ("br1", format!("s{}", h.octet)),
+            Net::Remote => ("br2", format!("r{}", h.octet)),
+        };
         Self::veth(&ns, "eth0", &lan, &port)?;
-        sys::ipn(&lan, &format!("link set {port} master br0 up"))?;
+        sys::ipn(&lan, &format!("link set {port} master {bridge} up"))?;
         Self::addr(&ns, "eth0", &format!("{}/24", h.v4()))?;
         if let Some(v6) = h.v6() {
             Self::addr(&ns, "eth0", &format!("{v6}/64"))?;
         }
         sys::ipn(&ns, "link set eth0 up")?;
+        if h.net == Net::Remote {
+            // Back to the scanner's side of the router only: no default route.
+            let back = plan::SCANNER_LINK_PREFIX;
+            sys::ipn(
+                &ns,
+                &format!("route add {back} via {}", plan::REMOTE_ROUTER),
+            )?;
+        }
+        if let Some(alias) = h.alias_v4() {
+            Self::addr(&ns, "lo", &format!("{alias}/32"))?;
+        }
         load_firewall(&ns, h)?;
         if !h.listen.is_empty() {
             let ports: Vec<String> = h.listen.iter().map(u16::to_string).collect();
@@ -653,6 +765,7 @@ fn load_firewall(ns: &str, h: &HostSpec) -> Result<(), String> {
 
 fn validate(spec: &LabSpec) -> Result<(), String> {
     let mut seen = std::collections::BTreeMap::new();
+    let mut names = std::collections::BTreeSet::new();
     for h in &spec.hosts {
         let ok_name = !h.name.is_empty()
             && h.name.len() <= 20
@@ -662,13 +775,27 @@ fn validate(spec: &LabSpec) -> Result<(), String> {
         if !ok_name {
             return Err(format!("host name '{}': use 1-20 of [a-z0-9-]", h.name));
         }
-        if [0, plan::SCANNER_OCTET, plan::DEAD_OCTET, 255].contains(&h.octet) {
+        if !names.insert(&h.name) {
+            return Err(format!("two hosts are named {}", h.name));
+        }
+        // .1 is the router's address behind it; .2 the scanner's on its LANs.
+        let reserved = [0, 1, plan::SCANNER_OCTET, plan::DEAD_OCTET, 255];
+        if reserved.contains(&h.octet) {
             return Err(format!("host {}: octet {} is reserved", h.name, h.octet));
         }
-        if let Some(other) = seen.insert(h.octet, &h.name) {
+        if h.net == Net::Remote && h.ipv6 {
+            return Err(format!("host {}: the router does not route IPv6", h.name));
+        }
+        if h.alias && h.net != Net::Remote {
+            return Err(format!("host {}: only remote hosts have an alias", h.name));
+        }
+        if h.net == Net::Remote && !spec.farm {
+            return Err(format!("host {}: remote hosts need the router", h.name));
+        }
+        if let Some(other) = seen.insert((h.net, h.octet), &h.name) {
             return Err(format!(
-                "hosts {other} and {} share octet {}",
-                h.name, h.octet
+                "hosts {other} and {} share octet {} on {:?}",
+                h.name, h.octet, h.net
             ));
         }
     }

@@ -15,6 +15,20 @@ pub const SCANNER_OCTET: u8 = 2;
 /// Host part of the LAN addresses where no host exists (v4 and v6): ARP/ND fails.
 pub const DEAD_OCTET: u8 = 99;
 
+/// A second LAN of the scanner (`lan1`, bridge br1): another link, for `--discover --interface`.
+pub const SIDE_V4_PREFIX: &str = "10.231.6.0/24";
+pub const SIDE_V6_PREFIX: &str = "fd6d:7670:6c61:6::/64";
+/// Behind the router (its `dn1`, bridge br2): hosts one router away, reached by unicast only.
+pub const REMOTE_V4_PREFIX: &str = "10.231.4.0/24";
+pub const REMOTE_ROUTER: Ipv4Addr = Ipv4Addr::new(10, 231, 4, 1);
+/// Second addresses of remote hosts (`10.231.5.<octet>/32` on their loopback), routed by the
+/// router to the host: probed there, a host answers from its router-facing address.
+pub const REMOTE_ALIAS_PREFIX: &str = "10.231.5.0/24";
+/// The scanner's interface with multicast off (`nomc0`, a veth to nowhere), for
+/// `--discover --interface`.
+pub const NO_MULTICAST_IF: &str = "nomc0";
+pub const NO_MULTICAST_CIDR: &str = "10.231.7.1/24";
+
 /// Scanner ↔ router link (/30).
 pub const SCANNER_LINK_PREFIX: &str = "10.231.2.0/30";
 pub const SCANNER_UPLINK: Ipv4Addr = Ipv4Addr::new(10, 231, 2, 1);
@@ -54,6 +68,28 @@ pub fn lan_v6(octet: u8) -> Ipv6Addr {
     format!("fd6d:7670:6c61:1::{octet}")
         .parse()
         .expect("a valid IPv6 address")
+}
+
+/// `10.231.6.<octet>`, on the second LAN.
+pub fn side_v4(octet: u8) -> Ipv4Addr {
+    Ipv4Addr::new(10, 231, 6, octet)
+}
+
+/// `fd6d:7670:6c61:6::<octet>` (decimal digits, as [`lan_v6`]).
+pub fn side_v6(octet: u8) -> Ipv6Addr {
+    format!("fd6d:7670:6c61:6::{octet}")
+        .parse()
+        .expect("a valid IPv6 address")
+}
+
+/// `10.231.4.<octet>`, behind the router.
+pub fn remote_v4(octet: u8) -> Ipv4Addr {
+    Ipv4Addr::new(10, 231, 4, octet)
+}
+
+/// `10.231.5.<octet>`, a remote host's second address.
+pub fn remote_alias_v4(octet: u8) -> Ipv4Addr {
+    Ipv4Addr::new(10, 231, 5, octet)
 }
 
 /// Parses "a.b.c.d/n" or "x::/n".
