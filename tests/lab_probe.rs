@@ -87,6 +87,8 @@ mod linux {
                 farm_nmap_sweep_matches,
             ),
             Case::lab("scan::farm_sweep_matches_the_truth_file", farm_scan_matches),
+            // Exclusive: the lossy host counts SYNs, and the sweep sends it its own.
+            Case::lab("scan::lan_sweep_agrees_with_the_truth", lan_sweep_agrees).exclusive(),
             Case::lab(
                 "scan::public_range_needs_confirmation",
                 public_range_needs_confirmation,
@@ -802,6 +804,96 @@ mod linux {
         assert_eq!(summary["ports"]["filtered"], drop_hosts * 12 - open_high);
         assert_eq!(summary["interrupted"], false);
         assert_eq!(out.status.code(), Some(0));
+    }
+
+    /// A subnet scan of the whole LAN must say what the single-host truth says, port by port and
+    /// reason by reason, for every lab host; every other address has no host behind it, and
+    /// must be reported so (not "filtered"): ARP gets no answer there.
+    fn lan_sweep_agrees(lab: &Lab) {
+        let truth = Truth::load().unwrap();
+        for t in &truth.targets {
+            for h in &t.reset_firewall {
+                lab.reset_firewall(h).unwrap();
+            }
+        }
+        let mut want: BTreeMap<(IpAddr, u16), (String, String)> = BTreeMap::new();
+        for t in truth.targets.iter().filter(|t| t.args.is_empty()) {
+            for a in &t.addresses {
+                let IpAddr::V4(v4) = a.address else { continue };
+                if v4.octets()[..3] != [10, 231, 1] {
+                    continue;
+                }
+                for (port, p) in a.by_port().unwrap() {
+                    if RELEASE_PORTS.contains(&port) {
+                        want.insert((a.address, port), (p.state.clone(), p.reason.clone()));
+                    }
+                }
+            }
+        }
+        let out = lab
+            .scanner(BIN)
+            .args([
+                "--ndjson",
+                "--all",
+                "--retries",
+                "3",
+                "--timeout",
+                "600ms",
+                "10.231.1.0/24",
+            ])
+            .output()
+            .expect("the binary runs");
+        let mut bad = Vec::new();
+        let mut hosts = 0;
+        for line in String::from_utf8_lossy(&out.stdout).lines() {
+            let v: Value = serde_json::from_str(line).expect("NDJSON");
+            assert_schema(&v);
+            if v["type"] != "host" {
+                continue;
+            }
+            hosts += 1;
+            let a = &v["addresses"][0];
+            let ip: IpAddr = a["address"].as_str().unwrap().parse().unwrap();
+            let last = match ip {
+                IpAddr::V4(v4) => v4.octets()[3],
+                IpAddr::V6(_) => unreachable!("an IPv4 sweep"),
+            };
+            for p in a["ports"].as_array().unwrap() {
+                let port = p["port"].as_u64().unwrap() as u16;
+                let got = (
+                    str_of(&p["state"]).to_string(),
+                    str_of(&p["reason"]).to_string(),
+                );
+                let expected = match want.get(&(ip, port)) {
+                    Some(w) => w.clone(),
+                    // The scanner's own address: its kernel resets.
+                    None if last == lab::plan::SCANNER_OCTET => {
+                        ("closed".into(), "conn-refused".into())
+                    }
+                    // Network and broadcast addresses: no host, whatever the reason.
+                    None if last == 0 || last == 255 => {
+                        if got.0 != "no_host" {
+                            bad.push(format!("{ip}:{port} is {got:?}, expected no_host"));
+                        }
+                        continue;
+                    }
+                    None => ("no_host".into(), "neighbour-unreachable".into()),
+                };
+                if got != expected {
+                    bad.push(format!("{ip}:{port} is {got:?}, expected {expected:?}"));
+                }
+            }
+        }
+        assert_eq!(
+            hosts, 256,
+            "every address of the /24 is reported with --all"
+        );
+        assert!(
+            bad.is_empty(),
+            "{} disagreement(s):\n  {}",
+            bad.len(),
+            bad.join("\n  ")
+        );
     }
 
     /// More than 65,536 public addresses need --yes. Checked inside the scanner namespace, which

@@ -183,6 +183,9 @@ fn probes_for(route: RouteKind, group: usize) -> Vec<(Probe, SentProbe)> {
     out
 }
 
+/// Receive buffer asked for the discovery sockets.
+const RECV_BUFFER: usize = 1 << 20;
+
 /// An unconnected UDP socket of one family on an ephemeral port, set up for multicast on the
 /// link only, and for ICMP errors where the platform reports them.
 fn open_socket(ipv6: bool) -> io::Result<UdpSocket> {
@@ -197,6 +200,9 @@ fn open_socket(ipv6: bool) -> io::Result<UdpSocket> {
         s.set_multicast_loop_v4(false)?;
     }
     platform::enable_icmp_errors(&s, ipv6);
+    // Room for a burst of 64 KiB datagrams (a hostile responder's, or many real ones) without
+    // the kernel dropping the real answers behind them; best effort, the system may cap it.
+    let _ = s.set_recv_buffer_size(RECV_BUFFER);
     s.set_nonblocking(true)?;
     let any: SocketAddr = if ipv6 {
         (std::net::Ipv6Addr::UNSPECIFIED, 0).into()

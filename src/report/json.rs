@@ -274,7 +274,8 @@ fn route_json(r: &RouteRecord) -> ProbeRouteJson {
 pub fn responder(r: &Responder) -> ResponderJson {
     let c = &r.classification;
     ResponderJson {
-        source: r.source.ip().to_string(),
+        // With its zone (`fe80::1%eth0`): a link-local source means nothing without it.
+        source: crate::target::Address::from_socket_addr(r.source).to_string(),
         source_port: r.source.port(),
         version: r.version.as_str(),
         endpoint: r.endpoint.clone(),
