@@ -2,7 +2,7 @@
 //! in `crate::listen`.
 //!
 //! The stand-in's Types are `wsdp:Device msp:RemoteDebuggerStandIn` (2005/04; `dpws:Device` in
-//! 2009 replies), with `msp` bound to [`STAND_IN_NS`](super::STAND_IN_NS). They say honestly what it
+//! 2009 replies), with `msp` bound to [`super::STAND_IN_NS`]. They say honestly what it
 //! is: a DPWS device, and this tool's stand-in for a remote debugger, not msvsmon (whose Types
 //! are not public). It has no Scopes and no XAddrs, as wsdd's ProbeMatch has none.
 //!
