@@ -430,10 +430,20 @@ impl Selection {
         ports.dedup();
         ports
             .into_iter()
-            .map(|port| PlannedPort {
-                port,
-                claims: claims(port, &kinds),
-                custom: custom.contains(&port),
+            .map(|port| {
+                // On an App Service host, 4024 is the App Service forwarder whatever the
+                // release (visualstudio-docs #8224): not a VS 2019 monitor.
+                let service = claims(port, &[Kind::AppService]);
+                let claims = if app_service && !service.is_empty() {
+                    service
+                } else {
+                    claims(port, &kinds)
+                };
+                PlannedPort {
+                    port,
+                    claims,
+                    custom: custom.contains(&port),
+                }
             })
             .collect()
     }
@@ -595,10 +605,12 @@ mod tests {
     }
 
     #[test]
-    fn app_service_targets_get_the_forwarder_label() {
+    fn app_service_targets_get_the_forwarder_label_only() {
         let plan = Selection::default().plan(true, None);
         let p = plan.iter().find(|p| p.port == Port(4024)).unwrap();
-        assert!(p.claims.iter().any(|c| c.role == Role::AppServiceForwarder));
+        assert_eq!(p.claims.len(), 1);
+        assert_eq!(p.claims[0].role, Role::AppServiceForwarder);
+        assert_eq!(p.label(), "App Service · App Service forwarder");
     }
 
     #[test]

@@ -385,6 +385,15 @@ fn address_findings(
         }
     }
 
+    // Some ports rejected with ICMP and others silent: ICMP rate limiting, probably (see below).
+    let rate_limited = a
+        .ports
+        .iter()
+        .any(|p| p.result.state == PortState::Rejected && p.result.icmp.is_some())
+        && a.ports
+            .iter()
+            .any(|p| p.result.state == PortState::Filtered);
+
     // Silence everywhere: one finding, not twelve.
     if a.ports
         .iter()
@@ -396,12 +405,22 @@ fn address_findings(
             .iter()
             .filter(|p| p.planned.is_main() || p.planned.custom)
             .collect();
+        // A WS-Discovery answer from this very address proves the host is up.
+        let answered_discovery = obs
+            .discovery
+            .as_ref()
+            .is_some_and(|d| d.responders.iter().any(|r| r.source.ip() == addr.ip));
+        let why = if answered_discovery {
+            format!("{addr} is up (it answered WS-Discovery), so a firewall drops every debugger port (there, in between, or this machine's own outgoing rules)")
+        } else {
+            "the host is down, the address is wrong, or a firewall drops everything (there, in between, or this machine's own outgoing rules)".to_string()
+        };
         push(
             Code::HostSilent,
             Severity::Problem,
             port_numbers(&a.ports.iter().collect::<Vec<_>>()),
             format!(
-                "no answer from {addr} on any of its {} ports after {attempts} attempt(s) each: the host is down, the address is wrong, or a firewall drops everything (there, in between, or this machine's own outgoing rules)",
+                "no answer from {addr} on any of its {} ports after {attempts} attempt(s) each: {why}",
                 a.ports.len()
             ),
             format!(
@@ -409,6 +428,9 @@ fn address_findings(
                 comma_ports(&mains)
             ),
         );
+    } else if rate_limited {
+        // The silent ports are covered by the icmp_rate_limited finding below: calling them
+        // "dropped by a firewall" next to it would contradict it.
     } else {
         let filtered = of_state(PortState::Filtered, false);
         if !filtered.is_empty() {
@@ -499,25 +521,36 @@ fn address_findings(
         .iter()
         .filter(|p| p.result.state == PortState::Filtered)
         .collect();
-    if !rejected.is_empty()
-        && !silent.is_empty()
-        && rejected.iter().any(|p| p.result.icmp.is_some())
-    {
+    if rate_limited {
         // Linux answers at most a burst of 6 ICMP errors, then 1 per second, per destination
         // (icmp_ratelimit); routers limit theirs too. A dozen SYNs at once outrun that.
+        let main_silent = silent
+            .iter()
+            .any(|p| p.planned.is_main() || p.planned.custom);
         push(
             Code::IcmpRateLimited,
-            Severity::Info,
+            if main_silent { gravity } else { Severity::Info },
             port_numbers(&silent),
             format!(
-                "{addr} rejected {} port(s) with ICMP but did not answer {} other(s) ({}): senders rate-limit their ICMP errors, so the silent ports are probably rejected the same way, not dropped",
+                "{} port(s) of {addr} were rejected with ICMP by {} but {} other(s) got no answer ({}): senders rate-limit their ICMP errors, so the silent ports are probably rejected the same way, not dropped",
                 rejected.len(),
+                {
+                    let mut senders: Vec<String> = rejected
+                        .iter()
+                        .filter_map(|p| p.result.icmp.and_then(|i| i.from))
+                        .map(|f| if f == addr.ip { format!("{addr} itself") } else { f.to_string() })
+                        .collect();
+                    senders.dedup();
+                    if senders.is_empty() { "something on the way".to_string() } else { senders.join(", ") }
+                },
                 silent.len(),
                 comma_ports(&silent).replace(',', ", ")
             ),
             format!(
-                "probe fewer ports at a time to see their real answer (e.g. msvsmon-probe {} --release 2022)",
-                addr
+                "probe fewer ports at a time to see their real answer (e.g. msvsmon-probe {} --release 2022); where a firewall rejects, allow inbound TCP {} for msvsmon.exe: {FIREWALL_RULE} {}",
+                addr,
+                comma_ports(&silent),
+                comma_ports(&silent)
             ),
         );
     }
@@ -691,7 +724,10 @@ fn address_findings(
     }
 
     // Release mismatch: the newest release that answers is older than releases that do not.
-    if let Some(newest) = a
+    // Not on an App Service host: its 4024 serves every release. Only a *closed* newer port
+    // counts: a filtered one may hide a running newer monitor.
+    if obs.target.is_app_service() {
+    } else if let Some(newest) = a
         .debugger_ports()
         .filter(|p| p.planned.is_main())
         .flat_map(|p| p.planned.claims.iter())
@@ -702,7 +738,7 @@ fn address_findings(
         let newer_closed: Vec<&PortObservation> = a
             .ports
             .iter()
-            .filter(|p| !p.result.is_debugger_candidate() && p.planned.is_main())
+            .filter(|p| p.result.state == PortState::Closed && p.planned.is_main())
             .filter(|p| {
                 p.planned.claims.iter().any(|c| {
                     c.role == Role::Main && c.release.internal_version.is_some_and(|v| v > newest.0)
@@ -890,7 +926,13 @@ fn discovery_findings(
                     r.source.ip(),
                     if endpoints.is_empty() { "" } else { "; the open ports are likely the stand-in's too" }
                 ),
-                "the network path works, WS-Discovery included: stop `msvsmon-probe listen` and start the remote debugger (msvsmon.exe) on the same ports; it is found the same way unless it runs with /nodiscovery".to_string(),
+                if endpoints.is_empty() {
+                    // The stand-in answered discovery, but none of its TCP ports did: only half
+                    // of the path is open (the findings above say what blocks the ports).
+                    "WS-Discovery passes, but the debugger ports do not: fix what the port findings above name (a firewall rule for msvsmon.exe, or the port the stand-in listens on), then probe again before installing the remote debugger".to_string()
+                } else {
+                    "the network path works, WS-Discovery included: stop `msvsmon-probe listen` and start the remote debugger (msvsmon.exe) on the same ports; it is found the same way unless it runs with /nodiscovery".to_string()
+                },
             );
             return;
         }
@@ -1279,6 +1321,79 @@ mod tests {
         assert!(f.cause.contains("rate-limit"), "{}", f.cause);
         let only_rejects = diagnose(&host("10.0.0.5", &[("10.0.0.5", vec![(4026, reject(3))])]));
         assert!(!codes(&only_rejects).contains(&Code::IcmpRateLimited));
+    }
+
+    #[test]
+    fn a_routers_icmp_does_not_make_a_host_up() {
+        let router_says_no = Attempt::Icmp {
+            rtt: Duration::from_micros(400),
+            report: IcmpReport {
+                v6: false,
+                icmp_type: 3,
+                code: 13,
+                offender: Some("10.0.0.1".parse().unwrap()),
+            },
+            local: Some("10.0.0.2".parse().unwrap()),
+        };
+        let plan = Selection::default().plan(false, None);
+        let states = plan
+            .iter()
+            .map(|p| {
+                let a = if p.port.0 == 4026 {
+                    router_says_no.clone()
+                } else {
+                    Attempt::NoResponse
+                };
+                (p.port.0, a)
+            })
+            .collect();
+        let d = diagnose(&host("10.0.0.5", &[("10.0.0.5", states)]));
+        let f = finding(&d, Code::IcmpRateLimited);
+        assert!(
+            f.cause.contains("rejected with ICMP by 10.0.0.1 "),
+            "{}",
+            f.cause
+        );
+        assert!(
+            d.findings.iter().all(|f| !f.cause.contains("is up")),
+            "{:#?}",
+            d.findings
+        );
+    }
+
+    #[test]
+    fn app_service_hosts_get_no_release_mismatch() {
+        let d = diagnose(&host(
+            "myapp.azurewebsites.net",
+            &[("10.0.0.5", vec![(4024, open())])],
+        ));
+        assert!(
+            !codes(&d).contains(&Code::ReleaseMismatch),
+            "{:#?}",
+            d.findings
+        );
+        assert!(
+            d.verdict.summary.contains("App Service"),
+            "{}",
+            d.verdict.summary
+        );
+        assert!(
+            !d.verdict.summary.contains("VS 2019"),
+            "{}",
+            d.verdict.summary
+        );
+    }
+
+    #[test]
+    fn a_filtered_newer_port_is_no_release_mismatch() {
+        let d = diagnose(&host(
+            "10.0.0.5",
+            &[(
+                "10.0.0.5",
+                vec![(4024, open()), (4026, Attempt::NoResponse)],
+            )],
+        ));
+        assert!(!codes(&d).contains(&Code::ReleaseMismatch));
     }
 
     #[test]

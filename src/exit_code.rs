@@ -37,14 +37,101 @@ impl ExitCode {
     }
 }
 
+/// What a run established, as far as the exit code cares.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Outcome {
+    /// Visual Studio can attach somewhere: a main or custom debugger port accepts.
+    pub reachable: bool,
+    /// A debugger port of any kind (main, custom or WoW64) is open somewhere: a monitor runs.
+    pub exposed: bool,
+    /// Some target did not resolve, so it was not probed.
+    pub unresolved: bool,
+    /// Local errors, or a scan that did not finish, left some ports unprobed.
+    pub incomplete: bool,
+    /// Stopped by Ctrl-C or SIGTERM.
+    pub interrupted: bool,
+}
+
 impl ExitCode {
-    /// The code under `--fail-if-open`: "found" is the failure, "not found" the success.
-    pub fn audited(self, audit: bool) -> ExitCode {
-        match (audit, self) {
-            (true, ExitCode::Found) => ExitCode::AuditExposed,
-            (true, ExitCode::NotFound) => ExitCode::AuditClean,
-            (_, c) => c,
+    /// The one place the exit code is decided. A check (`0` = reachable) asks whether Visual
+    /// Studio can attach; an audit (`--fail-if-open`, `1` = exposed) asks whether any debugger
+    /// port is open. "Not found" (1) and "clean" (0) are only claimed when every target was
+    /// resolved and every port probed: otherwise the code says what is missing (3 or 4).
+    pub fn for_outcome(o: Outcome, audit: bool) -> ExitCode {
+        if o.interrupted {
+            ExitCode::Interrupted
+        } else if audit && o.exposed {
+            ExitCode::AuditExposed
+        } else if !audit && o.reachable {
+            ExitCode::Found
+        } else if o.unresolved {
+            ExitCode::Unresolved
+        } else if o.incomplete {
+            ExitCode::Incomplete
+        } else if audit {
+            ExitCode::AuditClean
+        } else {
+            ExitCode::NotFound
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_claim_only_what_was_established() {
+        let none = Outcome::default();
+        assert_eq!(ExitCode::for_outcome(none, false).code(), 1);
+        assert_eq!(ExitCode::for_outcome(none, true).code(), 0);
+        let wow64_only = Outcome {
+            exposed: true,
+            ..none
+        };
+        assert_eq!(
+            ExitCode::for_outcome(wow64_only, false).code(),
+            1,
+            "not attachable"
+        );
+        assert_eq!(
+            ExitCode::for_outcome(wow64_only, true).code(),
+            1,
+            "but exposed"
+        );
+        let one_unresolved = Outcome {
+            unresolved: true,
+            ..none
+        };
+        assert_eq!(
+            ExitCode::for_outcome(one_unresolved, true).code(),
+            3,
+            "never 'clean'"
+        );
+        assert_eq!(ExitCode::for_outcome(one_unresolved, false).code(), 3);
+        let found_anyway = Outcome {
+            reachable: true,
+            exposed: true,
+            unresolved: true,
+            ..none
+        };
+        assert_eq!(ExitCode::for_outcome(found_anyway, false).code(), 0);
+        assert_eq!(ExitCode::for_outcome(found_anyway, true).code(), 1);
+        let cut_short = Outcome {
+            incomplete: true,
+            ..none
+        };
+        assert_eq!(
+            ExitCode::for_outcome(cut_short, true).code(),
+            4,
+            "an unfinished scan is not clean"
+        );
+        let stopped = Outcome {
+            interrupted: true,
+            reachable: true,
+            ..none
+        };
+        assert_eq!(ExitCode::for_outcome(stopped, false).code(), 130);
     }
 }
 

@@ -38,6 +38,10 @@ fn main() -> std::process::ExitCode {
             eprintln!("error: {msg}");
             ExitCode::Usage.into()
         }
+        Err(AppError::Local(msg)) => {
+            eprintln!("error: {msg}");
+            ExitCode::Incomplete.into()
+        }
     }
 }
 

@@ -37,7 +37,8 @@ impl AddressObservation {
     /// Some port got an answer from the host (open, closed or rejected by the host itself):
     /// the host is up, so silence on its other ports is a firewall, not a dead host.
     pub fn host_answered(&self) -> bool {
-        self.ports.iter().any(|p| p.result.state.host_answered())
+        let host = self.address.ip;
+        self.ports.iter().any(|p| p.result.host_answered(host))
     }
 
     pub fn scope(&self) -> AddressScope {

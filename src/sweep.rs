@@ -170,16 +170,28 @@ impl SweepPlan {
 pub struct HostFlags {
     /// Something answered (open, closed or rejected by the host).
     pub up: bool,
-    /// A debugger port (main, custom or WoW64) is open with nothing contradicting it.
+    /// A debugger port (main, custom or WoW64) is open with nothing contradicting it: a
+    /// running monitor, what an audit looks for.
     pub debugger: bool,
+    /// A main or custom debugger port accepts: Visual Studio can attach (a verdict of
+    /// "reachable"), what an availability check looks for.
+    pub reachable: bool,
     /// Worth reporting without `--all`: any open port, or a host that is up while a debugger
     /// port of it is filtered or rejected (a firewall in the way of the debugger).
     pub interesting: bool,
 }
 
-pub fn flags(planned: &[PlannedPort], results: &[crate::probe::PortResult]) -> HostFlags {
-    let up = results.iter().any(|r| r.state.host_answered());
+pub fn flags(
+    host: IpAddr,
+    planned: &[PlannedPort],
+    results: &[crate::probe::PortResult],
+) -> HostFlags {
+    let up = results.iter().any(|r| r.host_answered(host));
     let debugger = results.iter().any(|r| r.is_debugger_candidate());
+    let reachable = planned
+        .iter()
+        .zip(results)
+        .any(|(p, r)| r.is_debugger_candidate() && (p.is_main() || p.custom));
     let any_open = results.iter().any(|r| r.state == PortState::Open);
     let blocked = planned.iter().zip(results).any(|(p, r)| {
         (p.is_main() || p.custom) && matches!(r.state, PortState::Filtered | PortState::Rejected)
@@ -187,6 +199,7 @@ pub fn flags(planned: &[PlannedPort], results: &[crate::probe::PortResult]) -> H
     HostFlags {
         up,
         debugger,
+        reachable,
         interesting: any_open || (up && blocked),
     }
 }
@@ -197,6 +210,8 @@ pub struct Tally {
     pub hosts: u128,
     pub hosts_up: u128,
     pub debugger_hosts: u128,
+    /// Hosts where Visual Studio can attach (a main or custom port accepts).
+    pub reachable_hosts: u128,
     pub reported: u128,
     /// Ports by state: open, closed, filtered, rejected, no_host, local_error.
     pub states: [u64; 6],
@@ -207,6 +222,7 @@ impl Tally {
         self.hosts += 1;
         self.hosts_up += u128::from(f.up);
         self.debugger_hosts += u128::from(f.debugger);
+        self.reachable_hosts += u128::from(f.reachable);
         self.reported += u128::from(reported);
         for r in results {
             let i = match r.state {
@@ -241,13 +257,17 @@ mod tests {
         let rst = |_| Attempt::Refused {
             rtt: Duration::from_micros(1),
         };
-        let closed = flags(&plan, &results(&plan, rst));
+        let closed = flags("10.0.0.1".parse().unwrap(), &plan, &results(&plan, rst));
         assert_eq!(
             (closed.up, closed.debugger, closed.interesting),
             (true, false, false)
         );
 
-        let silent = flags(&plan, &results(&plan, |_| Attempt::NoResponse));
+        let silent = flags(
+            "10.0.0.1".parse().unwrap(),
+            &plan,
+            &results(&plan, |_| Attempt::NoResponse),
+        );
         assert_eq!(
             (silent.up, silent.interesting),
             (false, false),
@@ -255,6 +275,7 @@ mod tests {
         );
 
         let fw = flags(
+            "10.0.0.1".parse().unwrap(),
             &plan,
             &results(&plan, |p| {
                 if p == 4026 {
@@ -270,6 +291,7 @@ mod tests {
         );
 
         let wow_fw = flags(
+            "10.0.0.1".parse().unwrap(),
             &plan,
             &results(&plan, |p| {
                 if p == 4025 {
@@ -282,6 +304,7 @@ mod tests {
         assert!(!wow_fw.interesting, "a dropped WoW64 port alone is not");
 
         let open = flags(
+            "10.0.0.1".parse().unwrap(),
             &plan,
             &results(&plan, |p| {
                 if p == 4026 {
@@ -294,6 +317,39 @@ mod tests {
                 }
             }),
         );
-        assert!(open.debugger && open.interesting);
+        assert!(open.debugger && open.interesting && open.reachable);
+
+        // A router rejecting for an empty address: not a live host, nothing to report.
+        let router = |_| Attempt::Icmp {
+            rtt: Duration::from_micros(5),
+            report: crate::platform::IcmpReport {
+                v6: false,
+                icmp_type: 3,
+                code: 13,
+                offender: Some("10.0.0.254".parse().unwrap()),
+            },
+            local: Some("10.0.0.99".parse().unwrap()),
+        };
+        let empty = flags("10.0.0.1".parse().unwrap(), &plan, &results(&plan, router));
+        assert!(!empty.up && !empty.interesting);
+
+        let wow64_only = flags(
+            "10.0.0.1".parse().unwrap(),
+            &plan,
+            &results(&plan, |p| {
+                if p == 4025 {
+                    Attempt::Accepted {
+                        rtt: Duration::from_micros(1),
+                        greeting: None,
+                    }
+                } else {
+                    rst(p)
+                }
+            }),
+        );
+        assert!(
+            wow64_only.debugger && !wow64_only.reachable,
+            "exposed, not attachable"
+        );
     }
 }

@@ -14,10 +14,7 @@ use super::AppError;
 /// `listen`: bind, print what it listens on, log what happens, stop on Ctrl-C or SIGTERM.
 pub fn run(args: &ListenArgs) -> Result<ExitCode, AppError> {
     let cfg = ListenConfig::from_args(args).map_err(|e| AppError::Usage(e.0))?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("the tokio runtime starts");
+    let runtime = super::runtime()?;
     runtime.block_on(async {
         let bound = listen::bind(&cfg).map_err(|e| AppError::Usage(e.0))?;
         let start = Instant::now();

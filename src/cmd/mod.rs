@@ -18,13 +18,19 @@ pub enum AppError {
     /// The report could not be written (exit code 2: the output was checked before probing,
     /// so this is the machine changing under us).
     Output(String),
+    /// This machine could not run the probe at all (exit code 4, as for other local errors).
+    Local(String),
 }
 
-pub fn runtime() -> tokio::runtime::Runtime {
+pub fn runtime() -> Result<tokio::runtime::Runtime, AppError> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .expect("the tokio runtime starts")
+        .map_err(|e| {
+            AppError::Local(format!(
+                "cannot start: {e}; raise the open-file limit (ulimit -n) and run again"
+            ))
+        })
 }
 
 enum Inner {

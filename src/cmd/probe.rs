@@ -9,7 +9,7 @@ use msvsmon_probe::cli::ProbeArgs;
 use msvsmon_probe::config::{Mode, Output, ProbeConfig};
 use msvsmon_probe::diagnose::{diagnose, Diagnosis, Status};
 use msvsmon_probe::discovery::client as discovery_client;
-use msvsmon_probe::exit_code::ExitCode;
+use msvsmon_probe::exit_code::{ExitCode, Outcome};
 use msvsmon_probe::observation::HostObservation;
 use msvsmon_probe::probe::tcp::TcpConnector;
 use msvsmon_probe::report::{self, RunInfo};
@@ -37,7 +37,7 @@ pub fn run(args: &ProbeArgs) -> Result<ExitCode, AppError> {
     let connector = TcpConnector {
         greeting_wait: config.greeting_wait,
     };
-    let observed = runtime().block_on(async {
+    let observed = runtime()?.block_on(async {
         let work = async {
             match &discover_on {
                 None => (
@@ -86,7 +86,8 @@ pub fn run(args: &ProbeArgs) -> Result<ExitCode, AppError> {
             (o, d)
         })
         .collect();
-    let code = exit_code(&hosts, found.is_some()).audited(config.reporting.audit);
+    // --discover with no responder: nothing found (there is nothing unresolved).
+    let code = exit_code(&hosts, config.reporting.audit);
     let run = run_info(&config, started_at, start);
 
     let mut sink = Sink::new(&config.reporting)?;
@@ -108,23 +109,18 @@ pub fn run(args: &ProbeArgs) -> Result<ExitCode, AppError> {
     Ok(code)
 }
 
-pub fn exit_code(hosts: &[(HostObservation, Diagnosis)], discover: bool) -> ExitCode {
+pub fn exit_code(hosts: &[(HostObservation, Diagnosis)], audit: bool) -> ExitCode {
     let status = |s: Status| hosts.iter().any(|(_, d)| d.verdict.status == s);
-    if status(Status::Reachable) || status(Status::Wow64Only) {
-        ExitCode::Found
-    } else if discover && hosts.is_empty() {
-        // Nothing answered on the link: nothing found, not "nothing resolved".
-        ExitCode::NotFound
-    } else if hosts
-        .iter()
-        .all(|(_, d)| d.verdict.status == Status::Unresolved)
-    {
-        ExitCode::Unresolved
-    } else if status(Status::Incomplete) {
-        ExitCode::Incomplete
-    } else {
-        ExitCode::NotFound
-    }
+    ExitCode::for_outcome(
+        Outcome {
+            reachable: status(Status::Reachable),
+            exposed: hosts.iter().any(|(o, _)| o.debugger_found()),
+            unresolved: status(Status::Unresolved),
+            incomplete: status(Status::Incomplete),
+            interrupted: false,
+        },
+        audit,
+    )
 }
 
 /// The run's facts for a report: when it started, how long it took, with which settings.

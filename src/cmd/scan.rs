@@ -13,7 +13,7 @@ use msvsmon_probe::cli::ProbeArgs;
 use msvsmon_probe::config::{Output, ScanConfig};
 use msvsmon_probe::diagnose::{diagnose, Diagnosis};
 use msvsmon_probe::discovery::client as discovery_client;
-use msvsmon_probe::exit_code::ExitCode;
+use msvsmon_probe::exit_code::{ExitCode, Outcome};
 use msvsmon_probe::observation::HostObservation;
 use msvsmon_probe::platform;
 use msvsmon_probe::report::progress::Progress;
@@ -30,7 +30,7 @@ pub fn run(args: &ProbeArgs) -> Result<ExitCode, AppError> {
         Box::new(io::BufReader::new(io::stdin()))
     })
     .map_err(|e| AppError::Usage(e.0))?;
-    runtime().block_on(scan(config))
+    runtime()?.block_on(scan(config))
 }
 
 async fn scan(config: ScanConfig) -> Result<ExitCode, AppError> {
@@ -91,7 +91,7 @@ async fn scan(config: ScanConfig) -> Result<ExitCode, AppError> {
             batch = rx.recv() => {
                 let Some(batch) = batch else { break };
                 for host in batch {
-                    let flags = sweep::flags(&plan.ports, &host.ports);
+                    let flags = sweep::flags(host.address.ip, &plan.ports, &host.ports);
                     let report = config.all || flags.interesting;
                     tally.add(&host.ports, flags, report);
                     if !report || sink.closed || failure.is_some() {
@@ -145,18 +145,19 @@ async fn scan(config: ScanConfig) -> Result<ExitCode, AppError> {
     }
 
     let interrupted = signalled.load(Ordering::SeqCst);
-    let code = if interrupted {
-        ExitCode::Interrupted
-    } else if tally.debugger_hosts > 0 {
-        ExitCode::Found
-    } else if tally.hosts == 0 && !plan.unresolved.is_empty() {
-        ExitCode::Unresolved
-    } else if tally.states[5] > 0 {
-        ExitCode::Incomplete
-    } else {
-        ExitCode::NotFound
-    }
-    .audited(config.reporting.audit);
+    // A scan that did not decide every host it set out to (a lane that could not start, the
+    // output that went away) has established nothing about the rest: never "not found".
+    let unfinished = !outcome.completed || tally.hosts < outcome.hosts_total;
+    let code = ExitCode::for_outcome(
+        Outcome {
+            reachable: tally.reachable_hosts > 0,
+            exposed: tally.debugger_hosts > 0,
+            unresolved: !plan.unresolved.is_empty(),
+            incomplete: tally.states[5] > 0 || unfinished,
+            interrupted,
+        },
+        config.reporting.audit,
+    );
     let run = ScanRun {
         started_at,
         elapsed: start.elapsed(),

@@ -37,7 +37,7 @@ pub fn run(config: ProbeConfig) -> Result<ExitCode, AppError> {
     let interval = config.watch.expect("watch mode");
     let r = &config.reporting;
     check_output(r)?;
-    runtime().block_on(async {
+    runtime()?.block_on(async {
         let connector = TcpConnector {
             greeting_wait: config.greeting_wait,
         };
@@ -137,7 +137,7 @@ fn snapshot(
             prometheus::render(hosts, SystemTime::now(), last_success).into_bytes()
         }
         Output::Json => {
-            let code = super::probe::exit_code(hosts, false).audited(reporting.audit);
+            let code = super::probe::exit_code(hosts, reporting.audit);
             let doc = report::json::document(run, hosts, None, code.code());
             let mut v = serde_json::to_vec_pretty(&doc).expect("serialisable");
             v.push(b'\n');
@@ -233,7 +233,7 @@ pub async fn scan_rounds(config: ScanConfig) -> Result<ExitCode, AppError> {
                     let Some(batch) = batch else { break };
                     let at = SystemTime::now();
                     for host in batch {
-                        let flags = sweep::flags(&plan.ports, &host.ports);
+                        let flags = sweep::flags(host.address.ip, &plan.ports, &host.ports);
                         let key = plan.observe_key(&host);
                         if !(flags.interesting || state.knows(&key)) {
                             continue;

@@ -91,14 +91,6 @@ impl PortState {
             PortState::LocalError => "local_error",
         }
     }
-
-    /// Did the target (or something on its behalf) answer at all?
-    pub fn host_answered(self) -> bool {
-        matches!(
-            self,
-            PortState::Open | PortState::Closed | PortState::Rejected
-        )
-    }
 }
 
 /// The kind of an ICMP destination-unreachable, across ICMPv4 and ICMPv6.
@@ -265,6 +257,18 @@ impl PortResult {
             icmp: None,
             greeting: None,
             error: None,
+        }
+    }
+
+    /// Did the host itself answer? A SYN-ACK or a reset comes from the host; an ICMP rejection
+    /// proves the host exists only when the host sent it: a router's "admin prohibited" or
+    /// "host unreachable" for an address says nothing about a machine behind it (a scan would
+    /// otherwise count every address of an empty, firewalled subnet as a live host).
+    pub fn host_answered(&self, host: IpAddr) -> bool {
+        match self.state {
+            PortState::Open | PortState::Closed => true,
+            PortState::Rejected => self.icmp.is_none_or(|i| i.from == Some(host)),
+            _ => false,
         }
     }
 

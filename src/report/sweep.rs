@@ -149,7 +149,7 @@ pub fn summary(run: &ScanRun) -> ScanSummaryJson {
             .round(),
         targets: t.hosts,
         resolved: t.hosts,
-        reachable: t.debugger_hosts,
+        reachable: t.reachable_hosts,
         exit_code: run.exit_code,
     }
 }

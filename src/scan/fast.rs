@@ -107,6 +107,17 @@ impl AsRawFd for PollFd {
     }
 }
 
+/// The portable lane, for when this one cannot get its poll set.
+async fn generic(
+    sched: Scheduler,
+    greeting_wait: Duration,
+    out: mpsc::Sender<Vec<HostResult>>,
+    cancel: watch::Receiver<bool>,
+) -> bool {
+    let connector = std::sync::Arc::new(crate::probe::tcp::TcpConnector { greeting_wait });
+    Box::pin(super::lane(sched, connector, out, cancel)).await
+}
+
 type Greeting = std::pin::Pin<Box<dyn std::future::Future<Output = (Job, Attempt)> + Send>>;
 
 /// Runs one lane to the end of its slice; false when cancelled or when the output closed.
@@ -116,9 +127,11 @@ pub(super) async fn lane(
     out: mpsc::Sender<Vec<HostResult>>,
     mut cancel: watch::Receiver<bool>,
 ) -> bool {
+    // Without a poll set of its own (out of descriptors), the lane still runs, one future per
+    // probe: exhaustion slows a scan down, it never stops one.
     let mut poll = match Poll::new() {
         Ok(p) => p,
-        Err(e) => panic!("cannot create a poll set for the scan: {e}"),
+        Err(_) => return generic(sched, greeting_wait, out, cancel).await,
     };
     // SAFETY: `poll` owns the descriptor and outlives `afd` (declared after it, dropped before
     // it), and nothing closes or replaces the descriptor meanwhile.
@@ -127,7 +140,10 @@ pub(super) async fn lane(
     };
     let afd = match registered {
         Ok(a) => a,
-        Err(e) => panic!("cannot watch the scan's poll set: {e}"),
+        Err(_) => {
+            drop(poll);
+            return generic(sched, greeting_wait, out, cancel).await;
+        }
     };
     let mut events = Events::with_capacity(EVENTS);
     let mut slots = Slots::new();

@@ -25,6 +25,7 @@ use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -331,15 +332,21 @@ impl Scheduler {
     fn complete(&mut self, mut job: Job, attempt: Attempt, now: Instant) -> Option<HostResult> {
         job.attempts += 1;
         let host = self.hosts.get_mut(&job.slot.position)?;
-        let sample = match &attempt {
-            Attempt::Accepted { rtt, .. } | Attempt::Refused { rtt } => Some(*rtt),
-            Attempt::Icmp { rtt, report, local } => {
-                (report.offender.is_some() && report.offender != *local).then_some(*rtt)
-            }
-            _ => None,
+        // A round-trip sample from anything that answered over the path; "the host is up" only
+        // from the host itself (a router's ICMP says nothing about a machine behind it).
+        let target = job.addr.ip();
+        let (sample, from_host) = match &attempt {
+            Attempt::Accepted { rtt, .. } | Attempt::Refused { rtt } => (Some(*rtt), true),
+            Attempt::Icmp { rtt, report, local } => (
+                (report.offender.is_some() && report.offender != *local).then_some(*rtt),
+                report.offender == Some(target),
+            ),
+            _ => (None, false),
         };
-        if let Some(rtt) = sample {
+        if from_host {
             host.up = true;
+        }
+        if let Some(rtt) = sample {
             host.rtt.observe(rtt);
             self.global.observe(rtt);
             if job.silent > 0 {
@@ -555,7 +562,7 @@ async fn run_with<C: Connector + 'static>(
             limit.max(1),
             stats.clone(),
         );
-        let work: std::pin::Pin<Box<dyn Future<Output = bool> + Send>> = match &driver {
+        let work: Pin<Box<dyn Future<Output = bool> + Send>> = match &driver {
             Driver::Generic(c) => Box::pin(lane(sched, c.clone(), out.clone(), cancel.clone())),
             #[cfg(unix)]
             Driver::Fast(wait) => Box::pin(fast::lane(sched, *wait, out.clone(), cancel.clone())),
@@ -563,7 +570,7 @@ async fn run_with<C: Connector + 'static>(
             Driver::Fast(_) => unreachable!("no fast path on this platform"),
         };
         handles.push(if own_threads {
-            Lane::Thread(spawn_lane_thread(i, work))
+            spawn_lane_thread(i, work)
         } else {
             Lane::Task(tokio::spawn(work))
         });
@@ -596,24 +603,37 @@ enum Lane {
 }
 
 /// Runs a lane on a thread of its own with a current-thread runtime; the result (or the panic,
-/// as a JoinError) comes back through the channel.
-fn spawn_lane_thread(
-    i: usize,
-    work: impl Future<Output = bool> + Send + 'static,
-) -> tokio::sync::oneshot::Receiver<Result<bool, tokio::task::JoinError>> {
+/// as a JoinError) comes back through the channel. When this machine cannot give it a runtime
+/// or a thread (out of descriptors or threads), the lane runs as a task of the caller's runtime
+/// instead: slower, but every host is still scanned.
+fn spawn_lane_thread(i: usize, work: Pin<Box<dyn Future<Output = bool> + Send>>) -> Lane {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(_) => return Lane::Task(tokio::spawn(work)),
+    };
     let (tx, rx) = tokio::sync::oneshot::channel();
-    std::thread::Builder::new()
+    // The work is handed over only if the thread starts; otherwise it comes back.
+    let slot = Arc::new(std::sync::Mutex::new(Some(work)));
+    let taken = slot.clone();
+    let started = std::thread::Builder::new()
         .name(format!("scan-lane-{i}"))
         .spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("a lane runtime starts");
+            let Some(work) = taken.lock().ok().and_then(|mut w| w.take()) else {
+                return;
+            };
             let joined = rt.block_on(async { tokio::spawn(work).await });
             let _ = tx.send(joined);
-        })
-        .expect("a lane thread starts");
-    rx
+        });
+    match started {
+        Ok(_) => Lane::Thread(rx),
+        Err(_) => match slot.lock().ok().and_then(|mut w| w.take()) {
+            Some(work) => Lane::Task(tokio::spawn(work)),
+            None => Lane::Thread(rx),
+        },
+    }
 }
 
 fn probe<C: Connector>(c: &C, job: Job) -> impl Future<Output = (Job, Attempt)> + Send + '_ {
