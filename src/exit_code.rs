@@ -76,6 +76,12 @@ impl ExitCode {
     }
 }
 
+impl From<ExitCode> for std::process::ExitCode {
+    fn from(c: ExitCode) -> Self {
+        std::process::ExitCode::from(c.code())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -132,11 +138,5 @@ mod tests {
             ..none
         };
         assert_eq!(ExitCode::for_outcome(stopped, false).code(), 130);
-    }
-}
-
-impl From<ExitCode> for std::process::ExitCode {
-    fn from(c: ExitCode) -> Self {
-        std::process::ExitCode::from(c.code())
     }
 }
