@@ -378,6 +378,10 @@ fn monitoring_bad_input() {
         &["--watch", "5s", "--discovery", "10.0.0.0/30"],
         "--discovery is not available with --watch in a scan",
     );
+    check(
+        &["--watch", "5s", "--quiet"],
+        "--watch with --quiet reports nothing and never ends",
+    );
     assert!(nothing_accepted(&listener), "bad input sent nothing");
     assert!(!Path::new(missing).exists());
     assert!(dir.names().is_empty(), "no file created in {:?}", dir.0);
@@ -437,6 +441,8 @@ fn a_slow_target_never_delays_the_rounds_of_the_others() {
 #[test]
 fn watch_over_a_scan_reports_debuggers_that_come_and_go() {
     let net = Subnet::claim();
+    let dir = Dir::new("scan-watch");
+    let state = dir.file("subnet.prom");
     let mut child = bin()
         .args([
             "--watch",
@@ -445,6 +451,10 @@ fn watch_over_a_scan_reports_debuggers_that_come_and_go() {
             "2022",
             "--timeout",
             "300ms",
+            "--format",
+            "prometheus",
+            "-o",
+            state.to_str().unwrap(),
             &net.cidr(),
         ])
         .stdout(Stdio::piped())
@@ -479,6 +489,19 @@ fn watch_over_a_scan_reports_debuggers_that_come_and_go() {
     read_until(&mut lines, &mut seen, |v| {
         v["kind"] == "verdict" && v["new"] == "not_reachable"
     });
+    // The host that went away stays in the state file and says so: an alert on
+    // target_reachable == 0 must fire, not go quiet because the series vanished.
+    read_until(&mut lines, &mut seen, |v| v["type"] == "heartbeat");
+    let text = std::fs::read_to_string(&state).unwrap();
+    promtool_accepts(&text);
+    assert_eq!(
+        metric(
+            &text,
+            &format!("msvsmon_probe_target_reachable{{target=\"{ip}\"")
+        ),
+        Some("0"),
+        "{text}"
+    );
 
     // SAFETY: signalling our own child.
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
@@ -487,4 +510,28 @@ fn watch_over_a_scan_reports_debuggers_that_come_and_go() {
     for l in &rest {
         assert_schema(&serde_json::from_str(l).unwrap());
     }
+}
+
+/// A watch whose reader goes away (`| head -3`) and that keeps no state file has nobody to
+/// serve: it ends quietly instead of probing forever.
+#[cfg(unix)]
+#[test]
+fn a_watch_without_a_reader_or_a_state_file_ends() {
+    let lo = Loopback::claim();
+    let ip = lo.ip.to_string();
+    let mut child = bin()
+        .args(args(&["--watch", "1s", "--release", "2022", &ip]))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    assert_schema(&serde_json::from_str(&first).unwrap());
+    drop(lines);
+    // Blocks until the watch ends; a watch that ignored the closed pipe would hang here.
+    let stderr = read_all(child.stderr.take().unwrap());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    assert!(stderr.is_empty(), "quiet: {stderr}");
 }

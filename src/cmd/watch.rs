@@ -8,6 +8,7 @@
 //! Ctrl-C and SIGTERM stop it after a last snapshot and heartbeat; the exit code is then 0, the
 //! normal end of a service.
 
+use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::time::{Instant, SystemTime};
 
@@ -66,11 +67,10 @@ pub fn run(config: ProbeConfig) -> Result<ExitCode, AppError> {
         let mut last_success = LastSuccess::new();
         let mut events = 0u64;
         let mut beats = 0u64;
-        let stdout_open = !r.quiet;
         let mut heartbeat = tokio::time::interval(interval);
         heartbeat.tick().await; // the first tick is immediate; the first beat comes one interval in
 
-        let mut lines = Lines { open: stdout_open };
+        let mut lines = Lines::new(r.quiet);
 
         let mut stopping = false;
         while !stopping {
@@ -91,6 +91,9 @@ pub fn run(config: ProbeConfig) -> Result<ExitCode, AppError> {
                     if let Some(i) = config.targets.iter().position(|t| t.input == target) {
                         latest[i] = Some((obs, d));
                     }
+                    if lines.reader_gone() && r.file.is_none() {
+                        break; // nobody is listening and there is no state file to keep
+                    }
                     continue;
                 }
                 _ = heartbeat.tick() => {}
@@ -110,6 +113,9 @@ pub fn run(config: ProbeConfig) -> Result<ExitCode, AppError> {
                 SystemTime::now(),
             );
             lines.emit(&hb);
+            if lines.reader_gone() && r.file.is_none() {
+                break;
+            }
         }
         // The probes in flight are abandoned; what was observed is in the last snapshot.
         Ok(ExitCode::Found)
@@ -160,9 +166,22 @@ fn snapshot(
 /// Standard output of a watch: one JSON line at a time, until the reader goes away.
 struct Lines {
     open: bool,
+    gone: bool,
 }
 
 impl Lines {
+    fn new(quiet: bool) -> Self {
+        Lines {
+            open: !quiet,
+            gone: false,
+        }
+    }
+
+    /// Whether standard output was closed by its reader (not merely silenced by `--quiet`).
+    fn reader_gone(&self) -> bool {
+        self.gone
+    }
+
     fn emit(&mut self, line: &dyn erased_line::Line) {
         if !self.open {
             return;
@@ -171,11 +190,17 @@ impl Lines {
         if line.write(&mut out).and_then(|()| out.flush()).is_err() {
             // The reader went away: keep watching for the state file, stop printing.
             self.open = false;
+            self.gone = true;
         }
     }
 }
 
 fn check_output(r: &Reporting) -> Result<(), AppError> {
+    if r.file.is_none() && r.quiet {
+        return Err(AppError::Usage(
+            "--watch with --quiet reports nothing and never ends: add --output FILE for a state file, or drop --quiet".into(),
+        ));
+    }
     if r.file.is_none() && r.format != Output::Human {
         return Err(AppError::Usage(
             "with --watch, standard output carries the events; --format (or --json) applies to the state file: add --output FILE".into(),
@@ -191,14 +216,15 @@ fn check_output(r: &Reporting) -> Result<(), AppError> {
 pub async fn scan_rounds(config: ScanConfig) -> Result<ExitCode, AppError> {
     let interval = config.watch.expect("watch mode");
     check_output(&config.reporting)?;
-    let mut lines = Lines {
-        open: !config.reporting.quiet,
-    };
+    let mut lines = Lines::new(config.reporting.quiet);
     let stop = platform::shutdown_signal();
     tokio::pin!(stop);
     let started_at = SystemTime::now();
     let start = Instant::now();
     let mut state = WatchState::new();
+    // The latest observation of every followed host: a host whose debugger went away stays in
+    // the state file (with target_reachable 0) instead of silently vanishing from it.
+    let mut followed: BTreeMap<String, (HostObservation, Diagnosis)> = BTreeMap::new();
     let mut last_success = LastSuccess::new();
     let mut events = 0u64;
     let mut round = 0u64;
@@ -221,7 +247,6 @@ pub async fn scan_rounds(config: ScanConfig) -> Result<ExitCode, AppError> {
             tx,
             cancel_rx,
         ));
-        let mut reported = Vec::new();
         let mut stopping = false;
         loop {
             tokio::select! {
@@ -247,9 +272,7 @@ pub async fn scan_rounds(config: ScanConfig) -> Result<ExitCode, AppError> {
                             events += 1;
                             lines.emit(&e);
                         }
-                        if flags.interesting {
-                            reported.push((obs, d));
-                        }
+                        followed.insert(key, (obs, d));
                     }
                 }
             }
@@ -267,7 +290,8 @@ pub async fn scan_rounds(config: ScanConfig) -> Result<ExitCode, AppError> {
             discovery: config.discovery,
         };
         // A cut-short round still writes what it saw, then the last heartbeat.
-        snapshot(&config.reporting, &reported, &last_success, &run)?;
+        let hosts: Vec<(HostObservation, Diagnosis)> = followed.values().cloned().collect();
+        snapshot(&config.reporting, &hosts, &last_success, &run)?;
         let hosts = usize::try_from(outcome.hosts_done).unwrap_or(usize::MAX);
         lines.emit(&Heartbeat::new(
             &state,
@@ -279,6 +303,9 @@ pub async fn scan_rounds(config: ScanConfig) -> Result<ExitCode, AppError> {
         ));
         if stopping || !outcome.completed {
             return Ok(ExitCode::Found);
+        }
+        if lines.reader_gone() && config.reporting.file.is_none() {
+            return Ok(ExitCode::Found); // nobody is listening and there is no state file
         }
         tokio::select! {
             _ = &mut stop => return Ok(ExitCode::Found),
