@@ -310,9 +310,10 @@ pub fn is_scan(args: &ProbeArgs) -> bool {
         || !args.input_lists.is_empty()
         || !args.exclude.is_empty()
         || !args.exclude_file.is_empty()
-        || args.targets.iter().any(|t| {
-            t.contains('/') || matches!(parse_spec(t), Ok(Spec::Addresses(a)) if a.len() > 1)
-        })
+        || args
+            .targets
+            .iter()
+            .any(|t| crate::target_set::is_set_syntax(t))
 }
 
 /// A validated scan.

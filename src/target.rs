@@ -89,6 +89,28 @@ pub struct Target {
 }
 
 impl Target {
+    /// A note for an unbracketed IPv6 literal whose last group reads like a port (`::1:4026`):
+    /// it is a valid address, so it is probed as written, but the user may have meant a port.
+    pub fn ambiguity_note(&self) -> Option<String> {
+        let Host::Literal(a) = &self.host else {
+            return None;
+        };
+        let written = self.input.trim();
+        if written.starts_with('[') || !a.ip.is_ipv6() {
+            return None;
+        }
+        let (head, last) = written.split('%').next()?.rsplit_once(':')?;
+        let port = parse_port(last).ok().filter(|_| last.len() >= 4)?;
+        let head = head
+            .strip_suffix(':')
+            .map_or(head.to_string(), |h| format!("{h}::"));
+        head.parse::<Ipv6Addr>().ok()?;
+        Some(format!(
+            "'{written}' is probed as the IPv6 address {a}; for port {} on {head} write [{head}]:{}",
+            port.0, port.0
+        ))
+    }
+
     /// True for Azure App Service hosts, whose debugger is reached on 4024 whatever the release.
     pub fn is_app_service(&self) -> bool {
         match &self.host {
@@ -136,6 +158,20 @@ pub fn parse_port(s: &str) -> Result<Port, String> {
 
 /// Parses one target string.
 pub fn parse_target(input: &str) -> Result<Target, TargetError> {
+    let t = parse_target_syntax(input)?;
+    match &t.host {
+        Host::Literal(a) if a.ip.is_unspecified() => Err(TargetError {
+            input: input.to_string(),
+            problem: format!(
+                "'{}' is the unspecified address (\"any\" to a socket), not a host; name the machine or its address",
+                a.ip
+            ),
+        }),
+        _ => Ok(t),
+    }
+}
+
+fn parse_target_syntax(input: &str) -> Result<Target, TargetError> {
     let err = |problem: String| TargetError {
         input: input.to_string(),
         problem,
@@ -260,6 +296,33 @@ mod tests {
 
     fn ok(s: &str) -> Target {
         parse_target(s).unwrap_or_else(|e| panic!("{s}: {e}"))
+    }
+
+    #[test]
+    fn a_port_like_last_ipv6_group_gets_a_note_and_is_probed_as_written() {
+        let note = |s: &str| parse_target(s).unwrap().ambiguity_note();
+        assert_eq!(
+            note("::1:4026").as_deref(),
+            Some("'::1:4026' is probed as the IPv6 address ::1:4026; for port 4026 on ::1 write [::1]:4026")
+        );
+        assert!(note("fe80::4026").unwrap().ends_with("write [fe80::]:4026"));
+        assert_eq!(note("[::1]:4026"), None);
+        assert_eq!(note("::1"), None);
+        assert_eq!(note("2001:db8::beef"), None);
+        assert_eq!(
+            note("1:2:3:4:5:6:7:4026"),
+            None,
+            "no valid address before it"
+        );
+        assert_eq!(note("10.0.0.1:4026"), None);
+    }
+
+    #[test]
+    fn the_unspecified_address_is_not_a_host() {
+        for s in ["0.0.0.0", "::", "[::]:4026", "0.0.0.0:4026"] {
+            let e = parse_target(s).unwrap_err();
+            assert!(e.problem.contains("is the unspecified address"), "{s}: {e}");
+        }
     }
 
     #[test]

@@ -330,6 +330,25 @@ impl IndexedSet {
 }
 
 /// Parses one target expression (not a name lookup: names come back as [`Spec::Name`]).
+/// Whether `input` is written as a set of addresses (CIDR, `a-b` range, `10.0.*.1-9` octets)
+/// rather than as one host, whatever it turns out to hold: `127.0.0.1-127.0.0.1` is a scan of
+/// one address, and `10.0.0.5-10.0.0.1` a scan with a mistake in it, never a name to resolve.
+pub fn is_set_syntax(input: &str) -> bool {
+    let s = input.trim();
+    s.contains('/')
+        || s.contains('*')
+        || s.split_once('-')
+            .is_some_and(|(a, _)| a.trim().parse::<IpAddr>().is_ok())
+        || is_octet_pattern(s)
+}
+
+/// `10.0.1-3.*`: four dotted parts of digits, ranges and wildcards (a plain address is not one).
+fn is_octet_pattern(s: &str) -> bool {
+    s.matches('.').count() == 3
+        && s.chars().all(|c| c.is_ascii_digit() || ".-*".contains(c))
+        && s.contains(['-', '*'])
+}
+
 pub fn parse_spec(input: &str) -> Result<Spec, SpecError> {
     let err = |problem: String| SpecError {
         input: input.to_string(),
@@ -348,7 +367,7 @@ pub fn parse_spec(input: &str) -> Result<Spec, SpecError> {
             return parse_range(a, b).map(Spec::Addresses).map_err(err);
         }
     }
-    if s.matches('.').count() == 3 && s.chars().all(|c| c.is_ascii_digit() || ".-*".contains(c)) {
+    if is_octet_pattern(s) {
         return parse_octets(s).map(Spec::Addresses).map_err(err);
     }
     match crate::target::parse_target(s) {
@@ -512,6 +531,30 @@ mod tests {
     }
 
     #[test]
+    fn set_syntax_is_recognised_whatever_it_holds() {
+        for set in [
+            "10.0.0.0/30",
+            "10.0.0.5-10.0.0.1",
+            "127.0.0.1-127.0.0.1",
+            "10.0.0.1-5",
+            "10.0.*.1",
+            "::1-::5",
+        ] {
+            assert!(is_set_syntax(set), "{set}");
+        }
+        for host in [
+            "10.0.0.5",
+            "dev-box",
+            "10-0-0-1.lab",
+            "::1",
+            "[::1]:4026",
+            "devbox:4026",
+        ] {
+            assert!(!is_set_syntax(host), "{host}");
+        }
+    }
+
+    #[test]
     fn cidr_range_and_octets() {
         assert_eq!(set("10.0.0.0/16").len(), 65536);
         assert_eq!(set("10.0.0.77/30").len(), 4, "host bits are truncated");
@@ -537,7 +580,8 @@ mod tests {
                 "starts at 10.0.0.5, after its end 10.0.0.1",
             ),
             ("10.0.0.1-fd00::1", "mix IPv4 and IPv6"),
-            ("300.1.1.1", "'300' is not an octet"),
+            ("300.1.1.1", "'300.1.1.1' is not a valid IPv4 address"),
+            ("300.1.1.1-5", "'300' is not an octet"),
             ("10.0.5-1.1", "runs backwards"),
             ("1-254.1-254.1-254.1-254", "use CIDR"),
             ("devbox:4026", "-p"),

@@ -92,6 +92,26 @@ fn listen_on_a_port_in_use_names_it() {
     assert!(out.stdout.is_empty());
 }
 
+/// Range syntax is a scan even when it holds one address or none: a mistake in it is reported
+/// as such, never looked up as a host name.
+#[test]
+fn range_syntax_is_never_a_host_name() {
+    rejected(
+        &["10.0.0.5-10.0.0.1"],
+        "the range starts at 10.0.0.5, after its end 10.0.0.1",
+    );
+    rejected(&["10.0.0.300-301"], "10.0.0.300-301");
+    rejected(&["10.0.*.x"], "10.0.*.x");
+}
+
+/// The unspecified address is "any address" to a socket API, not a host that can be probed.
+#[test]
+fn unspecified_address() {
+    rejected(&["0.0.0.0"], "'0.0.0.0' is the unspecified address");
+    rejected(&["::"], "'::' is the unspecified address");
+    rejected(&["[::]:4026"], "'::' is the unspecified address");
+}
+
 #[test]
 fn empty_target() {
     rejected(&[""], "the target is empty");

@@ -260,7 +260,12 @@ fn bad_scan_input() {
         &["10.0.0.5-10.0.0.1"],
         "the range starts at 10.0.0.5, after its end 10.0.0.1",
     );
-    rejected(&["300.1.1.1"], "'300' is not an octet (0-255)");
+    rejected(
+        &["300.1.1.1"],
+        "'300.1.1.1' is not a valid IPv4 address (four numbers 0-255)",
+    );
+    rejected(&["300.1.1.1-5"], "'300' is not an octet (0-255)");
+    rejected(&["0.0.0.0"], "'0.0.0.0' is the unspecified address");
     rejected(&["--shard", "3/2"], "invalid shard '3/2'");
     rejected(&["--rate", "0"], "'0' is not a valid rate");
     rejected(&["--concurrency", "0"], "'0' is not a valid concurrency");

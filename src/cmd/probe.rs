@@ -20,6 +20,11 @@ use super::{runtime, AppError, Sink};
 pub fn run(args: &ProbeArgs) -> Result<ExitCode, AppError> {
     let fd_limit = platform::raise_fd_limit();
     let config = ProbeConfig::from_args(args, fd_limit).map_err(|e| AppError::Usage(e.0))?;
+    if !config.reporting.quiet {
+        for note in config.targets.iter().filter_map(|t| t.ambiguity_note()) {
+            eprintln!("note: {note}");
+        }
+    }
     if config.watch.is_some() {
         return super::watch::run(config);
     }
