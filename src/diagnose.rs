@@ -684,24 +684,41 @@ fn address_findings(
                     })
             })
             .collect();
+        let states = mains
+            .iter()
+            .map(|p| format!("{} {}", p.planned.port, p.result.state.as_str()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        // A refused main port means nothing listens there; only a silent one points at a firewall.
+        let silent: Vec<&PortObservation> = mains
+            .iter()
+            .copied()
+            .filter(|p| p.result.state != PortState::Closed)
+            .collect();
+        let (meaning, action) = if silent.is_empty() {
+            (
+                "nothing listens on the main port; a 64-bit monitor started with /port N keeps its default WoW64 port, so it may listen on another port, or another program holds the WoW64 port".to_string(),
+                "find the monitor's port (its window: Tools > Options, or its /port switch), probe it with -p N and attach to name:N".to_string(),
+            )
+        } else {
+            (
+                "a monitor likely runs, but its main port, the one Visual Studio connects to, is not reachable".to_string(),
+                format!(
+                    "allow inbound TCP {} for msvsmon.exe as well; if the monitor runs with /port N, probe N with -p N and attach to name:N",
+                    comma_ports(&silent)
+                ),
+            )
+        };
         push(
             Code::OnlyWow64,
             Severity::Problem,
             port_numbers(&wow_open),
             format!(
-                "only WoW64 port(s) {} accept; the main port(s) {} do not ({}): a 64-bit monitor runs, but Visual Studio connects to the main port",
+                "only WoW64 port(s) {} accept; the main port(s) {} do not ({states}): {meaning}",
                 port_list(&wow_open),
                 port_list(&mains),
-                mains
-                    .iter()
-                    .map(|p| format!("{} {}", p.planned.port, p.result.state.as_str()))
-                    .collect::<Vec<_>>()
-                    .join(", ")
             ),
-            format!(
-                "allow inbound TCP {} for msvsmon.exe as well; if the monitor runs with /port N, probe N with -p N and attach to name:N",
-                comma_ports(&mains)
-            ),
+            action,
         );
     }
 
@@ -1211,7 +1228,30 @@ mod tests {
         assert_eq!(d.verdict.status, Status::Wow64Only);
         let f = finding(&d, Code::OnlyWow64);
         assert!(f.cause.contains("4026"), "{}", f.cause);
-        assert!(f.action.contains("4026"), "{}", f.action);
+        assert!(f.cause.contains("not reachable"), "{}", f.cause);
+        assert!(f.action.contains("allow inbound TCP 4026"), "{}", f.action);
+    }
+
+    /// A refused main port is not a firewall: nothing listens there, so the advice is to find
+    /// the port the monitor really uses, not to open one.
+    #[test]
+    fn only_wow64_open_with_the_main_port_refused_points_at_another_port() {
+        let d = diagnose(&host("10.0.0.5", &[("10.0.0.5", vec![(4025, open())])]));
+        assert_eq!(d.verdict.status, Status::Wow64Only);
+        let f = finding(&d, Code::OnlyWow64);
+        assert!(f.cause.contains("4026 closed"), "{}", f.cause);
+        assert!(
+            f.cause.contains("nothing listens on the main port"),
+            "{}",
+            f.cause
+        );
+        assert!(
+            !f.cause.contains("runs"),
+            "no claim that a monitor runs: {}",
+            f.cause
+        );
+        assert!(f.action.contains("-p N"), "{}", f.action);
+        assert!(!f.action.contains("allow inbound"), "{}", f.action);
     }
 
     #[test]
