@@ -55,6 +55,11 @@ impl Progress {
         } else {
             self.last = Some((now, probes));
         }
+        // The engine knows the real total once it starts: --max-targets and --shard shrink it.
+        let total = stats.hosts_total.load(Ordering::Relaxed);
+        if total > 0 && bar.length() != Some(total) {
+            bar.set_length(total);
+        }
         bar.set_position(stats.hosts_done.load(Ordering::Relaxed));
         bar.set_message(format!(
             "{debugger_hosts} debugger host(s) · {:.0} probes/s",
