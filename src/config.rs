@@ -372,7 +372,14 @@ impl ScanConfig {
             specs.push(parse_spec(t).map_err(|e| UsageError(e.to_string()))?);
         }
         for f in &args.input_lists {
-            specs.extend(read_list(f, stdin)?);
+            let listed = read_list(f, stdin)?;
+            if listed.is_empty() {
+                return Err(UsageError(format!(
+                    "the target list {} holds no target (only blank lines and # comments); expected one address, name, CIDR or range per line or word",
+                    if f.as_os_str() == "-" { "<stdin>".to_string() } else { f.display().to_string() }
+                )));
+            }
+            specs.extend(listed);
         }
         if specs.is_empty() {
             return Err(UsageError(

@@ -489,7 +489,18 @@ pub fn read_specs(name: &str, reader: impl BufRead) -> Result<Vec<Spec>, SpecErr
     let mut n = 0usize;
     for line in reader.split(b'\n') {
         n += 1;
-        let bytes = line.map_err(|e| file_err(format!("cannot read it: {e}")))?;
+        let mut bytes = line.map_err(|e| file_err(format!("cannot read it: {e}")))?;
+        if n == 1 {
+            if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
+                return Err(file_err(
+                    "it is UTF-16 text (as PowerShell's > writes it); save it as UTF-8, e.g. with Out-File -Encoding utf8".into(),
+                ));
+            }
+            // Notepad and PowerShell write a UTF-8 byte order mark; it is not part of a target.
+            if bytes.starts_with(&[0xEF, 0xBB, 0xBF]) {
+                bytes.drain(..3);
+            }
+        }
         if bytes.contains(&0) {
             return Err(file_err(format!(
                 "line {n} contains a NUL byte: this is not a text file of targets"
@@ -515,6 +526,19 @@ pub fn read_specs(name: &str, reader: impl BufRead) -> Result<Vec<Spec>, SpecErr
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lists_written_on_windows_are_read_or_named() {
+        let specs = read_specs("t.txt", &b"\xEF\xBB\xBF10.0.0.1\r\n10.0.0.2\r\n"[..]).unwrap();
+        assert_eq!(
+            specs.len(),
+            2,
+            "a UTF-8 byte order mark is not part of the first target"
+        );
+        let e = read_specs("t.txt", &b"\xFF\xFE1\x000\x00"[..]).unwrap_err();
+        assert!(e.to_string().contains("UTF-16"), "{e}");
+        assert!(e.to_string().contains("t.txt"), "{e}");
+    }
 
     fn set(s: &str) -> AddressSet {
         match parse_spec(s).unwrap() {

@@ -95,7 +95,8 @@ fn input_lists_from_files_and_stdin() {
     let list = TempFile::with(
         "targets.txt",
         &format!(
-            "# build lab\n\n{}  {}   # two boxes\n",
+            // As Notepad saves it: a byte order mark and CRLF line ends.
+            "\u{feff}# build lab\r\n\r\n{}  {}   # two boxes\r\n",
             net.ip(4),
             net.ip(5)
         ),
@@ -277,6 +278,11 @@ fn bad_scan_input() {
     rejected(
         &["-iL", "/nonexistent/msvsmon-probe-list"],
         "cannot read target list /nonexistent/msvsmon-probe-list",
+    );
+    let empty = TempFile::with("empty.txt", "# nothing yet\n\n");
+    rejected(
+        &["-iL", empty.path()],
+        &format!("the target list {} holds no target", empty.path()),
     );
     let binary = TempFile::with("bin.txt", "10.0.0.1\n\u{0}\u{1}\u{2}\n");
     rejected(&["-iL", binary.path()], "not a text file");
