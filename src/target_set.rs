@@ -32,10 +32,19 @@ pub struct SpecError {
     pub problem: String,
     /// `file:line` when the spec came from a file.
     pub location: Option<String>,
+    /// The problem is the file itself (binary, UTF-16, unreadable), not one target in it.
+    pub whole_file: bool,
 }
 
 impl fmt::Display for SpecError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.whole_file {
+            return write!(
+                f,
+                "cannot use the target list {}: {}",
+                self.input, self.problem
+            );
+        }
         if let Some(loc) = &self.location {
             write!(f, "{loc}: ")?;
         }
@@ -354,6 +363,7 @@ pub fn parse_spec(input: &str) -> Result<Spec, SpecError> {
         input: input.to_string(),
         problem,
         location: None,
+        whole_file: false,
     };
     let s = input.trim();
     if s.is_empty() {
@@ -484,6 +494,7 @@ pub fn read_specs(name: &str, reader: impl BufRead) -> Result<Vec<Spec>, SpecErr
         input: name.to_string(),
         problem,
         location: None,
+        whole_file: true,
     };
     let mut out = Vec::new();
     let mut n = 0usize;
@@ -680,7 +691,10 @@ mod tests {
         );
         let e = read_specs("bin", &b"10.0.0.1\n\x00\x01\x02"[..]).unwrap_err();
         assert!(e.to_string().contains("not a text file"), "{e}");
-        let e = read_specs("bin", &b"\xff\xfe"[..]).unwrap_err();
-        assert!(e.to_string().contains("not a text file"), "{e}");
+        let e = read_specs("bin", &b"\xc3\x28"[..]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "cannot use the target list bin: line 1 is not UTF-8 text: this is not a text file of targets"
+        );
     }
 }
