@@ -61,10 +61,23 @@ impl Role {
         }
     }
 
-    /// True for the ports a monitor listens on while it waits for an IDE. A closed WoW64 port
-    /// is expected and never a fault by itself.
+    /// True for the ports an IDE attaches through. A closed WoW64 port is expected and never a
+    /// fault by itself; the Azure x86 forwarder and file upload endpoints serve a session the
+    /// connector started, so reaching only them is no way to attach.
     pub fn is_primary(self) -> bool {
-        !matches!(self, Role::Wow64 | Role::Wow64Service)
+        !matches!(
+            self,
+            Role::Wow64 | Role::Wow64Service | Role::AzureForwarderX86 | Role::AzureFileUpload
+        )
+    }
+
+    /// The 32-bit side of a monitor (WoW64, or Azure's x86 forwarder): only used while a 32-bit
+    /// process is debugged.
+    pub fn is_wow64(self) -> bool {
+        matches!(
+            self,
+            Role::Wow64 | Role::Wow64Service | Role::AzureForwarderX86
+        )
     }
 }
 
@@ -375,7 +388,7 @@ impl PlannedPort {
 
     /// A WoW64 port and nothing else (closed is normal for these).
     pub fn is_wow64_only(&self) -> bool {
-        !self.claims.is_empty() && self.claims.iter().all(|c| !c.role.is_primary())
+        !self.claims.is_empty() && self.claims.iter().all(|c| c.role.is_wow64())
     }
 }
 
@@ -602,6 +615,21 @@ mod tests {
             .find(|p| p.port == Port(4025))
             .unwrap()
             .is_wow64_only());
+    }
+
+    /// Reaching only the file upload or x86 forwarder endpoint is no way to attach: they serve
+    /// a session the connector (or forwarder) started.
+    #[test]
+    fn azure_helper_endpoints_do_not_make_a_host_attachable() {
+        let sel = Selection {
+            azure_cloud_service: true,
+            ..Default::default()
+        };
+        let plan = sel.plan(false, None);
+        let at = |n: u16| plan.iter().find(|p| p.port == Port(n)).unwrap();
+        assert!(at(30400).is_main(), "the connector is what the IDE attaches to");
+        assert!(!at(32400).is_main() && !at(32400).is_wow64_only());
+        assert!(!at(31401).is_main() && at(31401).is_wow64_only());
     }
 
     #[test]
