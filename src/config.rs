@@ -367,6 +367,11 @@ impl ScanConfig {
         fd_limit: Option<u64>,
         stdin: &mut dyn FnMut() -> Box<dyn BufRead>,
     ) -> Result<Self, UsageError> {
+        if args.discover {
+            return Err(UsageError(
+                "--discover finds the debuggers on this link by WS-Discovery and is not a scan; drop --discover to scan targets, or drop the scan options (--ndjson, --scan, -iL, --exclude, CIDR or ranges) to discover".into(),
+            ));
+        }
         let mut specs = Vec::new();
         for t in &args.targets {
             specs.push(parse_spec(t).map_err(|e| UsageError(e.to_string()))?);

@@ -57,6 +57,10 @@ fn bad_discovery_options() {
         "interface 'lo' cannot multicast",
         false,
     );
+    for scan in [&["--ndjson"][..], &["--scan"], &["--exclude", "10.0.0.1"]] {
+        let argv: Vec<&str> = ["--discover"].iter().chain(scan).copied().collect();
+        rejected_with(&argv, "--discover finds the debuggers on this link", false);
+    }
 }
 
 #[test]
