@@ -32,6 +32,20 @@ fn catalog_table() {
     insta::assert_snapshot!("catalog", stdout_of(&["catalog"]));
 }
 
+/// The machine-readable catalog is part of the output contract, and says what the table says.
+#[test]
+fn catalog_json_follows_the_schema_and_the_table() {
+    let doc: serde_json::Value = serde_json::from_str(&stdout_of(&["catalog", "--json"])).unwrap();
+    assert_schema(&doc);
+    let table = stdout_of(&["catalog"]);
+    for r in doc["releases"].as_array().unwrap() {
+        for p in r["ports"].as_array().unwrap() {
+            let port = p["port"].to_string();
+            assert!(table.contains(&port), "{port} of {} missing from the table", r["key"]);
+        }
+    }
+}
+
 #[test]
 fn version_names_the_tool() {
     let v = stdout_of(&["--version"]);
