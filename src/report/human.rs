@@ -153,18 +153,33 @@ fn write_address(w: &mut dyn Write, a: &AddressObservation, heading: bool) -> io
     } else {
         writeln!(w)?;
     }
+    let reasons: Vec<String> = a
+        .ports
+        .iter()
+        .map(|p| {
+            let r = &p.result;
+            let mut reason = r.reason.as_str().to_string();
+            if r.attempts > 1 {
+                reason.push_str(&format!(" ×{}", r.attempts));
+            }
+            reason
+        })
+        .collect();
+    // As wide as the longest reason ("icmp-protocol-unreachable ×3"), so columns stay aligned.
+    let rw = reasons
+        .iter()
+        .map(|r| r.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(12);
     writeln!(
         w,
-        "    {DIM}{:<6} {:<11} {:<23} {:>9}  USED BY{DIM:#}",
+        "    {DIM}{:<6} {:<11} {:<rw$} {:>9}  USED BY{DIM:#}",
         "PORT", "STATE", "REASON", "TIME"
     )?;
-    for p in &a.ports {
+    for (p, reason) in a.ports.iter().zip(reasons) {
         let r = &p.result;
         let st = state_style(r.state);
-        let mut reason = r.reason.as_str().to_string();
-        if r.attempts > 1 {
-            reason.push_str(&format!(" ×{}", r.attempts));
-        }
         let time = r
             .rtt
             .map(|t| format!("{:.1} ms", t.as_secs_f64() * 1e3))
@@ -178,7 +193,7 @@ fn write_address(w: &mut dyn Write, a: &AddressObservation, heading: bool) -> io
         }
         writeln!(
             w,
-            "    {:<6} {st}{:<11}{st:#} {:<23} {:>9}  {}",
+            "    {:<6} {st}{:<11}{st:#} {:<rw$} {:>9}  {}",
             p.planned.port.0,
             r.state.as_str(),
             reason,
