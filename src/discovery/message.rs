@@ -1,6 +1,6 @@
 //! WS-Discovery messages: the Probe we send, the ProbeMatches we read, and (for `listen`) the
 //! Probe we read and the ProbeMatches we answer with. Pure functions over bytes, no sockets, so
-//! every path is unit-tested and fuzzed (`fuzz/`, `tests/discovery_robustness.rs`).
+//! every path is unit-tested and fuzzed (`fuzz/`, the mutation test in `robustness.rs`).
 //!
 //! A reply is an unauthenticated datagram of up to 64 KiB from anyone on the network. It is read
 //! with quick-xml's namespace-aware streaming reader, which never expands a DTD or an external
@@ -10,9 +10,10 @@
 //! at most [`MAX_FIELD`] bytes, [`MAX_MATCHES`] matches and [`MAX_LIST`] types, scopes and XAddrs
 //! each. Time is one pass over the bytes.
 //!
-//! Facts used here, from `shared/reference/ws-discovery.md`: the April 2005 namespaces are what
-//! Windows (WSDAPI) speaks; Debian's `wsdd` compares the Probe's Types *text* with `wsdp:Device`, so
-//! the typed Probe must spell it exactly so; replies relate to our Probe by `wsa:RelatesTo`.
+//! Facts used here (from Microsoft's WSDAPI documentation, the WS-Discovery April 2005 and OASIS
+//! 1.1 specifications, and the christgau/wsdd source): the April 2005 namespaces are what Windows
+//! (WSDAPI) speaks; `wsdd` compares the Probe's Types *text* with `wsdp:Device`, so the typed Probe
+//! must spell it exactly so; replies relate to our Probe by `wsa:RelatesTo`.
 
 use std::fmt;
 

@@ -9,7 +9,8 @@
 //!
 //! A reply proves "this host answers WS-Discovery" and no more; no reply is inconclusive
 //! (discovery off with `msvsmon /nodiscovery`, UDP 3702 blocked, or another subnet: multicast does
-//! not cross routers). See `shared/reference/ws-discovery.md` for how real responders behave.
+//! not cross routers). How real responders behave (WSDAPI, wsdd, python wsdiscovery) is in the
+//! README's WS-Discovery section and exercised by `tests/lab_discovery.rs`.
 
 pub mod classify;
 pub mod client;

@@ -48,7 +48,9 @@ use crate::target::Address;
 use crate::target_set::IndexedSet;
 
 /// Unanswered retries of never-answering hosts after which the scan concludes its path does not
-/// lose SYNs, and stops retrying such hosts.
+/// lose SYNs, and stops retrying such hosts. The price (documented in the README): on a path that
+/// loses SYNs rarely, a host whose only answering port is an open one whose SYN was lost after
+/// the sample is missed; a host that answers on any other port is "up" and always retried.
 pub const LOSS_SAMPLE: u64 = 256;
 /// Re-probes after a self-connect.
 const SELF_CONNECT_RETRIES: u32 = 2;

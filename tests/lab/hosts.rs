@@ -282,7 +282,7 @@ pub fn wsd_publisher() -> HostCommand {
 }
 
 /// What the wsdiscovery publisher announces: `NAMESPACE PREFIX LOCALNAME`. Made up for the lab:
-/// what msvsmon itself announces is not public (shared/reference/ws-discovery.md).
+/// what msvsmon itself announces (Types, Scopes) is not publicly documented.
 pub const WSD_PUBLISHER_TYPE: &str = "http://msvsmon-probe.invalid/lab lab RemoteDebugger";
 pub const WSD_PUBLISHER_SCOPE: &str = "lab://msvsmon-probe/wsdpub";
 
