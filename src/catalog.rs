@@ -627,7 +627,10 @@ mod tests {
         };
         let plan = sel.plan(false, None);
         let at = |n: u16| plan.iter().find(|p| p.port == Port(n)).unwrap();
-        assert!(at(30400).is_main(), "the connector is what the IDE attaches to");
+        assert!(
+            at(30400).is_main(),
+            "the connector is what the IDE attaches to"
+        );
         assert!(!at(32400).is_main() && !at(32400).is_wow64_only());
         assert!(!at(31401).is_main() && at(31401).is_wow64_only());
     }

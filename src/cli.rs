@@ -28,11 +28,14 @@ Examples, monitoring:
   Prometheus textfile, every minute  msvsmon-probe --watch 60s --format prometheus -o m.prom box
 
 Exit codes:
-  0    a debugger port is open on at least one target (--fail-if-open: none is)
-  1    every target was probed and no debugger port is open (--fail-if-open: one is)
+  0    Visual Studio can attach: a main or custom port accepts on some target
+       (--fail-if-open: every target probed, no debugger port open, WoW64 included)
+  1    every target probed and none lets Visual Studio attach
+       (--fail-if-open: a debugger port is open, WoW64 included)
   2    bad usage or input, nothing was probed; or the report could not be written
-  3    no target could be resolved
-  4    local errors (out of file descriptors, ports, buffers) left the answer incomplete
+  3    a target could not be resolved, and nothing was found on the others
+  4    local errors (out of file descriptors, ports, buffers) or an unfinished scan
+       left ports unprobed, and nothing was found
   130  interrupted (a watch stopped by Ctrl-C or SIGTERM exits 0)
 
 Port facts come from Microsoft's \"Remote Debugger Port Assignments\" page (2015-2026 revisions)
@@ -194,8 +197,8 @@ pub struct ProbeArgs {
     #[arg(short = 'q', long, help_heading = "Output and monitoring")]
     pub quiet: bool,
 
-    /// Audit mode: exit 1 when a debugger port is open, 0 when none is (the opposite of the
-    /// default), so a compliance check fails on an exposed debugger.
+    /// Audit mode: exit 1 when a debugger port (WoW64 included) is open, 0 when none is (the
+    /// opposite of the default), so a compliance check fails on an exposed debugger.
     #[arg(long, help_heading = "Output and monitoring")]
     pub fail_if_open: bool,
 

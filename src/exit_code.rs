@@ -4,21 +4,22 @@
 /// Why the process ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitCode {
-    /// A debugger port is open on at least one target.
+    /// Visual Studio can attach: a main or custom port accepts on at least one target.
     Found,
-    /// Every target was probed (or failed to resolve) and no debugger port is open.
+    /// Every target was resolved and probed, and none lets Visual Studio attach.
     NotFound,
     /// Bad usage or input; nothing was probed.
     Usage,
-    /// No target could be resolved, so nothing was probed.
+    /// A target could not be resolved, and nothing was found on the others.
     Unresolved,
-    /// Local errors (descriptors, ports, buffers) left the answer incomplete and nothing was found.
+    /// Local errors (descriptors, ports, buffers) or an unfinished scan left ports unprobed, and
+    /// nothing was found.
     Incomplete,
     /// Interrupted by Ctrl-C / SIGINT.
     Interrupted,
-    /// `--fail-if-open`: no debugger port is open (the audit passes).
+    /// `--fail-if-open`: every target probed, no debugger port open, WoW64 included (passes).
     AuditClean,
-    /// `--fail-if-open`: a debugger port is open (the audit fails).
+    /// `--fail-if-open`: a debugger port (main, custom or WoW64) is open (the audit fails).
     AuditExposed,
 }
 

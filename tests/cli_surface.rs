@@ -41,7 +41,11 @@ fn catalog_json_follows_the_schema_and_the_table() {
     for r in doc["releases"].as_array().unwrap() {
         for p in r["ports"].as_array().unwrap() {
             let port = p["port"].to_string();
-            assert!(table.contains(&port), "{port} of {} missing from the table", r["key"]);
+            assert!(
+                table.contains(&port),
+                "{port} of {} missing from the table",
+                r["key"]
+            );
         }
     }
 }
