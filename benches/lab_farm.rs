@@ -1,13 +1,10 @@
 //! The lab's own cost, and the farm as a workload: how long a farm-only lab takes to build and
 //! tear down, and one /24 of the farm probed by msvsmon-probe (every address as a target) and
-//! by nmap, each result checked against tests/lab/farm_open.txt.
+//! by nmap, each result checked against crates/lab/data/farm_open.txt.
 //!
 //! Run as root: `cargo bench --bench lab_farm`. Timings are printed, never asserted; the subnet
 //! scan benchmarks of the next issue build on the same `LabSpec::farm_only()`.
 
-#[cfg(target_os = "linux")]
-#[path = "../tests/lab/mod.rs"]
-mod lab;
 
 #[cfg(target_os = "linux")]
 fn main() {
@@ -22,7 +19,7 @@ fn main() {
 /// The lab is Linux network namespaces: everything below is Linux-only.
 #[cfg(target_os = "linux")]
 mod linux {
-    use super::lab;
+    use msvsmon_probe_lab as lab;
 
     use std::net::{IpAddr, Ipv4Addr};
     use std::time::Instant;

@@ -1,13 +1,13 @@
 //! Subnet-scan benchmarks, in the lab's farm and on loopback, against nmap, RustScan and a floor.
 //!
 //! Run (as root, Linux): `cargo bench --bench scan`. It builds a farm-only lab (scanner → router →
-//! a namespace answering for all of 10.232.0.0/16, tests/lab/), compiles the floor
+//! a namespace answering for all of 10.232.0.0/16, crates/lab/), compiles the floor
 //! (benches/floor.c: a bare epoll connect loop, one thread per core, no retries), installs RustScan
 //! with `cargo install rustscan --locked` when it is missing, and prints markdown tables:
 //!
 //! 1. the farm /16 × the 12 default ports: every tool in the same run, interleaved round by round:
 //!    wall time, CPU time, peak RSS, open ports found / missed / invented against
-//!    tests/lab/farm_open.txt;
+//!    crates/lab/data/farm_open.txt;
 //! 2. 127.0.0.0/16 on loopback, everything closed: probes per second against the floor;
 //! 3. memory: peak RSS for the /16 and for the first million targets of 10.0.0.0/8.
 //!
@@ -15,9 +15,6 @@
 //! Every packet stays in namespaces the bench creates or on loopback; the scanner has no
 //! default route. Timings are printed, never asserted.
 
-#[cfg(target_os = "linux")]
-#[path = "../tests/lab/mod.rs"]
-mod lab;
 
 #[cfg(target_os = "linux")]
 fn main() {
@@ -32,7 +29,7 @@ fn main() {
 /// The lab is Linux network namespaces: everything below is Linux-only.
 #[cfg(target_os = "linux")]
 mod linux {
-    use super::lab;
+    use msvsmon_probe_lab as lab;
 
     use std::collections::BTreeSet;
     use std::net::Ipv4Addr;

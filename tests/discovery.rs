@@ -1,7 +1,7 @@
 //! WS-Discovery end to end on loopback: `msvsmon-probe listen` as the remote machine, the probe
 //! as the IDE's. Loopback does not multicast, so these exercise the unicast Probe, the reply
 //! parser, the classification and the reports; the multicast paths, `--discover` and real peers
-//! (wsdd, python wsdiscovery, nmap) need network namespaces and live in the lab (tests/lab/).
+//! (wsdd, python wsdiscovery, nmap) need network namespaces and live in the lab (crates/lab/).
 //! Nothing here sends a packet anywhere but loopback.
 
 mod support;

@@ -1,4 +1,4 @@
-//! WS-Discovery in the network lab (tests/lab/mod.rs) against peers this project did not write:
+//! WS-Discovery in the network lab (crates/lab/src/lib.rs) against peers this project did not write:
 //! Debian's wsdd, python wsdiscovery, nmap's two WS-Discovery scripts, a hostile responder, and
 //! this project's own `msvsmon-probe listen` as the remote machine. Every case runs the real
 //! binary in the scanner namespace and reads its `--json` output (checked against the schema).
@@ -6,15 +6,12 @@
 //! The lab is the standard one plus the hosts of [`spec`]: stand-ins, firewalls on UDP 3702, a
 //! hostile responder, a second LAN (`lan1`) with a wsdd, a publisher and a host where one case
 //! starts a stand-in, and hosts one router away (unicast only). README.md, "How the lab tests
-//! work", has the list. One lab serves every case (`harness = false`, tests/lab/runner.rs); as
+//! work", has the list. One lab serves every case (`harness = false`, crates/lab/src/runner.rs); as
 //! root the lab installs what it lacks, otherwise the cases are skipped loudly (a failure under
 //! CI=true). Run one case: `cargo test --test lab_discovery -- wsdd::ipv4_on_the_link`.
 
 #[cfg(target_os = "linux")]
-mod lab;
-#[cfg(target_os = "linux")]
-#[path = "support/schema.rs"]
-mod schema;
+mod support;
 
 #[cfg(target_os = "linux")]
 fn main() -> std::process::ExitCode {
@@ -30,8 +27,8 @@ fn main() -> std::process::ExitCode {
 /// The lab is Linux network namespaces: everything below is Linux-only.
 #[cfg(target_os = "linux")]
 mod linux {
-    use super::lab;
-    use super::schema::assert_schema;
+    use super::support::assert_schema;
+    use msvsmon_probe_lab as lab;
 
     use std::collections::BTreeSet;
     use std::io::{BufRead, BufReader};

@@ -1,16 +1,13 @@
-//! The real binary in the network lab (tests/lab/mod.rs): every lab target against the ground
-//! truth (tests/lab/truth.json, tests/lab/farm_open.txt), nmap as a peer on the same hosts, the
+//! The real binary in the network lab (crates/lab/src/lib.rs): every lab target against the ground
+//! truth (crates/lab/data/truth.json, crates/lab/data/farm_open.txt), nmap as a peer on the same hosts, the
 //! WS-Discovery responders, the self-connect case, and the lab's own safety rules.
 //!
-//! One lab serves every case (`harness = false`, tests/lab/runner.rs). As root the lab installs
+//! One lab serves every case (`harness = false`, crates/lab/src/runner.rs). As root the lab installs
 //! what it lacks; otherwise the lab cases are skipped loudly (a failure under CI=true).
 //! Run one case: `cargo test --test lab_probe -- truth::dual`.
 
 #[cfg(target_os = "linux")]
-mod lab;
-#[cfg(target_os = "linux")]
-#[path = "support/schema.rs"]
-mod schema;
+mod support;
 
 #[cfg(target_os = "linux")]
 fn main() -> std::process::ExitCode {
@@ -26,8 +23,8 @@ fn main() -> std::process::ExitCode {
 /// The lab is Linux network namespaces: everything below is Linux-only.
 #[cfg(target_os = "linux")]
 mod linux {
-    use super::lab;
-    use super::schema::assert_schema;
+    use super::support::assert_schema;
+    use msvsmon_probe_lab as lab;
 
     use std::collections::{BTreeMap, BTreeSet};
     use std::net::{IpAddr, Ipv4Addr};
@@ -562,7 +559,7 @@ mod linux {
 
     // ---- WS-Discovery -------------------------------------------------------------------------
 
-    /// Sends one multicast Probe from the scanner (tests/lab/fixture.py wsd-probe) and returns the
+    /// Sends one multicast Probe from the scanner (crates/lab/data/fixture.py wsd-probe) and returns the
     /// replies that answer it: (source, types, xaddrs).
     fn wsd_probe(lab: &Lab, types: &str) -> Vec<(String, String, String)> {
         let mut c = lab.scanner("python3");
@@ -631,7 +628,7 @@ mod linux {
     // ---- the farm -----------------------------------------------------------------------------
 
     fn farm_file_is_generated() {
-        let gen = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/lab/farm_gen.py");
+        let gen = concat!(env!("CARGO_MANIFEST_DIR"), "/crates/lab/data/farm_gen.py");
         let out = std::process::Command::new("python3")
             .args([gen, "--check"])
             .output()

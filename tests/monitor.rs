@@ -5,8 +5,7 @@
 mod support;
 
 #[cfg(target_os = "linux")]
-#[path = "lab/mod.rs"]
-mod lab;
+use msvsmon_probe_lab as lab;
 
 use std::io::Write;
 #[cfg(unix)]

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Processes that run inside the lab's network namespaces (tests/lab/mod.rs starts them with
+"""Processes that run inside the lab's network namespaces (crates/lab/src/lib.rs starts them with
 `ip netns exec`). Standard library only, except `wsd-publish`, which needs the python
-`wsdiscovery` package the lab installs (tests/lab/tools.rs) and puts on PYTHONPATH.
+`wsdiscovery` package the lab installs (crates/lab/src/tools.rs) and puts on PYTHONPATH.
 
   listen       TCP listeners on the given ports that accept and close, or greet first and close
   wsd-publish  a WS-Discovery publisher (python wsdiscovery) with Types, Scopes and XAddrs

@@ -1,4 +1,4 @@
-//! The LAN's ground truth (`tests/lab/truth.json`): for every lab target, the verdict and every
+//! The LAN's ground truth (`crates/lab/data/truth.json`): for every lab target, the verdict and every
 //! probed port's state and reason, as the product must report them. Data, not code, so the
 //! truth is reviewed as a table and benchmarks can read it too.
 
@@ -7,7 +7,7 @@ use std::net::IpAddr;
 
 use serde::Deserialize;
 
-pub const FILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/lab/truth.json");
+pub const FILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data/truth.json");
 
 #[derive(Debug, Deserialize)]
 pub struct Truth {

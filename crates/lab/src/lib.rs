@@ -1,7 +1,7 @@
-//! A network lab in Linux network namespaces, for integration tests (`mod lab;`) and benchmarks
-//! (`#[path = "../tests/lab/mod.rs"] mod lab;`): real hosts, firewalls that drop and reject,
-//! dead addresses, IPv6, WS-Discovery responders and a /16 "farm", on one machine, with no
-//! outside network. README.md ("How the lab tests work") has the diagram.
+//! A network lab in Linux network namespaces, shared by the integration tests and the benchmarks
+//! of msvsmon-probe (a `publish = false` dev-dependency): real hosts, firewalls that drop and
+//! reject, dead addresses, IPv6, WS-Discovery responders and a /16 "farm", on one machine, with no
+//! outside network. docs/lab.md has the diagram and the list of hosts.
 //!
 //! ```text
 //!  scanner ──lan0── [br0 in "lan"] ──eth0── one namespace per scenario host (hosts.rs)
@@ -24,7 +24,7 @@
 //! let out = lab.scanner(env!("CARGO_BIN_EXE_msvsmon-probe")).args(["--json", "dbg2022.lab"]).output()?;
 //! lab.teardown();                                         // or let it drop
 //! ```
-#![allow(dead_code, unused_imports)]
+#![cfg(target_os = "linux")]
 
 pub mod farm;
 pub mod hosts;
@@ -42,14 +42,12 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-// Not every lab target uses every re-export.
-#[allow(unused_imports)]
 pub use farm::{Answer, FarmTruth};
 pub use hosts::{HostCommand, HostSpec, Net, Ready};
 use plan::{lan_v4, lan_v6, side_v4, side_v6};
 
 /// The fixture script the lab's listeners and publishers run (`{fixture}` in a [`HostCommand`]).
-pub const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/lab/fixture.py");
+pub const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data/fixture.py");
 /// How long a started process may take to bind its ports.
 const READY_LIMIT: Duration = Duration::from_secs(20);
 /// A dead on-link address costs `retrans_time_ms × mcast_solicit` of ARP/ND: 0.75 s, under the

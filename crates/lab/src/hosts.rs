@@ -26,7 +26,7 @@ pub enum Ready {
 ///
 /// Arguments may contain placeholders, replaced when the lab starts it: `{ip4}`, `{ip6}` (the
 /// host's addresses), `{if}` (its interface, `eth0`), `{name}` (the host name), `{fixture}` (the
-/// path of `tests/lab/fixture.py`). Every lab process gets PYTHONPATH with `wsdiscovery`.
+/// path of `crates/lab/data/fixture.py`). Every lab process gets PYTHONPATH with `wsdiscovery`.
 #[derive(Debug, Clone)]
 pub struct HostCommand {
     pub argv: Vec<String>,
@@ -193,7 +193,7 @@ impl HostSpec {
     }
 }
 
-/// Every scenario of the standard lab. `tests/lab/truth.json` says what each one must look like
+/// Every scenario of the standard lab. `crates/lab/data/truth.json` says what each one must look like
 /// to the probe; this says how it is made.
 pub fn standard() -> Vec<HostSpec> {
     const DEBUG_PORTS: &str = "4016:4040";
