@@ -5,7 +5,6 @@
 //! Run as root: `cargo bench --bench lab_farm`. Timings are printed, never asserted; the subnet
 //! scan benchmarks of the next issue build on the same `LabSpec::farm_only()`.
 
-
 #[cfg(target_os = "linux")]
 fn main() {
     linux::main()

@@ -15,7 +15,6 @@
 //! Every packet stays in namespaces the bench creates or on loopback; the scanner has no
 //! default route. Timings are printed, never asserted.
 
-
 #[cfg(target_os = "linux")]
 fn main() {
     linux::main()

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::catalog::{self, Port, Release};
+use msvsmon_probe_core::catalog::{self, Port, Release};
 
 const EXAMPLES: &str = "\
 Examples, one host (when Attach to Process fails):
@@ -272,8 +272,8 @@ pub struct ProbeArgs {
 
     /// Scan only part K of N of the (same) scan order, e.g. 2/4 on the second of four machines;
     /// the parts are disjoint and their outputs concatenate.
-    #[arg(long, value_name = "K/N", value_parser = crate::order::Shard::parse, help_heading = "Subnet scan")]
-    pub shard: Option<crate::order::Shard>,
+    #[arg(long, value_name = "K/N", value_parser = msvsmon_probe_core::order::Shard::parse, help_heading = "Subnet scan")]
+    pub shard: Option<msvsmon_probe_core::order::Shard>,
 
     /// Connect attempts in flight at most (default: from the open-file limit).
     #[arg(long, value_name = "N", value_parser = parse_concurrency, help_heading = "Subnet scan")]
@@ -319,7 +319,7 @@ pub enum ColorWhen {
 }
 
 fn parse_port(s: &str) -> Result<Port, String> {
-    crate::target::parse_port(s)
+    msvsmon_probe_core::target::parse_port(s)
 }
 
 fn parse_release(s: &str) -> Result<&'static Release, String> {
@@ -418,7 +418,7 @@ fn parse_bind(s: &str) -> Result<IpAddr, String> {
 
 fn parse_watch(s: &str) -> Result<Duration, String> {
     let d = parse_duration(s)?;
-    let min = crate::watch::MIN_INTERVAL;
+    let min = msvsmon_probe_core::watch::MIN_INTERVAL;
     if d < min || d > Duration::from_secs(86_400) {
         return Err(format!(
             "watch interval '{}' is out of range; expected {} to 1 day (30s, 5m, 1h)",
@@ -453,7 +453,7 @@ mod tests {
     fn default_timeout_matches_the_platform() {
         assert_eq!(
             parse_timeout(DEFAULT_TIMEOUT),
-            Ok(crate::platform::DEFAULT_CONNECT_TIMEOUT)
+            Ok(msvsmon_probe_core::platform::DEFAULT_CONNECT_TIMEOUT)
         );
     }
 
@@ -482,7 +482,7 @@ mod tests {
         let cli = Cli::try_parse_from(["msvsmon-probe", "devbox"]).unwrap();
         assert_eq!(
             cli.probe.discovery_wait,
-            crate::discovery::client::DEFAULT_WAIT
+            msvsmon_probe_core::discovery::client::DEFAULT_WAIT
         );
     }
 

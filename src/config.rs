@@ -3,19 +3,19 @@
 
 use std::fmt;
 use std::io::BufRead;
-use std::net::IpAddr;
 use std::path::Path;
 use std::time::Duration;
 
-use crate::catalog::{self, Port, Release, Role, Selection};
 use crate::cli::{ListenArgs, ProbeArgs};
-use crate::discovery;
-use crate::engine;
-use crate::order::Shard;
-use crate::resolve::{HostsFile, Resolver};
-use crate::scan::ScanSettings;
-use crate::target::{parse_target, Target};
-use crate::target_set::{parse_spec, read_specs, Spec};
+use msvsmon_probe_core::catalog::{self, Port, Release, Role, Selection};
+use msvsmon_probe_core::discovery;
+use msvsmon_probe_core::engine;
+use msvsmon_probe_core::order::Shard;
+use msvsmon_probe_core::resolve::{HostsFile, Resolver};
+use msvsmon_probe_core::scan::ScanSettings;
+use msvsmon_probe_core::sweep::SweepRequest;
+use msvsmon_probe_core::target::{parse_target, Target};
+use msvsmon_probe_core::target_set::{parse_spec, read_specs, Spec};
 
 /// A usage error: one line that names the bad value and what is accepted. Exit code 2.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -197,12 +197,8 @@ impl ProbeConfig {
 /// A validated `listen` run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListenConfig {
-    /// Ports to listen on, ascending, each with who uses it ("VS 2022 or 2026 · main").
-    pub ports: Vec<(Port, String)>,
-    /// `None`: every address of both families.
-    pub bind: Option<IpAddr>,
-    /// Answer WS-Discovery (off with `--no-discovery`, as `msvsmon /nodiscovery`).
-    pub discovery: bool,
+    /// What to listen on.
+    pub listen: msvsmon_probe_core::listen::Settings,
     /// The releases it stands in for, for the banner.
     pub releases: Vec<&'static Release>,
 }
@@ -239,9 +235,11 @@ impl ListenConfig {
             })
             .collect();
         Ok(ListenConfig {
-            ports,
-            bind: args.bind,
-            discovery: !args.no_discovery,
+            listen: msvsmon_probe_core::listen::Settings {
+                ports,
+                bind: args.bind,
+                discovery: !args.no_discovery,
+            },
             releases,
         })
     }
@@ -270,23 +268,23 @@ mod tests {
     }
 
     fn ports(c: &ListenConfig) -> Vec<u16> {
-        c.ports.iter().map(|(p, _)| p.0).collect()
+        c.listen.ports.iter().map(|(p, _)| p.0).collect()
     }
 
     #[test]
     fn listen_defaults_to_the_2022_ports_and_adds_what_it_is_given() {
         let c = listen(&[]);
         assert_eq!(ports(&c), [4025, 4026]);
-        assert_eq!(c.ports[1].1, "VS 2022 or 2026 · main");
-        assert!(c.discovery && c.bind.is_none());
+        assert_eq!(c.listen.ports[1].1, "VS 2022 or 2026 · main");
+        assert!(c.listen.discovery && c.listen.bind.is_none());
         assert_eq!(ports(&listen(&["--release", "2019"])), [4024, 4025]);
         assert_eq!(ports(&listen(&["-p", "4567"])), [4567]);
         assert_eq!(
             ports(&listen(&["-r", "2017", "-p", "4567"])),
             [4022, 4023, 4567]
         );
-        assert_eq!(listen(&["-p", "4567"]).ports[0].1, "custom port");
-        assert!(!listen(&["--no-discovery"]).discovery);
+        assert_eq!(listen(&["-p", "4567"]).listen.ports[0].1, "custom port");
+        assert!(!listen(&["--no-discovery"]).listen.discovery);
     }
 }
 
@@ -313,25 +311,22 @@ pub fn is_scan(args: &ProbeArgs) -> bool {
         || args
             .targets
             .iter()
-            .any(|t| crate::target_set::is_set_syntax(t))
+            .any(|t| msvsmon_probe_core::target_set::is_set_syntax(t))
 }
 
 /// A validated scan.
 #[derive(Debug, Clone)]
 pub struct ScanConfig {
-    pub specs: Vec<Spec>,
-    pub excludes: Vec<Spec>,
-    pub selection: Selection,
+    /// The targets, exclusions, ports and resolver: what the scan covers.
+    pub sweep: SweepRequest,
     pub settings: ScanSettings,
     pub greeting_wait: Duration,
-    pub resolver: Resolver,
     pub reporting: Reporting,
     /// `--discovery`: WS-Discovery of each reported host.
     pub discovery: Option<discovery::client::Settings>,
     /// `--watch`: scan again every interval.
     pub watch: Option<Duration>,
     pub all: bool,
-    pub allow_public: bool,
 }
 
 /// FNV-1a over the command's targets and ports: the default seed, identical on every machine
@@ -421,8 +416,13 @@ impl ScanConfig {
                 .map(|p| p.port.to_string()),
         );
         Ok(ScanConfig {
-            specs,
-            excludes,
+            sweep: SweepRequest {
+                specs,
+                excludes,
+                resolver,
+                selection: selection.clone(),
+                allow_public: args.yes,
+            },
             settings: ScanSettings {
                 max_timeout: args.timeout,
                 min_timeout: args.min_timeout,
@@ -436,16 +436,13 @@ impl ScanConfig {
                 max_hosts: args.max_targets,
                 lanes: 0,
             },
-            selection,
             greeting_wait: args.greeting_wait,
-            resolver,
             reporting: Reporting::from_args(args)?,
             discovery: args.discovery.then_some(discovery::client::Settings {
                 wait: args.discovery_wait,
             }),
             watch: args.watch,
             all: args.all,
-            allow_public: args.yes,
         })
     }
 }

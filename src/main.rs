@@ -1,14 +1,18 @@
 //! The thin binary: parse, dispatch to a command (src/cmd/), print the one error line, exit
 //! with a documented code.
 
+mod cli;
 mod cmd;
+mod config;
+mod exit_code;
+mod output;
+mod report;
 
 use clap::error::ErrorKind;
 use clap::Parser;
 
-use msvsmon_probe::cli::{Cli, ColorWhen, Command};
-use msvsmon_probe::config;
-use msvsmon_probe::exit_code::ExitCode;
+use cli::{Cli, ColorWhen, Command};
+use exit_code::ExitCode;
 
 use cmd::AppError;
 

@@ -3,11 +3,11 @@
 use std::io::{self, Write};
 use std::time::Instant;
 
-use msvsmon_probe::cli::ListenArgs;
-use msvsmon_probe::config::ListenConfig;
-use msvsmon_probe::exit_code::ExitCode;
-use msvsmon_probe::listen::{self, Event, ProbeOutcome};
-use msvsmon_probe::platform;
+use crate::cli::ListenArgs;
+use crate::config::ListenConfig;
+use crate::exit_code::ExitCode;
+use msvsmon_probe_core::listen::{self, Event, ProbeOutcome};
+use msvsmon_probe_core::platform;
 
 use super::AppError;
 
@@ -16,13 +16,13 @@ pub fn run(args: &ListenArgs) -> Result<ExitCode, AppError> {
     let cfg = ListenConfig::from_args(args).map_err(|e| AppError::Usage(e.0))?;
     let runtime = super::runtime()?;
     runtime.block_on(async {
-        let bound = listen::bind(&cfg).map_err(|e| AppError::Usage(e.0))?;
+        let bound = listen::bind(&cfg.listen).map_err(|e| AppError::Usage(e.0))?;
         let start = Instant::now();
         let mut out = io::stdout().lock();
         let l = &bound.listening;
         let releases: Vec<&str> = cfg.releases.iter().map(|r| r.short).collect();
         let what = if releases.is_empty() {
-            format!("a remote debugger on port(s) {}", listen::port_list(&cfg.ports))
+            format!("a remote debugger on port(s) {}", listen::port_list(&cfg.listen.ports))
         } else {
             format!("the {} remote debugger", releases.join(" and "))
         };
@@ -37,10 +37,10 @@ pub fn run(args: &ListenArgs) -> Result<ExitCode, AppError> {
             let _ = writeln!(out, "  UDP  {a:<28} WS-Discovery, unicast Probes");
         }
         for (g, i) in &l.multicast {
-            let g = std::net::SocketAddr::new(*g, msvsmon_probe::discovery::PORT);
+            let g = std::net::SocketAddr::new(*g, msvsmon_probe_core::discovery::PORT);
             let _ = writeln!(out, "  UDP  {g:<28} WS-Discovery, multicast on {i}");
         }
-        if cfg.discovery {
+        if cfg.listen.discovery {
             let _ = writeln!(out, "  WS-Discovery endpoint {}, Types {}", l.endpoint, l.types);
         } else {
             let _ = writeln!(out, "  WS-Discovery off (--no-discovery), as msvsmon /nodiscovery");

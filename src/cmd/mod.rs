@@ -8,8 +8,8 @@ pub mod watch;
 
 use std::io::{self, Write};
 
-use msvsmon_probe::config::Reporting;
-use msvsmon_probe::output::AtomicFile;
+use crate::config::Reporting;
+use crate::output::AtomicFile;
 
 /// Why a command could not do its job; `main` prints it as one line.
 pub enum AppError {
@@ -122,9 +122,9 @@ impl Sink {
 pub fn catalog(json: bool) -> Result<(), AppError> {
     let mut out = anstream::stdout().lock();
     let r = if json {
-        msvsmon_probe::report::catalog::write_json(&mut out)
+        crate::report::catalog::write_json(&mut out)
     } else {
-        msvsmon_probe::report::catalog::write_table(&mut out)
+        crate::report::catalog::write_table(&mut out)
     };
     match r {
         Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
@@ -157,9 +157,9 @@ fn writable_dir(dir: &std::path::Path) -> Result<(), AppError> {
 }
 
 /// `msvsmon-probe completions SHELL [--dir DIR]`, from the clap definitions themselves.
-pub fn completions(args: &msvsmon_probe::cli::CompletionsArgs) -> Result<(), AppError> {
+pub fn completions(args: &crate::cli::CompletionsArgs) -> Result<(), AppError> {
     use clap::CommandFactory;
-    let mut cmd = msvsmon_probe::cli::Cli::command();
+    let mut cmd = crate::cli::Cli::command();
     let name = cmd.get_name().to_string();
     match &args.dir {
         Some(dir) => {
@@ -183,9 +183,9 @@ pub fn completions(args: &msvsmon_probe::cli::CompletionsArgs) -> Result<(), App
 }
 
 /// `msvsmon-probe man [--dir DIR]`, from the clap definitions themselves.
-pub fn man(args: &msvsmon_probe::cli::ManArgs) -> Result<(), AppError> {
+pub fn man(args: &crate::cli::ManArgs) -> Result<(), AppError> {
     use clap::CommandFactory;
-    let cmd = msvsmon_probe::cli::Cli::command();
+    let cmd = crate::cli::Cli::command();
     match &args.dir {
         Some(dir) => {
             writable_dir(dir)?;

@@ -5,15 +5,15 @@ use std::time::{Instant, SystemTime};
 
 use futures::future::join_all;
 
-use msvsmon_probe::cli::ProbeArgs;
-use msvsmon_probe::config::{Mode, Output, ProbeConfig};
-use msvsmon_probe::diagnose::{diagnose, Diagnosis, Status};
-use msvsmon_probe::discovery::client as discovery_client;
-use msvsmon_probe::exit_code::{ExitCode, Outcome};
-use msvsmon_probe::observation::HostObservation;
-use msvsmon_probe::probe::tcp::TcpConnector;
-use msvsmon_probe::report::{self, RunInfo};
-use msvsmon_probe::{host_probe, platform};
+use crate::cli::ProbeArgs;
+use crate::config::{Mode, Output, ProbeConfig};
+use crate::exit_code::{ExitCode, Outcome};
+use crate::report::{self, RunInfo};
+use msvsmon_probe_core::diagnose::{diagnose, Diagnosis, Status};
+use msvsmon_probe_core::discovery::client as discovery_client;
+use msvsmon_probe_core::observation::HostObservation;
+use msvsmon_probe_core::probe::tcp::TcpConnector;
+use msvsmon_probe_core::{host_probe, platform};
 
 use super::{runtime, AppError, Sink};
 

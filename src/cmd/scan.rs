@@ -9,18 +9,18 @@ use tokio::sync::{mpsc, watch};
 
 use futures::stream::{FuturesUnordered, StreamExt};
 
-use msvsmon_probe::cli::ProbeArgs;
-use msvsmon_probe::config::{Output, ScanConfig};
-use msvsmon_probe::diagnose::{diagnose, Diagnosis};
-use msvsmon_probe::discovery::client as discovery_client;
-use msvsmon_probe::exit_code::{ExitCode, Outcome};
-use msvsmon_probe::observation::HostObservation;
-use msvsmon_probe::platform;
-use msvsmon_probe::report::progress::Progress;
-use msvsmon_probe::report::sweep::{self as out, ScanRun};
-use msvsmon_probe::report::{json, prometheus};
-use msvsmon_probe::scan::{self, ScanStats};
-use msvsmon_probe::sweep::{self, Tally};
+use crate::cli::ProbeArgs;
+use crate::config::{Output, ScanConfig};
+use crate::exit_code::{ExitCode, Outcome};
+use crate::report::progress::Progress;
+use crate::report::sweep::{self as out, ScanRun};
+use crate::report::{json, prometheus};
+use msvsmon_probe_core::diagnose::{diagnose, Diagnosis};
+use msvsmon_probe_core::discovery::client as discovery_client;
+use msvsmon_probe_core::observation::HostObservation;
+use msvsmon_probe_core::platform;
+use msvsmon_probe_core::scan::{self, ScanStats};
+use msvsmon_probe_core::sweep::{self, Tally};
 
 use super::{runtime, AppError, Sink};
 
@@ -29,7 +29,7 @@ pub fn run(args: &ProbeArgs) -> Result<ExitCode, AppError> {
     let config = ScanConfig::from_args(args, fd_limit, &mut || {
         Box::new(io::BufReader::new(io::stdin()))
     })
-    .map_err(|e| AppError::Usage(e.0))?;
+    .map_err(|e| AppError::Usage(e.to_string()))?;
     runtime()?.block_on(scan(config))
 }
 
@@ -39,9 +39,9 @@ async fn scan(config: ScanConfig) -> Result<ExitCode, AppError> {
     }
     let started_at = SystemTime::now();
     let start = Instant::now();
-    let plan = sweep::prepare(&config)
+    let plan = sweep::prepare(&config.sweep)
         .await
-        .map_err(|e| AppError::Usage(e.0))?;
+        .map_err(|e| AppError::Usage(e.to_string()))?;
     let format = config.reporting.format;
     let mut sink = Sink::new(&config.reporting)?;
 

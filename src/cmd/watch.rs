@@ -19,18 +19,19 @@ use std::sync::Arc;
 
 use tokio::sync::watch;
 
-use msvsmon_probe::config::{Output, ProbeConfig, Reporting, ScanConfig};
-use msvsmon_probe::diagnose::{diagnose, Diagnosis, Status};
-use msvsmon_probe::exit_code::ExitCode;
-use msvsmon_probe::observation::HostObservation;
-use msvsmon_probe::probe::tcp::TcpConnector;
-use msvsmon_probe::report;
-use msvsmon_probe::report::prometheus::{self, LastSuccess};
-use msvsmon_probe::report::RunInfo;
-use msvsmon_probe::scan::{self, ScanStats};
-use msvsmon_probe::sweep;
-use msvsmon_probe::watch::{probe_every, Heartbeat, WatchState};
-use msvsmon_probe::{output, platform};
+use crate::config::{Output, ProbeConfig, Reporting, ScanConfig};
+use crate::exit_code::ExitCode;
+use crate::output;
+use crate::report;
+use crate::report::prometheus::{self, LastSuccess};
+use crate::report::RunInfo;
+use msvsmon_probe_core::diagnose::{diagnose, Diagnosis, Status};
+use msvsmon_probe_core::observation::HostObservation;
+use msvsmon_probe_core::platform;
+use msvsmon_probe_core::probe::tcp::TcpConnector;
+use msvsmon_probe_core::scan::{self, ScanStats};
+use msvsmon_probe_core::sweep;
+use msvsmon_probe_core::watch::{probe_every, Heartbeat, WatchState};
 
 use super::{runtime, AppError};
 
@@ -231,9 +232,9 @@ pub async fn scan_rounds(config: ScanConfig) -> Result<ExitCode, AppError> {
     loop {
         round += 1;
         let round_start = tokio::time::Instant::now();
-        let plan = sweep::prepare(&config)
+        let plan = sweep::prepare(&config.sweep)
             .await
-            .map_err(|e| AppError::Usage(e.0))?;
+            .map_err(|e| AppError::Usage(e.to_string()))?;
         let stats = Arc::new(ScanStats::default());
         let (tx, mut rx) = mpsc::channel(4096);
         let (cancel_tx, cancel_rx) = watch::channel(false);
@@ -281,7 +282,7 @@ pub async fn scan_rounds(config: ScanConfig) -> Result<ExitCode, AppError> {
         let run = RunInfo {
             started_at,
             elapsed: start.elapsed(),
-            settings: msvsmon_probe::engine::Settings {
+            settings: msvsmon_probe_core::engine::Settings {
                 timeout: config.settings.max_timeout,
                 retries: config.settings.retries,
                 concurrency: config.settings.concurrency,

@@ -7,12 +7,14 @@ use std::io::{self, Write};
 use anstyle::{AnsiColor, Style};
 
 use super::RunInfo;
-use crate::diagnose::{Diagnosis, Severity, Status};
-use crate::discovery::client::DiscoverRun;
-use crate::discovery::{DiscoveryObservation, DiscoveryStatus, Reach, Responder, RouteKind};
-use crate::observation::{AddressObservation, HostObservation};
-use crate::probe::PortState;
-use crate::resolve::Source;
+use msvsmon_probe_core::diagnose::{Diagnosis, Severity, Status};
+use msvsmon_probe_core::discovery::client::DiscoverRun;
+use msvsmon_probe_core::discovery::{
+    DiscoveryObservation, DiscoveryStatus, Reach, Responder, RouteKind,
+};
+use msvsmon_probe_core::observation::{AddressObservation, HostObservation};
+use msvsmon_probe_core::probe::PortState;
+use msvsmon_probe_core::resolve::Source;
 
 const BOLD: Style = Style::new().bold();
 const DIM: Style = Style::new().dimmed();
@@ -321,7 +323,7 @@ fn write_responder(w: &mut dyn Write, r: &Responder) -> io::Result<()> {
     )
 }
 
-fn ignored_phrase(ig: &crate::discovery::Ignored) -> String {
+fn ignored_phrase(ig: &msvsmon_probe_core::discovery::Ignored) -> String {
     [
         (ig.other_hosts, "replies from other hosts"),
         (ig.duplicates, "repeats"),

@@ -5,13 +5,13 @@
 use serde::Serialize;
 
 use super::RunInfo;
-use crate::catalog::{Certainty, Role};
-use crate::diagnose::{Code, Diagnosis, Severity, Status};
-use crate::discovery::client::DiscoverRun;
-use crate::discovery::{DiscoveryObservation, Ignored, Reach, Responder, RouteRecord};
-use crate::observation::{AddressObservation, HostObservation, PortObservation};
-use crate::probe::{IcmpKind, PortState};
-use crate::resolve::Source;
+use msvsmon_probe_core::catalog::{Certainty, Role};
+use msvsmon_probe_core::diagnose::{Code, Diagnosis, Severity, Status};
+use msvsmon_probe_core::discovery::client::DiscoverRun;
+use msvsmon_probe_core::discovery::{DiscoveryObservation, Ignored, Reach, Responder, RouteRecord};
+use msvsmon_probe_core::observation::{AddressObservation, HostObservation, PortObservation};
+use msvsmon_probe_core::probe::{IcmpKind, PortState};
+use msvsmon_probe_core::resolve::Source;
 
 /// Bumped only for a change that is not an addition.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -250,7 +250,7 @@ pub fn ms(d: std::time::Duration) -> f64 {
     (d.as_secs_f64() * 1e6).round() / 1e3
 }
 
-fn icmp_json(i: &crate::probe::IcmpDetail) -> IcmpJson {
+fn icmp_json(i: &msvsmon_probe_core::probe::IcmpDetail) -> IcmpJson {
     IcmpJson {
         kind: i.kind,
         icmp_type: i.icmp_type,
@@ -275,7 +275,7 @@ pub fn responder(r: &Responder) -> ResponderJson {
     let c = &r.classification;
     ResponderJson {
         // With its zone (`fe80::1%eth0`): a link-local source means nothing without it.
-        source: crate::target::Address::from_socket_addr(r.source).to_string(),
+        source: msvsmon_probe_core::target::Address::from_socket_addr(r.source).to_string(),
         source_port: r.source.port(),
         version: r.version.as_str(),
         endpoint: r.endpoint.clone(),
@@ -298,7 +298,7 @@ pub fn responder(r: &Responder) -> ResponderJson {
         debugger: DebuggerJson {
             hint: c.debugger.as_str(),
             text: match &c.debugger {
-                crate::discovery::DebuggerHint::Mentions(t) => Some(t.clone()),
+                msvsmon_probe_core::discovery::DebuggerHint::Mentions(t) => Some(t.clone()),
                 _ => None,
             },
             note: c.debugger.sentence(),

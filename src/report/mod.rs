@@ -10,8 +10,8 @@ pub mod sweep;
 
 use std::time::{Duration, SystemTime};
 
-use crate::discovery;
-use crate::engine::Settings;
+use msvsmon_probe_core::discovery;
+use msvsmon_probe_core::engine::Settings;
 
 /// Facts about the run as a whole, for headers and footers.
 #[derive(Debug, Clone, Copy)]

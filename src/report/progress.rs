@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::scan::ScanStats;
+use msvsmon_probe_core::scan::ScanStats;
 
 pub struct Progress {
     bar: Option<ProgressBar>,

@@ -10,9 +10,9 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::time::SystemTime;
 
-use crate::diagnose::{Diagnosis, Status};
-use crate::observation::HostObservation;
-use crate::probe::PortState;
+use msvsmon_probe_core::diagnose::{Diagnosis, Status};
+use msvsmon_probe_core::observation::HostObservation;
+use msvsmon_probe_core::probe::PortState;
 
 const STATES: [PortState; 6] = [
     PortState::Open,
@@ -184,14 +184,18 @@ pub fn render(
                     .claims
                     .iter()
                     .map(|c| match c.role {
-                        crate::catalog::Role::Main => "main",
-                        crate::catalog::Role::Wow64 => "wow64",
-                        crate::catalog::Role::Wow64Service => "wow64_service",
-                        crate::catalog::Role::AppServiceForwarder => "app_service_forwarder",
-                        crate::catalog::Role::AzureConnector => "azure_connector",
-                        crate::catalog::Role::AzureForwarder => "azure_forwarder",
-                        crate::catalog::Role::AzureForwarderX86 => "azure_forwarder_x86",
-                        crate::catalog::Role::AzureFileUpload => "azure_file_upload",
+                        msvsmon_probe_core::catalog::Role::Main => "main",
+                        msvsmon_probe_core::catalog::Role::Wow64 => "wow64",
+                        msvsmon_probe_core::catalog::Role::Wow64Service => "wow64_service",
+                        msvsmon_probe_core::catalog::Role::AppServiceForwarder => {
+                            "app_service_forwarder"
+                        }
+                        msvsmon_probe_core::catalog::Role::AzureConnector => "azure_connector",
+                        msvsmon_probe_core::catalog::Role::AzureForwarder => "azure_forwarder",
+                        msvsmon_probe_core::catalog::Role::AzureForwarderX86 => {
+                            "azure_forwarder_x86"
+                        }
+                        msvsmon_probe_core::catalog::Role::AzureFileUpload => "azure_file_upload",
                     })
                     .collect();
                 roles.sort_unstable();

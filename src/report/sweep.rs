@@ -8,10 +8,10 @@ use anstyle::{AnsiColor, Style};
 use serde::Serialize;
 
 use super::json::{self, TargetJson, Tool, SCHEMA_VERSION};
-use crate::diagnose::Diagnosis;
-use crate::observation::HostObservation;
-use crate::scan::{ScanOutcome, ScanSettings};
-use crate::sweep::Tally;
+use msvsmon_probe_core::diagnose::Diagnosis;
+use msvsmon_probe_core::observation::HostObservation;
+use msvsmon_probe_core::scan::{ScanOutcome, ScanSettings};
+use msvsmon_probe_core::sweep::Tally;
 
 /// Facts about a finished (or interrupted) scan.
 #[derive(Debug, Clone)]

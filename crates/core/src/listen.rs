@@ -31,7 +31,6 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use crate::catalog::Port;
-use crate::config::ListenConfig;
 use crate::discovery::message::{ProbeKind, MAX_DATAGRAM};
 use crate::discovery::responder::{Answer, StandIn};
 use crate::discovery::schedule::{self, UNICAST_REPEAT};
@@ -89,6 +88,17 @@ pub enum ProbeOutcome {
     RateLimited,
 }
 
+/// What the stand-in listens on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// Ports to listen on, ascending, each with who uses it ("VS 2022 or 2026 · main").
+    pub ports: Vec<(Port, String)>,
+    /// `None`: every address of both families.
+    pub bind: Option<IpAddr>,
+    /// Answer WS-Discovery (off with `--no-discovery`, as `msvsmon /nodiscovery`).
+    pub discovery: bool,
+}
+
 /// Why `listen` could not start; names the address and what to do.
 #[derive(Debug)]
 pub struct ListenError(pub String);
@@ -137,7 +147,7 @@ fn udp_socket(addr: SocketAddr) -> io::Result<Socket> {
 }
 
 /// Binds every socket `cfg` asks for.
-pub fn bind(cfg: &ListenConfig) -> Result<Bound, ListenError> {
+pub fn bind(cfg: &Settings) -> Result<Bound, ListenError> {
     let ifaces = platform::interfaces().unwrap_or_default();
     let mut notes = Vec::new();
     let addrs: Vec<IpAddr> = match cfg.bind {

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use futures::stream::{self, StreamExt};
 
 use crate::catalog::PlannedPort;
-use crate::config::{ScanConfig, UsageError};
+use crate::catalog::Selection;
 use crate::observation::{AddressObservation, HostObservation, PortObservation};
 use crate::probe::PortState;
 use crate::resolve::{Resolution, Resolver, Source};
@@ -83,32 +83,75 @@ async fn resolve_all(
     (set, by_addr, unresolved)
 }
 
-/// Resolves and checks a scan. Errors are usage errors (exit 2), found before any probe.
-pub async fn prepare(config: &ScanConfig) -> Result<SweepPlan, UsageError> {
-    let (mut set, names, unresolved) = resolve_all(&config.specs, &config.resolver).await;
-    let (excl, _, excl_unresolved) = resolve_all(&config.excludes, &config.resolver).await;
+/// What a scan covers, before any name is resolved.
+#[derive(Debug, Clone)]
+pub struct SweepRequest {
+    pub specs: Vec<Spec>,
+    pub excludes: Vec<Spec>,
+    pub resolver: Resolver,
+    pub selection: Selection,
+    /// `--yes`: more than [`PUBLIC_LIMIT`] public addresses may be scanned.
+    pub allow_public: bool,
+}
+
+/// Why a scan cannot start; found before any probe is sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SweepError {
+    /// An excluded name did not resolve, so what it stands for cannot be left out.
+    ExcludeUnresolved { name: String, why: String },
+    /// The exclusions leave nothing to scan.
+    EverythingExcluded { targets: u128 },
+    /// Too many public internet addresses without `--yes`.
+    TooManyPublic { public: u128, limit: u128 },
+}
+
+impl std::fmt::Display for SweepError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SweepError::ExcludeUnresolved { name, why } => write!(
+                f,
+                "cannot resolve excluded name '{name}': {why}; exclude its address instead"
+            ),
+            SweepError::EverythingExcluded { targets } => write!(
+                f,
+                "the exclusions remove every target ({targets} address(es)); nothing to scan"
+            ),
+            SweepError::TooManyPublic { public, limit } => write!(
+                f,
+                "the targets include {public} public internet addresses; scanning more than {limit} needs --yes (and permission from whoever runs those networks)"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for SweepError {}
+
+/// Resolves and checks a scan, before any probe.
+pub async fn prepare(req: &SweepRequest) -> Result<SweepPlan, SweepError> {
+    let (mut set, names, unresolved) = resolve_all(&req.specs, &req.resolver).await;
+    let (excl, _, excl_unresolved) = resolve_all(&req.excludes, &req.resolver).await;
     if let Some((name, why)) = excl_unresolved.first() {
-        return Err(UsageError(format!(
-            "cannot resolve excluded name '{name}': {why}; exclude its address instead"
-        )));
+        return Err(SweepError::ExcludeUnresolved {
+            name: name.clone(),
+            why: why.clone(),
+        });
     }
     let before = set.len();
     set.subtract(&excl);
     let excluded = before - set.len();
     if set.is_empty() && before > 0 {
-        return Err(UsageError(format!(
-            "the exclusions remove every target ({before} address(es)); nothing to scan"
-        )));
+        return Err(SweepError::EverythingExcluded { targets: before });
     }
     let public = set.public_len();
-    if public > PUBLIC_LIMIT && !config.allow_public {
-        return Err(UsageError(format!(
-            "the targets include {public} public internet addresses; scanning more than {PUBLIC_LIMIT} needs --yes (and permission from whoever runs those networks)"
-        )));
+    if public > PUBLIC_LIMIT && !req.allow_public {
+        return Err(SweepError::TooManyPublic {
+            public,
+            limit: PUBLIC_LIMIT,
+        });
     }
     Ok(SweepPlan {
         targets: Arc::new(set.into_indexed()),
-        ports: config.selection.plan(false, None),
+        ports: req.selection.plan(false, None),
         names,
         unresolved,
         excluded,
@@ -241,7 +284,6 @@ impl Tally {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::Selection;
     use crate::probe::{conclude, Attempt};
     use std::time::Duration;
 

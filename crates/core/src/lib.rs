@@ -1,35 +1,30 @@
-//! msvsmon-probe: can this machine reach a Visual Studio Remote Debugger (msvsmon), and if not, why not?
+//! msvsmon-probe-core, the engine of msvsmon-probe: can this machine reach a Visual Studio Remote Debugger (msvsmon), and if not, why not?
 //!
 //! The library is organised after the domain: the release [`catalog`], the [`target`]s a user names
 //! and their [`resolve`]d addresses, one TCP [`probe`] and the [`engine`] that runs many
 //! ([`host_probe`] for named targets), WS-Discovery on UDP 3702 ([`discovery`]: the probe of a
 //! target, `--discover`, and the stand-in's answers that [`listen`] serves), the [`diagnose`]
-//! rules that turn [`observation`]s into a verdict and hints, and the [`report`]s that present
-//! them.
+//! rules that turn [`observation`]s into a verdict and hints.
 //!
 //! Subnet scans: [`target_set`] (CIDR, ranges and files as intervals), [`order`] (the seeded
 //! permutation and shards), [`scan`] (the engine: lanes per core, adaptive timeouts from [`rtt`])
 //! and [`sweep`] (from a scan's hosts to observations). Monitoring: [`watch`] (what changed between
-//! rounds) and [`output`] (files replaced atomically).
+//! rounds).
 //!
-//! The library never prints: the binary (`src/main.rs` and its commands in `src/cmd/`) does.
+//! The library never prints and knows no output format: the `msvsmon-probe` binary (its CLI,
+//! configuration, reports and output files) does. It depends on no CLI or terminal crate.
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod catalog;
-pub mod cli;
-pub mod config;
 pub mod diagnose;
 pub mod discovery;
 pub mod engine;
-pub mod exit_code;
 pub mod host_probe;
 pub mod listen;
 pub mod observation;
 pub mod order;
-pub mod output;
 pub mod platform;
 pub mod probe;
-pub mod report;
 pub mod resolve;
 pub mod rtt;
 pub mod scan;
