@@ -9,10 +9,10 @@ use std::time::Duration;
 use crate::cli::{ListenArgs, ProbeArgs};
 use msvsmon_probe_core::catalog::{self, Port, Release, Role, Selection};
 use msvsmon_probe_core::discovery;
-use msvsmon_probe_core::engine;
+use msvsmon_probe_core::engine::{self, Order};
+use msvsmon_probe_core::host_probe::HostProbe;
 use msvsmon_probe_core::order::Shard;
 use msvsmon_probe_core::resolve::{HostsFile, Resolver};
-use msvsmon_probe_core::scan::ScanSettings;
 use msvsmon_probe_core::sweep::SweepRequest;
 use msvsmon_probe_core::target::{parse_target, Target};
 use msvsmon_probe_core::target_set::{parse_spec, read_specs, Spec};
@@ -178,11 +178,7 @@ impl ProbeConfig {
             },
             targets,
             selection,
-            engine: engine::Settings {
-                timeout: args.timeout,
-                retries: args.retries,
-                concurrency: concurrency_for(fd_limit),
-            },
+            engine: engine::Settings::fixed(args.timeout, args.retries, concurrency_for(fd_limit)),
             greeting_wait: args.greeting_wait,
             resolver,
             reporting: Reporting::from_args(args)?,
@@ -191,6 +187,21 @@ impl ProbeConfig {
                 wait: args.discovery_wait,
             }),
         })
+    }
+}
+
+impl ProbeConfig {
+    /// The engine's probe of named targets, as configured.
+    pub fn host_probe(&self) -> HostProbe {
+        HostProbe::builder()
+            .selection(self.selection.clone())
+            .resolver(self.resolver.clone())
+            .timeout(self.engine.max_timeout)
+            .retries(self.engine.retries)
+            .concurrency(self.engine.concurrency)
+            .greeting_wait(self.greeting_wait)
+            .discovery(self.discovery)
+            .build()
     }
 }
 
@@ -319,7 +330,7 @@ pub fn is_scan(args: &ProbeArgs) -> bool {
 pub struct ScanConfig {
     /// The targets, exclusions, ports and resolver: what the scan covers.
     pub sweep: SweepRequest,
-    pub settings: ScanSettings,
+    pub settings: engine::Settings,
     pub greeting_wait: Duration,
     pub reporting: Reporting,
     /// `--discovery`: WS-Discovery of each reported host.
@@ -423,7 +434,7 @@ impl ScanConfig {
                 selection: selection.clone(),
                 allow_public: args.yes,
             },
-            settings: ScanSettings {
+            settings: engine::Settings {
                 max_timeout: args.timeout,
                 min_timeout: args.min_timeout,
                 retries: args.retries,
@@ -435,6 +446,7 @@ impl ScanConfig {
                 shard: args.shard.unwrap_or(Shard::WHOLE),
                 max_hosts: args.max_targets,
                 lanes: 0,
+                order: Order::Shuffled,
             },
             greeting_wait: args.greeting_wait,
             reporting: Reporting::from_args(args)?,

@@ -12,8 +12,7 @@ use crate::report::{self, RunInfo};
 use msvsmon_probe_core::diagnose::{diagnose, Diagnosis, Status};
 use msvsmon_probe_core::discovery::client as discovery_client;
 use msvsmon_probe_core::observation::HostObservation;
-use msvsmon_probe_core::probe::tcp::TcpConnector;
-use msvsmon_probe_core::{host_probe, platform};
+use msvsmon_probe_core::platform;
 
 use super::{runtime, AppError, Sink};
 
@@ -39,38 +38,23 @@ pub fn run(args: &ProbeArgs) -> Result<ExitCode, AppError> {
     };
     let started_at = SystemTime::now();
     let start = Instant::now();
-    let connector = TcpConnector {
-        greeting_wait: config.greeting_wait,
-    };
+    let probe = config.host_probe();
     let observed = runtime()?.block_on(async {
         let work = async {
             match &discover_on {
-                None => (
-                    host_probe::probe_targets(
-                        &config.targets,
-                        &config.selection,
-                        &config.resolver,
-                        &connector,
-                        &config.engine,
-                        config.discovery.as_ref(),
-                    )
-                    .await,
-                    None,
-                ),
+                None => {
+                    let mut seen: Vec<Option<HostObservation>> = vec![None; config.targets.len()];
+                    let mut each = std::pin::pin!(probe.observe_all(&config.targets));
+                    while let Some((i, obs)) = futures::StreamExt::next(&mut each).await {
+                        seen[i] = Some(obs);
+                    }
+                    (seen.into_iter().flatten().collect(), None)
+                }
                 Some(ifaces) => {
                     let settings = config.discovery.unwrap_or_default();
                     let found = discovery_client::discover(ifaces, &settings).await;
-                    let hosts = join_all(found.hosts().into_iter().map(|h| {
-                        host_probe::probe_found(
-                            h.target,
-                            h.resolution,
-                            h.discovery,
-                            &config.selection,
-                            &connector,
-                            &config.engine,
-                        )
-                    }))
-                    .await;
+                    let hosts =
+                        join_all(found.hosts().into_iter().map(|h| probe.observe_found(h))).await;
                     (hosts, Some(found))
                 }
             }

@@ -5,21 +5,20 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
-use tokio::sync::{mpsc, watch};
-
 use futures::stream::{FuturesUnordered, StreamExt};
 
 use crate::cli::ProbeArgs;
 use crate::config::{Output, ScanConfig};
 use crate::exit_code::{ExitCode, Outcome};
 use crate::report::progress::Progress;
-use crate::report::sweep::{self as out, ScanRun};
+use crate::report::sweep::{self as out, ScanFacts};
 use crate::report::{json, prometheus};
 use msvsmon_probe_core::diagnose::{diagnose, Diagnosis};
 use msvsmon_probe_core::discovery::client as discovery_client;
+use msvsmon_probe_core::engine::Scan;
 use msvsmon_probe_core::observation::HostObservation;
 use msvsmon_probe_core::platform;
-use msvsmon_probe_core::scan::{self, ScanStats};
+use msvsmon_probe_core::probe::greeting::ReadGreeting;
 use msvsmon_probe_core::sweep::{self, Tally};
 
 use super::{runtime, AppError, Sink};
@@ -45,27 +44,24 @@ async fn scan(config: ScanConfig) -> Result<ExitCode, AppError> {
     let format = config.reporting.format;
     let mut sink = Sink::new(&config.reporting)?;
 
-    let stats = Arc::new(ScanStats::default());
-    let (tx, mut rx) = mpsc::channel(4096);
-    let (cancel_tx, cancel_rx) = watch::channel(false);
     let ports = plan.ports.iter().map(|p| p.port).collect();
-    let engine = tokio::spawn(scan::run_tcp(
-        config.greeting_wait,
-        plan.targets.clone(),
-        ports,
-        config.settings,
-        stats.clone(),
-        tx,
-        cancel_rx,
-    ));
+    let mut run = Scan::builder(plan.targets.clone(), ports)
+        .settings(config.settings)
+        .after_connect(ReadGreeting {
+            wait: config.greeting_wait,
+        })
+        .build()
+        .map_err(|e| AppError::Usage(e.to_string()))?
+        .start();
+    let cancel = run.canceller();
     let signalled = Arc::new(AtomicBool::new(false));
     {
-        let cancel_tx = cancel_tx.clone();
+        let cancel = cancel.clone();
         let signalled = signalled.clone();
         tokio::spawn(async move {
             platform::shutdown_signal().await;
             signalled.store(true, Ordering::SeqCst);
-            let _ = cancel_tx.send(true);
+            cancel.cancel();
         });
     }
 
@@ -85,10 +81,10 @@ async fn scan(config: ScanConfig) -> Result<ExitCode, AppError> {
             Some((obs, d)) = pending.next(), if !pending.is_empty() => {
                 if let Err(e) = report_host(format, &mut sink, &progress, &obs, &d, &mut json_hosts, &mut metric_hosts) {
                     failure = Some(e);
-                    let _ = cancel_tx.send(true);
+                    cancel.cancel();
                 }
             }
-            batch = rx.recv() => {
+            batch = run.next() => {
                 let Some(batch) = batch else { break };
                 for host in batch {
                     let flags = sweep::flags(host.address.ip, &plan.ports, &host.ports);
@@ -115,11 +111,11 @@ async fn scan(config: ScanConfig) -> Result<ExitCode, AppError> {
                     }
                     if sink.closed || failure.is_some() {
                         // The reader went away or the file cannot be written: stop scanning.
-                        let _ = cancel_tx.send(true);
+                        cancel.cancel();
                     }
                 }
             }
-            _ = ticker.tick() => progress.update(&stats, tally.debugger_hosts),
+            _ = ticker.tick() => progress.update(&run.progress(), tally.debugger_hosts),
         }
     }
     // The engine is done; finish the discovery probes still running.
@@ -138,7 +134,7 @@ async fn scan(config: ScanConfig) -> Result<ExitCode, AppError> {
             }
         }
     }
-    let outcome = engine.await.expect("the scan engine does not panic");
+    let outcome = run.finish().await;
     progress.finish();
     if let Some(e) = failure {
         return Err(e);
@@ -158,14 +154,12 @@ async fn scan(config: ScanConfig) -> Result<ExitCode, AppError> {
         },
         config.reporting.audit,
     );
-    let run = ScanRun {
+    let run = ScanFacts {
         started_at,
         elapsed: start.elapsed(),
         settings: config.settings,
         outcome,
         tally,
-        retries_sent: stats.retries_sent.load(Ordering::Relaxed),
-        local_backoffs: stats.local_backoffs.load(Ordering::Relaxed),
         excluded: plan.excluded,
         unresolved: plan.unresolved.clone(),
         interrupted,

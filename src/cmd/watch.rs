@@ -15,10 +15,6 @@ use std::time::{Instant, SystemTime};
 use futures::future::join_all;
 use tokio::sync::mpsc;
 
-use std::sync::Arc;
-
-use tokio::sync::watch;
-
 use crate::config::{Output, ProbeConfig, Reporting, ScanConfig};
 use crate::exit_code::ExitCode;
 use crate::output;
@@ -26,10 +22,10 @@ use crate::report;
 use crate::report::prometheus::{self, LastSuccess};
 use crate::report::RunInfo;
 use msvsmon_probe_core::diagnose::{diagnose, Diagnosis, Status};
+use msvsmon_probe_core::engine::Scan;
 use msvsmon_probe_core::observation::HostObservation;
 use msvsmon_probe_core::platform;
-use msvsmon_probe_core::probe::tcp::TcpConnector;
-use msvsmon_probe_core::scan::{self, ScanStats};
+use msvsmon_probe_core::probe::greeting::ReadGreeting;
 use msvsmon_probe_core::sweep;
 use msvsmon_probe_core::watch::{probe_every, Heartbeat, WatchState};
 
@@ -40,22 +36,14 @@ pub fn run(config: ProbeConfig) -> Result<ExitCode, AppError> {
     let r = &config.reporting;
     check_output(r)?;
     runtime()?.block_on(async {
-        let connector = TcpConnector {
-            greeting_wait: config.greeting_wait,
-        };
+        let probe = config.host_probe();
         let (tx, mut rx) = mpsc::channel::<(HostObservation, SystemTime)>(64);
-        let loops = join_all(config.targets.iter().map(|t| {
-            probe_every(
-                t,
-                &config.selection,
-                &config.resolver,
-                &connector,
-                &config.engine,
-                config.discovery.as_ref(),
-                interval,
-                &tx,
-            )
-        }));
+        let loops = join_all(
+            config
+                .targets
+                .iter()
+                .map(|t| probe_every(&probe, t, interval, &tx)),
+        );
         tokio::pin!(loops);
         let stop = platform::shutdown_signal();
         tokio::pin!(stop);
@@ -235,27 +223,23 @@ pub async fn scan_rounds(config: ScanConfig) -> Result<ExitCode, AppError> {
         let plan = sweep::prepare(&config.sweep)
             .await
             .map_err(|e| AppError::Usage(e.to_string()))?;
-        let stats = Arc::new(ScanStats::default());
-        let (tx, mut rx) = mpsc::channel(4096);
-        let (cancel_tx, cancel_rx) = watch::channel(false);
         let ports = plan.ports.iter().map(|p| p.port).collect();
-        let engine = tokio::spawn(scan::run_tcp(
-            config.greeting_wait,
-            plan.targets.clone(),
-            ports,
-            config.settings,
-            stats,
-            tx,
-            cancel_rx,
-        ));
+        let mut run = Scan::builder(plan.targets.clone(), ports)
+            .settings(config.settings)
+            .after_connect(ReadGreeting {
+                wait: config.greeting_wait,
+            })
+            .build()
+            .map_err(|e| AppError::Usage(e.to_string()))?
+            .start();
         let mut stopping = false;
         loop {
             tokio::select! {
                 _ = &mut stop, if !stopping => {
                     stopping = true;
-                    let _ = cancel_tx.send(true);
+                    run.cancel();
                 }
-                batch = rx.recv() => {
+                batch = run.next() => {
                     let Some(batch) = batch else { break };
                     let at = SystemTime::now();
                     for host in batch {
@@ -278,15 +262,11 @@ pub async fn scan_rounds(config: ScanConfig) -> Result<ExitCode, AppError> {
                 }
             }
         }
-        let outcome = engine.await.expect("the scan engine does not panic");
+        let outcome = run.finish().await;
         let run = RunInfo {
             started_at,
             elapsed: start.elapsed(),
-            settings: msvsmon_probe_core::engine::Settings {
-                timeout: config.settings.max_timeout,
-                retries: config.settings.retries,
-                concurrency: config.settings.concurrency,
-            },
+            settings: config.settings,
             greeting_wait: config.greeting_wait,
             discovery: config.discovery,
         };

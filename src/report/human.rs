@@ -71,7 +71,7 @@ fn footer(
         w,
         "\n{DIM}Probed {ports} port(s) on {addrs} address(es) in {:.2} s (timeout {} ms, {} retr{}).{DIM:#}",
         run.elapsed.as_secs_f64(),
-        run.settings.timeout.as_millis(),
+        run.settings.max_timeout.as_millis(),
         run.settings.retries,
         if run.settings.retries == 1 { "y" } else { "ies" }
     )

@@ -476,7 +476,7 @@ pub fn document(
         started_at: humantime::format_rfc3339_millis(run.started_at).to_string(),
         elapsed_ms: ms(run.elapsed),
         settings: SettingsJson {
-            timeout_ms: ms(run.settings.timeout),
+            timeout_ms: ms(run.settings.max_timeout),
             retries: run.settings.retries,
             greeting_wait_ms: ms(run.greeting_wait),
             concurrency: run.settings.concurrency,

@@ -2,12 +2,11 @@
 //! second, ETA. Drawn only when stderr is a terminal, so pipes and logs never see it.
 
 use std::io::IsTerminal;
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use msvsmon_probe_core::scan::ScanStats;
+use msvsmon_probe_core::engine::Progress as EngineProgress;
 
 pub struct Progress {
     bar: Option<ProgressBar>,
@@ -37,10 +36,10 @@ impl Progress {
         }
     }
 
-    pub fn update(&mut self, stats: &ScanStats, debugger_hosts: u128) {
+    pub fn update(&mut self, p: &EngineProgress, debugger_hosts: u128) {
         let Some(bar) = &self.bar else { return };
         let now = Instant::now();
-        let probes = stats.probes_sent.load(Ordering::Relaxed);
+        let probes = p.probes_sent;
         if let Some((t, p)) = self.last {
             let dt = now.duration_since(t).as_secs_f64();
             if dt >= 0.5 {
@@ -56,11 +55,11 @@ impl Progress {
             self.last = Some((now, probes));
         }
         // The engine knows the real total once it starts: --max-targets and --shard shrink it.
-        let total = stats.hosts_total.load(Ordering::Relaxed);
+        let total = p.hosts_total;
         if total > 0 && bar.length() != Some(total) {
             bar.set_length(total);
         }
-        bar.set_position(stats.hosts_done.load(Ordering::Relaxed));
+        bar.set_position(p.hosts_done);
         bar.set_message(format!(
             "{debugger_hosts} debugger host(s) · {:.0} probes/s",
             self.rate

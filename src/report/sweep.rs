@@ -9,21 +9,18 @@ use serde::Serialize;
 
 use super::json::{self, TargetJson, Tool, SCHEMA_VERSION};
 use msvsmon_probe_core::diagnose::Diagnosis;
+use msvsmon_probe_core::engine::{Outcome, Settings};
 use msvsmon_probe_core::observation::HostObservation;
-use msvsmon_probe_core::scan::{ScanOutcome, ScanSettings};
 use msvsmon_probe_core::sweep::Tally;
 
 /// Facts about a finished (or interrupted) scan.
 #[derive(Debug, Clone)]
-pub struct ScanRun {
+pub struct ScanFacts {
     pub started_at: SystemTime,
     pub elapsed: Duration,
-    pub settings: ScanSettings,
-    pub outcome: ScanOutcome,
+    pub settings: Settings,
+    pub outcome: Outcome,
     pub tally: Tally,
-    pub retries_sent: u64,
-    /// Times local exhaustion (EMFILE, EADDRNOTAVAIL, ENOBUFS) made the engine back off.
-    pub local_backoffs: u64,
     pub excluded: u128,
     pub unresolved: Vec<(String, String)>,
     pub interrupted: bool,
@@ -97,7 +94,7 @@ pub struct ScanSummaryJson {
     pub exit_code: u8,
 }
 
-pub fn summary(run: &ScanRun) -> ScanSummaryJson {
+pub fn summary(run: &ScanFacts) -> ScanSummaryJson {
     let s = &run.settings;
     let t = &run.tally;
     ScanSummaryJson {
@@ -143,8 +140,8 @@ pub fn summary(run: &ScanRun) -> ScanSummaryJson {
             local_error: t.states[5],
         },
         probes_sent: run.outcome.probes_sent,
-        retries_sent: run.retries_sent,
-        local_backoffs: run.local_backoffs,
+        retries_sent: run.outcome.retries_sent,
+        local_backoffs: run.outcome.local_backoffs,
         probes_per_second: (run.outcome.probes_sent as f64 / run.elapsed.as_secs_f64().max(1e-9))
             .round(),
         targets: t.hosts,
@@ -165,7 +162,7 @@ pub fn write_host_line(w: &mut dyn Write, obs: &HostObservation, d: &Diagnosis) 
 }
 
 /// The NDJSON summary line.
-pub fn write_summary_line(w: &mut dyn Write, run: &ScanRun) -> io::Result<()> {
+pub fn write_summary_line(w: &mut dyn Write, run: &ScanFacts) -> io::Result<()> {
     serde_json::to_writer(&mut *w, &summary(run))?;
     writeln!(w)
 }
@@ -182,7 +179,11 @@ struct ScanDocument {
 }
 
 /// The `--json` document of a scan: reported hosts and the summary.
-pub fn write_document(w: &mut dyn Write, run: &ScanRun, hosts: Vec<TargetJson>) -> io::Result<()> {
+pub fn write_document(
+    w: &mut dyn Write,
+    run: &ScanFacts,
+    hosts: Vec<TargetJson>,
+) -> io::Result<()> {
     let summary = summary(run);
     let doc = ScanDocument {
         schema_version: SCHEMA_VERSION,
@@ -242,7 +243,7 @@ pub fn write_host_human(w: &mut dyn Write, obs: &HostObservation, d: &Diagnosis)
 }
 
 /// The closing lines for people.
-pub fn write_summary_human(w: &mut dyn Write, run: &ScanRun) -> io::Result<()> {
+pub fn write_summary_human(w: &mut dyn Write, run: &ScanFacts) -> io::Result<()> {
     let t = &run.tally;
     let dim = Style::new().dimmed();
     writeln!(w)?;

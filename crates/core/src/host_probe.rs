@@ -3,138 +3,201 @@
 //! [`HostObservation`]s. Targets run concurrently; within a target, the TCP ports and the
 //! discovery probe run side by side, so discovery adds time only when it listens longer than the
 //! ports take to answer.
+//!
+//! ```no_run
+//! # async fn demo(targets: Vec<msvsmon_probe_core::target::Target>) {
+//! use futures::StreamExt;
+//! use msvsmon_probe_core::host_probe::HostProbe;
+//!
+//! let probe = HostProbe::builder().build();
+//! let mut seen = std::pin::pin!(probe.observe_all(&targets));
+//! while let Some((index, observation)) = seen.next().await {
+//!     // targets[index] is decided: every port of every address, and its WS-Discovery
+//! }
+//! # }
+//! ```
 
-use std::time::Instant;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use futures::future::join_all;
+use futures::stream::{FuturesUnordered, Stream};
 
 use crate::catalog::Selection;
-use crate::discovery::{self, DiscoveryObservation};
+use crate::discovery::{self, client::FoundHost};
 use crate::engine::{self, Settings};
 use crate::observation::{AddressObservation, HostObservation, PortObservation};
 use crate::platform;
-use crate::probe::tcp::Connector;
+use crate::probe::greeting::{self, ReadGreeting};
+use crate::probe::tcp::AfterConnect;
+use crate::resolve::{Resolution, Resolver};
+use crate::target::Target;
 
-use crate::resolve::Resolution;
-use crate::resolve::Resolver;
-use crate::target::{Address, Target};
+/// Builds a [`HostProbe`]; every setting has the command line's default.
+pub struct HostProbeBuilder {
+    selection: Selection,
+    resolver: Resolver,
+    timeout: Duration,
+    retries: u32,
+    concurrency: usize,
+    after: Arc<dyn AfterConnect>,
+    discovery: Option<discovery::client::Settings>,
+}
 
-/// Probes every target; observations come back in the order of `targets`. `discovery` is
-/// `None` with `--no-discovery`.
-pub async fn probe_targets<C: Connector>(
-    targets: &[Target],
-    selection: &Selection,
-    resolver: &Resolver,
-    connector: &C,
-    settings: &Settings,
-    discovery: Option<&discovery::client::Settings>,
-) -> Vec<HostObservation> {
-    join_all(
+impl HostProbeBuilder {
+    /// Which catalog rows (and custom ports) to probe.
+    pub fn selection(mut self, s: Selection) -> Self {
+        self.selection = s;
+        self
+    }
+
+    pub fn resolver(mut self, r: Resolver) -> Self {
+        self.resolver = r;
+        self
+    }
+
+    /// The wait for one connect attempt.
+    pub fn timeout(mut self, t: Duration) -> Self {
+        self.timeout = t;
+        self
+    }
+
+    /// Extra attempts for a port that did not answer.
+    pub fn retries(mut self, n: u32) -> Self {
+        self.retries = n;
+        self
+    }
+
+    /// Connect attempts in flight at once, per target.
+    pub fn concurrency(mut self, n: usize) -> Self {
+        self.concurrency = n.max(1);
+        self
+    }
+
+    /// How long to listen for a service that speaks first on an accepted connection.
+    pub fn greeting_wait(mut self, wait: Duration) -> Self {
+        self.after = Arc::new(ReadGreeting { wait });
+        self
+    }
+
+    /// WS-Discovery of each target beside its ports (`None`: not probed).
+    pub fn discovery(mut self, d: Option<discovery::client::Settings>) -> Self {
+        self.discovery = d;
+        self
+    }
+
+    pub fn build(self) -> HostProbe {
+        HostProbe {
+            selection: self.selection,
+            resolver: self.resolver,
+            settings: Settings::fixed(self.timeout, self.retries, self.concurrency),
+            after: self.after,
+            discovery: self.discovery,
+        }
+    }
+}
+
+/// How named targets are probed.
+#[derive(Clone)]
+pub struct HostProbe {
+    selection: Selection,
+    resolver: Resolver,
+    settings: Settings,
+    after: Arc<dyn AfterConnect>,
+    discovery: Option<discovery::client::Settings>,
+}
+
+impl HostProbe {
+    pub fn builder() -> HostProbeBuilder {
+        HostProbeBuilder {
+            selection: Selection::default(),
+            resolver: Resolver::system(),
+            timeout: platform::DEFAULT_CONNECT_TIMEOUT,
+            retries: 1,
+            concurrency: 512,
+            after: Arc::new(ReadGreeting {
+                wait: greeting::DEFAULT_WAIT,
+            }),
+            discovery: Some(discovery::client::Settings::default()),
+        }
+    }
+
+    /// Every target at once; each observation comes out, with the target's index, as soon as
+    /// the target is decided.
+    pub fn observe_all<'a>(
+        &'a self,
+        targets: &'a [Target],
+    ) -> impl Stream<Item = (usize, HostObservation)> + 'a {
         targets
             .iter()
-            .map(|t| probe_target(t, selection, resolver, connector, settings, discovery)),
-    )
-    .await
-}
+            .enumerate()
+            .map(|(i, t)| async move { (i, self.observe(t).await) })
+            .collect::<FuturesUnordered<_>>()
+    }
 
-/// Probes one target: resolution, then its ports and its WS-Discovery probe side by side.
-pub async fn probe_target<C: Connector>(
-    t: &Target,
-    selection: &Selection,
-    resolver: &Resolver,
-    connector: &C,
-    settings: &Settings,
-    discovery: Option<&discovery::client::Settings>,
-) -> HostObservation {
-    let start = Instant::now();
-    let resolution = resolver.resolve(t).await;
-    let wsd = async {
-        match discovery {
-            Some(d) if !resolution.addresses.is_empty() => {
-                Some(discovery::client::probe_host(&resolution.addresses, d).await)
+    /// One target: its resolution, then its ports and its WS-Discovery probe side by side.
+    pub async fn observe(&self, t: &Target) -> HostObservation {
+        let start = Instant::now();
+        let resolution = self.resolver.resolve(t).await;
+        let wsd = async {
+            match &self.discovery {
+                Some(d) if !resolution.addresses.is_empty() => {
+                    Some(discovery::client::probe_host(&resolution.addresses, d).await)
+                }
+                _ => None,
             }
-            _ => None,
+        };
+        let ports = self.probe_ports(t, &resolution);
+        let (addresses, discovery) = futures::join!(ports, wsd);
+        HostObservation {
+            target: t.clone(),
+            resolution,
+            addresses,
+            discovery,
+            elapsed: start.elapsed(),
         }
-    };
-    let ports = probe_ports(t, &resolution, selection, connector, settings);
-    let (addresses, discovery) = futures::join!(ports, wsd);
-    HostObservation {
-        target: t.clone(),
-        resolution,
-        addresses,
-        discovery,
-        elapsed: start.elapsed(),
     }
-}
 
-/// Probes the ports of a host whose discovery was already observed (`--discover` found it).
-pub async fn probe_found<C: Connector>(
-    target: Target,
-    resolution: Resolution,
-    discovery: DiscoveryObservation,
-    selection: &Selection,
-    connector: &C,
-    settings: &Settings,
-) -> HostObservation {
-    let start = Instant::now();
-    let addresses = probe_ports(&target, &resolution, selection, connector, settings).await;
-    HostObservation {
-        target,
-        resolution,
-        addresses,
-        discovery: Some(discovery),
-        elapsed: start.elapsed(),
+    /// The ports of a host whose discovery was already observed (`--discover` found it).
+    pub async fn observe_found(&self, found: FoundHost) -> HostObservation {
+        let start = Instant::now();
+        let addresses = self.probe_ports(&found.target, &found.resolution).await;
+        HostObservation {
+            target: found.target,
+            resolution: found.resolution,
+            addresses,
+            discovery: Some(found.discovery),
+            elapsed: start.elapsed(),
+        }
     }
-}
 
-/// Every planned port of every address, through the engine.
-async fn probe_ports<C: Connector>(
-    target: &Target,
-    resolution: &Resolution,
-    selection: &Selection,
-    connector: &C,
-    settings: &Settings,
-) -> Vec<AddressObservation> {
-    let plan = selection.plan(target.is_app_service(), target.port);
-    let jobs = resolution
-        .addresses
-        .iter()
-        .flat_map(|a| plan.iter().map(move |p| a.socket_addr(p.port)))
-        .collect();
-    let mut results = engine::probe_all(connector, jobs, settings)
-        .await
-        .into_iter();
-    resolution
-        .addresses
-        .iter()
-        .map(|a: &Address| {
-            let mut obs = AddressObservation {
+    /// Every planned port of every address, through the engine.
+    async fn probe_ports(
+        &self,
+        target: &Target,
+        resolution: &Resolution,
+    ) -> Vec<AddressObservation> {
+        let plan = self.selection.plan(target.is_app_service(), target.port);
+        let ports: Vec<_> = plan.iter().map(|p| p.port).collect();
+        let results = engine::probe_addresses(
+            &resolution.addresses,
+            &ports,
+            self.settings,
+            self.after.clone(),
+        )
+        .await;
+        resolution
+            .addresses
+            .iter()
+            .zip(results)
+            .map(|(a, results)| AddressObservation {
                 address: *a,
                 ports: plan
                     .iter()
-                    .map(|p| PortObservation {
-                        planned: p.clone(),
-                        result: results.next().expect("one result per planned port"),
-                    })
+                    .cloned()
+                    .zip(results)
+                    .map(|(planned, result)| PortObservation { planned, result })
                     .collect(),
-            };
-            unanswered_arp_is_no_host(&mut obs);
-            obs
-        })
-        .collect()
-}
-
-/// Silence from an on-link address whose ARP resolution never completed is not a firewall: the
-/// SYNs never left this machine. With the default 1 s timeout the kernel is still retrying ARP
-/// (it gives up after about 3 s), so the error queue has not said so yet; the neighbour table has.
-fn unanswered_arp_is_no_host(a: &mut AddressObservation) {
-    let ip = a.address.ip;
-    let mut results: Vec<crate::probe::PortResult> =
-        a.ports.iter().map(|p| p.result.clone()).collect();
-    crate::probe::silence_behind_failed_arp(&mut results, || {
-        platform::neighbour_unresolved(ip) == Some(true)
-    });
-    for (p, r) in a.ports.iter_mut().zip(results) {
-        p.result = r;
+            })
+            .collect()
     }
 }

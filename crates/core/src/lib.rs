@@ -26,8 +26,6 @@ pub mod order;
 pub mod platform;
 pub mod probe;
 pub mod resolve;
-pub mod rtt;
-pub mod scan;
 pub mod sweep;
 pub mod target;
 pub mod target_set;

@@ -158,7 +158,8 @@ pub struct ProbeSlot {
 /// Yields every (host, port) of a shard: windows of hosts in permutation order, each window's
 /// pairs shuffled.
 pub struct ProbeOrder {
-    perm: Permutation,
+    /// `None`: hosts in the order of the set, ports in order, nothing shuffled.
+    perm: Option<Permutation>,
     ports: usize,
     window_hosts: u128,
     next_position: u128,
@@ -192,13 +193,28 @@ impl ProbeOrder {
         window_hosts: u128,
     ) -> ProbeOrder {
         ProbeOrder {
-            perm: Permutation::new(hosts, seed),
+            perm: Some(Permutation::new(hosts, seed)),
             ports,
             window_hosts: window_hosts.max(1),
             next_position: start,
             end,
             // Each slice shuffles with its own stream, derived from where it starts.
             rng: Rng::new(mix64(seed ^ 0x5eed ^ (start as u64))),
+            window: Vec::new(),
+        }
+    }
+
+    /// The probes of positions `start..end` as given: host `position` is the set's host of that
+    /// index, and its ports come in order. For named targets, whose reports should not depend
+    /// on a seed.
+    pub fn in_order(ports: usize, (start, end): (u128, u128)) -> ProbeOrder {
+        ProbeOrder {
+            perm: None,
+            ports,
+            window_hosts: 1,
+            next_position: start,
+            end,
+            rng: Rng::new(0),
             window: Vec::new(),
         }
     }
@@ -215,7 +231,7 @@ impl ProbeOrder {
         let stop = self.end.min(self.next_position + self.window_hosts);
         self.window.clear();
         for position in self.next_position..stop {
-            let host = self.perm.get(position);
+            let host = self.perm.as_ref().map_or(position, |p| p.get(position));
             for port in 0..self.ports {
                 self.window.push(ProbeSlot {
                     position,
@@ -225,6 +241,11 @@ impl ProbeOrder {
             }
         }
         self.next_position = stop;
+        if self.perm.is_none() {
+            // Popped from the back below: reversed, they come out in order.
+            self.window.reverse();
+            return true;
+        }
         // Fisher-Yates; popped from the back below.
         for i in (1..self.window.len()).rev() {
             let j = self.rng.below(i as u64 + 1) as usize;

@@ -10,10 +10,10 @@ use futures::stream::{self, StreamExt};
 
 use crate::catalog::PlannedPort;
 use crate::catalog::Selection;
+use crate::engine::HostResult;
 use crate::observation::{AddressObservation, HostObservation, PortObservation};
 use crate::probe::PortState;
 use crate::resolve::{Resolution, Resolver, Source};
-use crate::scan::HostResult;
 use crate::target::{Address, Host, Target};
 use crate::target_set::{AddressSet, IndexedSet, Spec};
 

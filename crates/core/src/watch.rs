@@ -12,14 +12,10 @@ use serde::Serialize;
 
 use tokio::sync::mpsc;
 
-use crate::catalog::Selection;
 use crate::diagnose::{Diagnosis, Status};
-use crate::engine::Settings;
-use crate::host_probe;
+use crate::host_probe::HostProbe;
 use crate::observation::HostObservation;
-use crate::probe::tcp::Connector;
 use crate::probe::PortState;
-use crate::resolve::Resolver;
 use crate::target::{Address, Target};
 
 /// Shortest interval `--watch` accepts: below it a round of a filtered host would not finish
@@ -191,14 +187,9 @@ impl WatchState {
 /// finished. Each target runs its own loop, so a slow or silent target never delays the rounds
 /// of the others; when a round takes longer than the interval, the next starts right after it.
 /// Returns when the receiver is gone.
-#[allow(clippy::too_many_arguments)]
-pub async fn probe_every<C: Connector>(
+pub async fn probe_every(
+    probe: &HostProbe,
     target: &Target,
-    selection: &Selection,
-    resolver: &Resolver,
-    connector: &C,
-    engine: &Settings,
-    discovery: Option<&crate::discovery::client::Settings>,
     interval: std::time::Duration,
     tx: &mpsc::Sender<(HostObservation, SystemTime)>,
 ) {
@@ -206,9 +197,7 @@ pub async fn probe_every<C: Connector>(
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticker.tick().await;
-        let obs =
-            host_probe::probe_target(target, selection, resolver, connector, engine, discovery)
-                .await;
+        let obs = probe.observe(target).await;
         if tx.send((obs, SystemTime::now())).await.is_err() {
             return;
         }

@@ -5,10 +5,49 @@
 //! The bytes come from the network, so they are bounded, never trusted, and shown only after
 //! control characters are escaped.
 
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
 use serde::Serialize;
+use tokio::io::AsyncReadExt;
+
+use super::tcp::{AfterConnect, Exchanged};
+
+/// How long to listen for a greeting by default (`--greeting-wait`).
+pub const DEFAULT_WAIT: Duration = Duration::from_millis(300);
 
 /// Longest greeting kept and shown.
 pub const MAX_GREETING: usize = 256;
+
+/// The step after the handshake on the debugger ports: listen for `wait` without saying anything.
+/// msvsmon waits for its client, so a service that speaks first is not the remote debugger.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadGreeting {
+    pub wait: Duration,
+}
+
+impl AfterConnect for ReadGreeting {
+    fn exchange(
+        &self,
+        mut stream: tokio::net::TcpStream,
+    ) -> Pin<Box<dyn Future<Output = Exchanged> + Send + 'static>> {
+        let wait = self.wait;
+        Box::pin(async move {
+            if wait.is_zero() {
+                return Exchanged::Silent;
+            }
+            // On the heap: only open ports get here, and a buffer in the future would make
+            // every probe's future that much bigger.
+            let mut buf = vec![0u8; MAX_GREETING];
+            match tokio::time::timeout(wait, stream.read(&mut buf)).await {
+                Ok(Ok(n)) if n > 0 => Exchanged::Greeting(Greeting::identify(&buf[..n])),
+                // Timeout, EOF or reset after accept: nothing spoke first.
+                _ => Exchanged::Silent,
+            }
+        })
+    }
+}
 
 /// What a port sent before we spoke.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

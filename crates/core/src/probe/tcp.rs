@@ -1,32 +1,66 @@
-//! One non-blocking TCP connect attempt, on socket2 + tokio, classified by error code.
+//! The TCP probe kind: one non-blocking connect, classified by error code, then the step after
+//! the handshake ([`AfterConnect`]) that tells what holds the port.
+//!
+//! The engine drives both halves on whichever I/O path its lane uses (a poll set of its own on
+//! Unix, one future per connect elsewhere); this module holds what they share.
 
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::time::{Duration, Instant};
 
 use socket2::{Domain, SockRef};
-use tokio::io::{AsyncReadExt, Interest};
+use tokio::io::Interest;
 
 use super::{Attempt, Greeting};
 use crate::platform::{self, ConnectErrorKind};
 
-/// Makes connect attempts. The engine is generic over this so its retry and scheduling logic can
-/// be tested with a scripted connector and tokio's paused clock instead of real sockets.
-pub trait Connector: Send + Sync {
-    fn attempt(&self, addr: SocketAddr, timeout: Duration) -> impl Future<Output = Attempt> + Send;
+/// What the step after the handshake learned about the service on the port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Exchanged {
+    /// Nothing to tell: the service did not speak (msvsmon waits for its client), or nothing
+    /// was asked.
+    Silent,
+    /// The service spoke first: something other than msvsmon holds the port.
+    Greeting(Greeting),
 }
 
-/// The real thing: a socket per attempt.
-#[derive(Debug, Clone, Copy)]
-pub struct TcpConnector {
-    /// How long to wait for a service's unsolicited banner on an accepted connection.
-    pub greeting_wait: Duration,
+/// The step a TCP probe takes once the handshake completed. A new TCP probe kind (a protocol
+/// that must be spoken to, such as SMB2's NEGOTIATE) is a new implementation of this trait, run
+/// by the same engine under the same retry policy, not a new engine.
+pub trait AfterConnect: Send + Sync + 'static {
+    /// Talks to the service on `stream` and says what it learned, bounded in time by the
+    /// implementation. Dropping the stream at the end closes the connection.
+    fn exchange(
+        &self,
+        stream: tokio::net::TcpStream,
+    ) -> Pin<Box<dyn Future<Output = Exchanged> + Send + 'static>>;
 }
 
-impl Connector for TcpConnector {
-    fn attempt(&self, addr: SocketAddr, timeout: Duration) -> impl Future<Output = Attempt> + Send {
-        connect_once(addr, timeout, self.greeting_wait)
+/// Close at once, learning nothing: a pure reachability probe.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct JustConnect;
+
+impl AfterConnect for JustConnect {
+    fn exchange(
+        &self,
+        _stream: tokio::net::TcpStream,
+    ) -> Pin<Box<dyn Future<Output = Exchanged> + Send + 'static>> {
+        Box::pin(std::future::ready(Exchanged::Silent))
+    }
+}
+
+impl Attempt {
+    /// The attempt of a completed handshake, with what the exchange after it learned.
+    pub fn accepted(rtt: Duration, exchanged: Exchanged) -> Attempt {
+        Attempt::Accepted {
+            rtt,
+            greeting: match exchanged {
+                Exchanged::Silent => None,
+                Exchanged::Greeting(g) => Some(g),
+            },
+        }
     }
 }
 
@@ -76,60 +110,37 @@ pub(crate) fn handshake(sock: SockRef<'_>, rtt: Duration) -> Handshake {
     }
 }
 
-/// Connects once to `addr`, waiting at most `timeout` for the handshake, then reads a greeting
-/// for at most `greeting_wait` and closes with a reset (no TIME_WAIT left behind here).
-pub async fn connect_once(addr: SocketAddr, timeout: Duration, greeting_wait: Duration) -> Attempt {
-    let (sock, start) = match start_connect(addr) {
-        Ok(s) => s,
-        Err(done) => return done,
-    };
-    let stream = match tokio::net::TcpStream::from_std(std::net::TcpStream::from(sock)) {
-        Ok(s) => s,
-        Err(e) => return local_or_failed(&e),
-    };
-    let waited = tokio::time::timeout(timeout, async {
-        loop {
-            if let Err(e) = stream.writable().await {
-                return Handshake::Done(failure(&e, SockRef::from(&stream), start.elapsed()));
-            }
-            match handshake(SockRef::from(&stream), start.elapsed()) {
-                Handshake::Pending => {
-                    // Clear the spurious readiness and wait again.
-                    let _ = stream.try_io(Interest::WRITABLE, || {
-                        Err::<(), _>(io::ErrorKind::WouldBlock.into())
-                    });
-                }
-                done => return done,
-            }
-        }
-    })
-    .await;
-    let rtt = start.elapsed();
-    match waited {
-        Err(_) => Attempt::NoResponse,
-        Ok(Handshake::Done(a)) => a,
-        Ok(Handshake::Pending) => unreachable!("the loop only ends with an answer"),
-        Ok(Handshake::Connected) => {
-            let greeting = read_greeting(stream, greeting_wait).await;
-            Attempt::Accepted { rtt, greeting }
-        }
-    }
+/// Connects to `addr` and waits, without limit, for the handshake to finish: the connected
+/// stream and its round trip, or the attempt's outcome when it failed. The caller bounds it.
+#[cfg(test)]
+pub(crate) async fn connect(
+    addr: SocketAddr,
+) -> Result<(tokio::net::TcpStream, Duration), Attempt> {
+    let (sock, start) = start_connect(addr)?;
+    finish_connect(sock, start).await
 }
 
-pub(crate) async fn read_greeting(
-    mut stream: tokio::net::TcpStream,
-    wait: Duration,
-) -> Option<Greeting> {
-    if wait.is_zero() {
-        return None;
-    }
-    // On the heap: only open ports get here, and a buffer in the future would make every
-    // probe's future (and its move into the task) that much bigger.
-    let mut buf = vec![0u8; super::greeting::MAX_GREETING];
-    match tokio::time::timeout(wait, stream.read(&mut buf)).await {
-        Ok(Ok(n)) if n > 0 => Some(Greeting::identify(&buf[..n])),
-        // Timeout, EOF or reset after accept: nothing spoke first.
-        _ => None,
+/// The second half of [`connect`]: waits for the handshake of a connect under way.
+pub(crate) async fn finish_connect(
+    sock: socket2::Socket,
+    start: Instant,
+) -> Result<(tokio::net::TcpStream, Duration), Attempt> {
+    let stream = tokio::net::TcpStream::from_std(std::net::TcpStream::from(sock))
+        .map_err(|e| local_or_failed(&e))?;
+    loop {
+        if let Err(e) = stream.writable().await {
+            return Err(failure(&e, SockRef::from(&stream), start.elapsed()));
+        }
+        match handshake(SockRef::from(&stream), start.elapsed()) {
+            Handshake::Pending => {
+                // Clear the spurious readiness and wait again.
+                let _ = stream.try_io(Interest::WRITABLE, || {
+                    Err::<(), _>(io::ErrorKind::WouldBlock.into())
+                });
+            }
+            Handshake::Done(a) => return Err(a),
+            Handshake::Connected => return Ok((stream, start.elapsed())),
+        }
     }
 }
 
@@ -184,6 +195,16 @@ pub(crate) fn local_or_failed(err: &io::Error) -> Attempt {
 mod tests {
     use super::*;
     use std::net::TcpListener;
+
+    /// One attempt with the greeting read, as the engine makes it, bounded by `timeout`.
+    async fn connect_once(addr: SocketAddr, timeout: Duration, wait: Duration) -> Attempt {
+        let greeting = crate::probe::greeting::ReadGreeting { wait };
+        match tokio::time::timeout(timeout, connect(addr)).await {
+            Err(_) => Attempt::NoResponse,
+            Ok(Err(a)) => a,
+            Ok(Ok((stream, rtt))) => Attempt::accepted(rtt, greeting.exchange(stream).await),
+        }
+    }
 
     #[tokio::test]
     async fn accepted_refused_and_greeting_on_loopback() {

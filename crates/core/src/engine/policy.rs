@@ -1,0 +1,156 @@
+//! The one retry policy of the engine: single-host probes, scans and watch rounds all decide here
+//! what an attempt's outcome means for the next one, so the rule cannot drift between them.
+//!
+//! - **Silence** is retried `retries` times, because a single lost SYN looks exactly like a
+//!   firewall that drops (nmap retransmits for the same reason). On a host that has not answered
+//!   anything, the scheduler may refuse the retry once the path has shown it does not lose SYNs
+//!   (see [`LOSS_SAMPLE`]).
+//! - A **self-connect** is re-probed (a new attempt gets another source port) up to
+//!   [`SELF_CONNECT_RETRIES`] times, whatever `retries` says: it proves nothing about the target.
+//! - **Local exhaustion** (no descriptors, ports or buffers) never reached the network: it is
+//!   waited out (the lane pauses and halves its concurrency) and tried again, up to
+//!   [`LOCAL_RETRIES`] times, and never becomes a port state while retries remain.
+//! - Every other outcome is an answer, and final.
+//!
+//! What `attempts` counts (the JSON field): the connect attempts that went out for the port, the
+//! deciding one included. A waited-out local exhaustion is not counted (nothing was sent); the
+//! last one is, when it decides the port (`local_error`), so `attempts` is never 0.
+
+use std::time::Duration;
+
+use crate::probe::Attempt;
+
+/// Extra attempts after a self-connect, independent of `retries`.
+pub const SELF_CONNECT_RETRIES: u32 = 2;
+/// Extra attempts after local resource exhaustion.
+pub const LOCAL_RETRIES: u32 = 8;
+/// Unanswered retries of never-answering hosts after which a run concludes its path does not
+/// lose SYNs, and stops retrying such hosts. The price (documented in the README): on a path that
+/// loses SYNs rarely, a host whose only answering port is an open one whose SYN was lost after
+/// the sample is missed; a host that answers on any other port is "up" and always retried.
+pub const LOSS_SAMPLE: u64 = 256;
+
+/// What has been tried for one port so far.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Tries {
+    /// Attempts that went out (see the module docs).
+    pub attempts: u32,
+    pub silent: u32,
+    pub selfs: u32,
+    pub local: u32,
+}
+
+/// What to do after an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Next {
+    /// The attempt decided the port.
+    Final,
+    /// Try again (silence or a self-connect).
+    Retry,
+    /// This machine ran out of something: pause for this long, then try again.
+    WaitOut(Duration),
+}
+
+/// Takes one attempt's outcome into `t` and says what comes next. `retry_silence` is asked only
+/// when a silent port still has retries left: the scheduler's loss bookkeeping may refuse.
+pub(crate) fn decide(
+    t: &mut Tries,
+    attempt: &Attempt,
+    retries: u32,
+    retry_silence: impl FnOnce() -> bool,
+) -> Next {
+    if let Attempt::Local { kind, .. } = attempt {
+        if kind.is_local_exhaustion() && t.local < LOCAL_RETRIES {
+            t.local += 1;
+            // 20, 40 … 640 ms: long enough for other probes to finish and free resources.
+            return Next::WaitOut(Duration::from_millis(10 << t.local.min(6)));
+        }
+    }
+    t.attempts += 1;
+    match attempt {
+        Attempt::NoResponse if t.silent < retries && retry_silence() => {
+            t.silent += 1;
+            Next::Retry
+        }
+        Attempt::SelfConnect if t.selfs < SELF_CONNECT_RETRIES => {
+            t.selfs += 1;
+            Next::Retry
+        }
+        _ => Next::Final,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::platform::ConnectErrorKind;
+
+    fn emfile() -> Attempt {
+        Attempt::Local {
+            kind: ConnectErrorKind::NoFileDescriptors,
+            error: "Too many open files".into(),
+        }
+    }
+
+    #[test]
+    fn silence_is_retried_as_often_as_asked_and_counted() {
+        let mut t = Tries::default();
+        assert_eq!(
+            decide(&mut t, &Attempt::NoResponse, 1, || true),
+            Next::Retry
+        );
+        assert_eq!(
+            decide(&mut t, &Attempt::NoResponse, 1, || true),
+            Next::Final
+        );
+        assert_eq!(t.attempts, 2);
+        let mut t = Tries::default();
+        assert_eq!(
+            decide(&mut t, &Attempt::NoResponse, 1, || false),
+            Next::Final,
+            "the loss bookkeeping may refuse the retry"
+        );
+    }
+
+    #[test]
+    fn self_connects_are_retried_whatever_retries_says() {
+        let mut t = Tries::default();
+        for _ in 0..SELF_CONNECT_RETRIES {
+            assert_eq!(
+                decide(&mut t, &Attempt::SelfConnect, 0, || true),
+                Next::Retry
+            );
+        }
+        assert_eq!(
+            decide(&mut t, &Attempt::SelfConnect, 0, || true),
+            Next::Final
+        );
+        assert_eq!(t.attempts, SELF_CONNECT_RETRIES + 1);
+    }
+
+    #[test]
+    fn local_exhaustion_is_waited_out_and_never_counted_until_it_decides() {
+        let mut t = Tries::default();
+        let mut pauses = Vec::new();
+        for _ in 0..LOCAL_RETRIES {
+            match decide(&mut t, &emfile(), 1, || true) {
+                Next::WaitOut(d) => pauses.push(d.as_millis()),
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(t.attempts, 0, "nothing went out");
+        assert_eq!(pauses[..3], [20, 40, 80]);
+        assert_eq!(decide(&mut t, &emfile(), 1, || true), Next::Final);
+        assert_eq!(t.attempts, 1, "the deciding attempt counts: never 0");
+    }
+
+    #[test]
+    fn answers_are_final() {
+        let mut t = Tries::default();
+        let rst = Attempt::Refused {
+            rtt: Duration::from_micros(50),
+        };
+        assert_eq!(decide(&mut t, &rst, 3, || panic!("not asked")), Next::Final);
+        assert_eq!(t.attempts, 1);
+    }
+}

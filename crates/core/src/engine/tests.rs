@@ -1,0 +1,600 @@
+//! Every scheduling rule of the engine, on tokio's paused clock through the scripted network of
+//! [`super::fake`], and each real I/O path once on loopback.
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::fake::{FakeIo, FakeNet, Reply};
+use super::lane::{lane, STARTS_PER_TURN};
+use super::policy::{LOCAL_RETRIES, LOSS_SAMPLE, SELF_CONNECT_RETRIES};
+use super::{HostResult, Outcome, Scan, Settings};
+use crate::catalog::Port;
+use crate::platform::ConnectErrorKind;
+use crate::probe::{Attempt, Greeting, PortState, Reason};
+use crate::target_set::{parse_spec, IndexedSet, Spec};
+
+fn targets(spec: &str) -> Arc<IndexedSet> {
+    let Spec::Addresses(a) = parse_spec(spec).unwrap() else {
+        panic!("{spec} is not an address set")
+    };
+    Arc::new(a.into_indexed())
+}
+
+/// A scan's settings as the command line gives them, two lanes.
+const SCAN: Settings = Settings {
+    max_timeout: Duration::from_secs(1),
+    min_timeout: Duration::from_millis(100),
+    retries: 1,
+    concurrency: 256,
+    rate: None,
+    seed: 1,
+    shard: crate::order::Shard::WHOLE,
+    max_hosts: None,
+    lanes: 2,
+    order: super::Order::Shuffled,
+};
+
+/// The probe of a named target: fixed 1 s wait, one retry.
+fn host_settings() -> Settings {
+    Settings::fixed(Duration::from_secs(1), 1, 64)
+}
+
+async fn run(
+    net: Arc<FakeNet>,
+    spec: &str,
+    ports: &[u16],
+    s: Settings,
+) -> (Vec<HostResult>, Outcome) {
+    let ports = ports.iter().map(|p| Port(*p)).collect();
+    let scan = Scan::builder(targets(spec), ports)
+        .settings(s)
+        .build()
+        .unwrap();
+    let mut run = scan.start_lanes(move |sched, out, cancel| {
+        Box::pin(lane(sched, FakeIo::new(net.clone()), out, cancel))
+    });
+    let mut hosts = Vec::new();
+    while let Some(batch) = run.next().await {
+        hosts.extend(batch);
+    }
+    (hosts, run.finish().await)
+}
+
+fn host<'a>(hosts: &'a [HostResult], ip: &str) -> &'a HostResult {
+    hosts
+        .iter()
+        .find(|h| h.address.to_string() == ip)
+        .unwrap_or_else(|| panic!("{ip} not decided"))
+}
+
+fn rst() -> Reply {
+    Reply::After(
+        Duration::from_micros(200),
+        Attempt::Refused {
+            rtt: Duration::from_micros(200),
+        },
+    )
+}
+
+fn open() -> Reply {
+    Reply::After(
+        Duration::from_micros(200),
+        Attempt::Accepted {
+            rtt: Duration::from_micros(200),
+            greeting: None,
+        },
+    )
+}
+
+fn emfile() -> Reply {
+    Reply::AtOnce(Attempt::Local {
+        kind: ConnectErrorKind::NoFileDescriptors,
+        error: "Too many open files".into(),
+    })
+}
+
+fn ip(a: SocketAddr) -> [u8; 4] {
+    match a.ip() {
+        std::net::IpAddr::V4(v) => v.octets(),
+        _ => panic!("IPv4 only here"),
+    }
+}
+
+// ---- the retry policy, as a named target's probe sees it ----------------------------------
+
+#[tokio::test(start_paused = true)]
+async fn silence_is_retried_then_called_filtered() {
+    let net = FakeNet::new(|_, _| Reply::Silent);
+    let t0 = Instant::now();
+    let (hosts, _) = run(net, "10.0.0.5", &[4026], host_settings()).await;
+    let p = &hosts[0].ports[0];
+    assert_eq!(
+        (p.state, p.reason),
+        (PortState::Filtered, Reason::NoResponse)
+    );
+    assert_eq!(p.attempts, 2);
+    assert_eq!(t0.elapsed(), Duration::from_secs(2));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_lost_syn_is_recovered_by_the_retry() {
+    let net = FakeNet::new(|_, n| if n == 1 { Reply::Silent } else { rst() });
+    let (hosts, _) = run(net, "10.0.0.5", &[4026], host_settings()).await;
+    let p = &hosts[0].ports[0];
+    assert_eq!((p.state, p.attempts), (PortState::Closed, 2));
+}
+
+#[tokio::test(start_paused = true)]
+async fn answers_are_final_and_not_retried() {
+    let net = FakeNet::new(|_, _| rst());
+    let (hosts, _) = run(net.clone(), "10.0.0.5", &[4026], host_settings()).await;
+    assert_eq!(hosts[0].ports[0].state, PortState::Closed);
+    assert_eq!(net.attempts(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn self_connect_is_reprobed_even_without_retries() {
+    let s = Settings::fixed(Duration::from_secs(1), 0, 64);
+    let net = FakeNet::new(|_, n| {
+        if n == 1 {
+            Reply::AtOnce(Attempt::SelfConnect)
+        } else {
+            rst()
+        }
+    });
+    let (hosts, _) = run(net, "127.0.0.1", &[40000], s).await;
+    let p = &hosts[0].ports[0];
+    assert_eq!(
+        (p.state, p.reason),
+        (PortState::Closed, Reason::ConnRefused)
+    );
+
+    let net = FakeNet::new(|_, _| Reply::AtOnce(Attempt::SelfConnect));
+    let (hosts, _) = run(net.clone(), "127.0.0.1", &[40000], s).await;
+    let p = &hosts[0].ports[0];
+    assert_eq!(
+        (p.state, p.reason),
+        (PortState::Closed, Reason::SelfConnect)
+    );
+    assert_eq!(p.attempts, 1 + SELF_CONNECT_RETRIES);
+    assert_eq!(net.attempts(), 1 + SELF_CONNECT_RETRIES);
+}
+
+#[tokio::test(start_paused = true)]
+async fn local_exhaustion_is_waited_out_and_not_counted() {
+    let net = FakeNet::new(|_, n| if n <= 2 { emfile() } else { rst() });
+    let (hosts, _) = run(net, "10.0.0.5", &[4026], host_settings()).await;
+    let p = &hosts[0].ports[0];
+    assert_eq!(
+        p.state,
+        PortState::Closed,
+        "exhaustion must not decide the state"
+    );
+    assert_eq!(
+        p.attempts, 1,
+        "the exhausted attempts never reached the network"
+    );
+
+    let net = FakeNet::new(|_, _| emfile());
+    let (hosts, _) = run(net.clone(), "10.0.0.5", &[4026], host_settings()).await;
+    let p = &hosts[0].ports[0];
+    assert_eq!(
+        (p.state, p.reason),
+        (PortState::LocalError, Reason::NoFileDescriptors)
+    );
+    assert_eq!(p.attempts, 1, "only the deciding attempt counts");
+    assert_eq!(net.attempts(), LOCAL_RETRIES + 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_hosts_ports_are_probed_together_and_results_keep_their_order() {
+    let net = FakeNet::new(|a, _| {
+        if a.port() == 4024 {
+            rst()
+        } else {
+            Reply::Silent
+        }
+    });
+    let t0 = Instant::now();
+    let (hosts, _) = run(net, "10.0.0.5-6", &[4026, 4024], host_settings()).await;
+    for h in &hosts {
+        let states: Vec<PortState> = h.ports.iter().map(|p| p.state).collect();
+        assert_eq!(states, [PortState::Filtered, PortState::Closed]);
+    }
+    // Two silent ports per host with one retry each: two seconds in all, not eight.
+    assert_eq!(t0.elapsed(), Duration::from_secs(2));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_named_targets_ports_go_out_in_the_order_given() {
+    let net = FakeNet::new(|_, _| rst());
+    run(
+        net.clone(),
+        "10.0.0.5",
+        &[4026, 4016, 4024],
+        host_settings(),
+    )
+    .await;
+    let order: Vec<u16> = net
+        .starts
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(a, _)| a.port())
+        .collect();
+    assert_eq!(order, [4026, 4016, 4024]);
+}
+
+// ---- scans --------------------------------------------------------------------------------
+
+#[tokio::test(start_paused = true)]
+async fn every_host_once_with_its_open_ports() {
+    let net = FakeNet::new(|a, _| {
+        if a.port() == 4026 && ip(a)[3] == 7 {
+            open()
+        } else {
+            rst()
+        }
+    });
+    let (hosts, outcome) = run(net.clone(), "10.0.0.0/24", &[4024, 4026], SCAN).await;
+    assert!(outcome.completed);
+    assert_eq!(hosts.len(), 256);
+    let unique: HashSet<_> = hosts.iter().map(|h| h.address).collect();
+    assert_eq!(unique.len(), 256);
+    let open: Vec<String> = hosts
+        .iter()
+        .filter(|h| h.ports[1].state == PortState::Open)
+        .map(|h| h.address.to_string())
+        .collect();
+    assert_eq!(open, ["10.0.0.7"]);
+    assert_eq!(net.attempts(), 512, "no probe twice");
+    assert_eq!(outcome.probes_sent, 512);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_lost_syn_on_an_up_host_is_retried_and_found() {
+    // 4026 open on .9, but its first SYN is lost; its 4024 resets (so the host is up).
+    let net = FakeNet::new(|a, n| match (ip(a)[3], a.port(), n) {
+        (9, 4026, 1) => Reply::Silent,
+        (9, 4026, _) => open(),
+        _ => rst(),
+    });
+    let (hosts, _) = run(net, "10.0.0.0/28", &[4024, 4026], SCAN).await;
+    let p = &host(&hosts, "10.0.0.9").ports[1];
+    assert_eq!((p.state, p.attempts), (PortState::Open, 2));
+}
+
+#[tokio::test(start_paused = true)]
+async fn retries_of_silent_hosts_stop_when_the_path_shows_no_loss() {
+    // A /20 where half the hosts drop everything and nothing is ever lost.
+    let net = FakeNet::new(|a, _| {
+        if ip(a)[2] % 2 == 0 {
+            Reply::Silent
+        } else {
+            rst()
+        }
+    });
+    let (hosts, outcome) = run(net.clone(), "10.0.0.0/20", &[4026], SCAN).await;
+    assert_eq!(hosts.len(), 4096);
+    let silent_retries: u32 = net.seen.lock().unwrap().values().map(|k| k - 1).sum();
+    assert_eq!(
+        u64::from(silent_retries),
+        LOSS_SAMPLE,
+        "retries stop after the loss sample"
+    );
+    assert_eq!(outcome.retries_sent, LOSS_SAMPLE);
+    assert!(hosts.iter().all(|h| h.ports[0].state != PortState::Open));
+}
+
+#[tokio::test(start_paused = true)]
+async fn silent_hosts_keep_being_retried_on_a_lossy_path() {
+    // Every host answers, but every first SYN to an odd host is lost.
+    let net = FakeNet::new(|a, n| {
+        if ip(a)[3] % 2 == 1 && n == 1 {
+            Reply::Silent
+        } else {
+            rst()
+        }
+    });
+    let (hosts, _) = run(net, "10.0.0.0/22", &[4026], SCAN).await;
+    assert!(
+        hosts.iter().all(|h| h.ports[0].state == PortState::Closed),
+        "loss was seen, so every silent host was retried and answered"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn timeouts_adapt_to_measured_round_trips() {
+    let net = FakeNet::new(|a, _| {
+        if a.port() == 4024 {
+            Reply::Silent
+        } else {
+            rst()
+        }
+    });
+    let s = Settings {
+        retries: 0,
+        concurrency: 4,
+        ..SCAN
+    };
+    run(net.clone(), "10.0.0.0/26", &[4024, 4026], s).await;
+    let waited: Vec<Duration> = net
+        .expired
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(_, d)| *d)
+        .collect();
+    assert_eq!(waited[0], SCAN.max_timeout, "no measurement yet");
+    assert_eq!(
+        *waited.last().unwrap(),
+        SCAN.min_timeout,
+        "fast answers shrink the wait"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn local_exhaustion_halves_concurrency_and_is_never_a_port_state() {
+    let net = FakeNet::new(|a, n| {
+        if ip(a)[3] == 3 && n <= 2 {
+            emfile()
+        } else {
+            rst()
+        }
+    });
+    let (hosts, outcome) = run(net, "10.0.0.0/29", &[4026], SCAN).await;
+    let p = &host(&hosts, "10.0.0.3").ports[0];
+    assert_eq!(p.state, PortState::Closed);
+    assert_eq!(
+        p.attempts, 1,
+        "exhausted attempts never reached the network"
+    );
+    assert_eq!(outcome.local_backoffs, 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn concurrency_is_never_exceeded() {
+    let net = FakeNet::new(|_, _| {
+        Reply::After(
+            Duration::from_millis(5),
+            Attempt::Refused {
+                rtt: Duration::from_millis(5),
+            },
+        )
+    });
+    let s = Settings {
+        concurrency: 10,
+        ..SCAN
+    };
+    run(net.clone(), "10.0.0.0/24", &[1, 2], s).await;
+    assert_eq!(*net.peak.lock().unwrap(), 10);
+}
+
+#[tokio::test(start_paused = true)]
+async fn rate_cap_spaces_probes() {
+    let net = FakeNet::new(|_, _| rst());
+    let s = Settings {
+        rate: Some(100.0),
+        ..SCAN
+    };
+    let t0 = Instant::now();
+    let (hosts, _) = run(net, "10.0.0.0/24", &[4026], s).await;
+    assert_eq!(hosts.len(), 256);
+    let took = t0.elapsed();
+    assert!(
+        took >= Duration::from_millis(2400) && took < Duration::from_secs(3),
+        "{took:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn cancellation_stops_and_reports_progress() {
+    let net = FakeNet::new(|_, _| Reply::Silent);
+    let s = Settings {
+        concurrency: 16,
+        ..SCAN
+    };
+    let scan = Scan::builder(targets("10.0.0.0/16"), vec![Port(4026)])
+        .settings(s)
+        .build()
+        .unwrap();
+    let mut run = scan.start_lanes(move |sched, out, cancel| {
+        Box::pin(lane(sched, FakeIo::new(net.clone()), out, cancel))
+    });
+    let mut got = 0usize;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        tokio::select! {
+            batch = run.next() => got += batch.map_or(0, |b| b.len()),
+            () = tokio::time::sleep_until(deadline) => break,
+        }
+    }
+    let progress = run.progress();
+    assert_eq!(progress.hosts_total, 65_536);
+    assert!(progress.in_flight <= 16);
+    run.cancel();
+    while let Some(batch) = run.next().await {
+        got += batch.len();
+    }
+    let outcome = run.finish().await;
+    assert!(!outcome.completed);
+    assert_eq!(outcome.hosts_total, 65_536);
+    assert_eq!(got as u128, outcome.hosts_done);
+    assert!(outcome.hosts_done > 0 && outcome.hosts_done < 65_536);
+}
+
+#[tokio::test(start_paused = true)]
+async fn max_hosts_limits_the_scan() {
+    let net = FakeNet::new(|_, _| rst());
+    let s = Settings {
+        max_hosts: Some(1000),
+        ..SCAN
+    };
+    let (hosts, outcome) = run(net, "10.0.0.0/8", &[4026], s).await;
+    assert_eq!(hosts.len(), 1000);
+    assert_eq!(outcome.hosts_total, 1000);
+}
+
+// ---- the lane's own rules (what used to be tested only end to end) ------------------------
+
+#[tokio::test(start_paused = true)]
+async fn an_answer_due_at_the_deadline_is_an_answer_not_silence() {
+    let net = FakeNet::new(|_, _| {
+        Reply::After(
+            Duration::from_secs(1),
+            Attempt::Refused {
+                rtt: Duration::from_secs(1),
+            },
+        )
+    });
+    let s = Settings::fixed(Duration::from_secs(1), 0, 64);
+    let (hosts, _) = run(net.clone(), "10.0.0.5", &[4026], s).await;
+    assert_eq!(hosts[0].ports[0].state, PortState::Closed);
+    assert!(net.expired.lock().unwrap().is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_connection_in_its_exchange_outlives_the_connect_deadline() {
+    let banner = Attempt::Accepted {
+        rtt: Duration::from_millis(10),
+        greeting: Some(Greeting::identify(b"SSH-2.0-x\r\n")),
+    };
+    let net = FakeNet::new(move |_, _| Reply::Connects {
+        connect: Duration::from_millis(10),
+        exchange: Duration::from_secs(3),
+        attempt: banner.clone(),
+    });
+    let s = Settings::fixed(Duration::from_secs(1), 1, 64);
+    let (hosts, _) = run(net.clone(), "10.0.0.5", &[4026], s).await;
+    let p = &hosts[0].ports[0];
+    assert_eq!((p.state, p.attempts), (PortState::Open, 1));
+    assert!(p.greeting.is_some());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_stale_deadline_never_expires_a_reused_token() {
+    // One probe at a time: .1 answers at once, and its token goes to .2, which answers just
+    // after .1's (stale) deadline but before its own.
+    let net = FakeNet::new(|a, _| {
+        let d = if ip(a)[3] == 1 {
+            Duration::from_millis(10)
+        } else {
+            Duration::from_millis(995)
+        };
+        Reply::After(d, Attempt::Refused { rtt: d })
+    });
+    let s = Settings {
+        concurrency: 1,
+        lanes: 1,
+        retries: 0,
+        min_timeout: Duration::from_secs(1),
+        order: super::Order::AsGiven,
+        ..SCAN
+    };
+    let (hosts, _) = run(net.clone(), "10.0.0.1-2", &[4026], s).await;
+    assert!(hosts.iter().all(|h| h.ports[0].state == PortState::Closed));
+    assert!(net.expired.lock().unwrap().is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_burst_of_starts_is_cut_into_turns() {
+    let net = FakeNet::new(|_, _| Reply::Silent);
+    let s = Settings {
+        concurrency: 4096,
+        lanes: 1,
+        retries: 0,
+        ..SCAN
+    };
+    run(net.clone(), "10.0.0.0/20", &[4026], s).await;
+    let waits = net.waits.lock().unwrap();
+    assert_eq!(
+        waits[0], STARTS_PER_TURN,
+        "answers are collected between batches"
+    );
+    assert!(waits
+        .windows(2)
+        .take(7)
+        .all(|w| w[1] - w[0] <= STARTS_PER_TURN));
+}
+
+#[tokio::test(start_paused = true)]
+async fn immediate_failures_never_wait() {
+    let net = FakeNet::new(|_, _| {
+        Reply::AtOnce(Attempt::Unreachable {
+            rtt: Duration::ZERO,
+            kind: ConnectErrorKind::NetUnreachable,
+        })
+    });
+    let t0 = Instant::now();
+    let (hosts, _) = run(net, "10.0.0.0/28", &[4026, 4024], SCAN).await;
+    assert_eq!(hosts.len(), 16);
+    assert!(hosts
+        .iter()
+        .all(|h| h.ports.iter().all(|p| p.reason == Reason::NoRoute)));
+    assert_eq!(t0.elapsed(), Duration::ZERO);
+}
+
+// ---- the real I/O paths, once each, on loopback -------------------------------------------
+
+/// An open, a refused and a greeting port on one loopback address, through the given path.
+async fn real_sockets(portable: bool) {
+    use std::io::Write;
+    let open = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let greeter = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let ports = [
+        open.local_addr().unwrap().port(),
+        greeter.local_addr().unwrap().port(),
+        closed.local_addr().unwrap().port(),
+    ];
+    drop(closed);
+    let server = std::thread::spawn(move || {
+        let (mut c, _) = greeter.accept().unwrap();
+        c.write_all(b"SSH-2.0-loopback\r\n").unwrap();
+    });
+    let mut b = Scan::builder(
+        targets("127.0.0.1"),
+        ports.iter().map(|p| Port(*p)).collect(),
+    )
+    .settings(Settings::fixed(Duration::from_secs(2), 0, 8))
+    .after_connect(crate::probe::greeting::ReadGreeting {
+        wait: Duration::from_secs(2),
+    });
+    if portable {
+        b = b.portable_io();
+    }
+    let mut run = b.build().unwrap().start();
+    let mut hosts = Vec::new();
+    while let Some(batch) = run.next().await {
+        hosts.extend(batch);
+    }
+    assert!(run.finish().await.completed);
+    server.join().unwrap();
+    let p = &hosts[0].ports;
+    assert_eq!(
+        (p[0].state, p[0].greeting.is_none()),
+        (PortState::Open, true),
+        "{p:?}"
+    );
+    assert_eq!(
+        p[1].greeting.as_ref().and_then(|g| g.protocol),
+        Some("ssh"),
+        "{p:?}"
+    );
+    assert_eq!(p[2].state, PortState::Closed, "{p:?}");
+    drop(open);
+}
+
+#[tokio::test]
+async fn the_platform_path_on_loopback() {
+    real_sockets(false).await;
+}
+
+#[tokio::test]
+async fn the_portable_path_on_loopback() {
+    real_sockets(true).await;
+}
