@@ -55,13 +55,6 @@ pub enum Attempt {
     Failed { error: String },
 }
 
-impl Attempt {
-    /// Attempts that leave the question open and deserve another try.
-    pub fn is_retryable(&self) -> bool {
-        matches!(self, Attempt::NoResponse | Attempt::SelfConnect)
-    }
-}
-
 /// A port's state, as a report states it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
