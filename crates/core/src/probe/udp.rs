@@ -375,3 +375,241 @@ async fn recv(sock: Option<&UdpSocket>, buf: &mut [u8]) -> io::Result<(usize, So
         None => std::future::pending().await,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::thread;
+
+    /// Longer than any of these tests may take: waiting it out would be the failure.
+    const LONG: Duration = Duration::from_secs(30);
+    /// For tests where no datagram is offered as [`Heard::First`].
+    const GRACE_UNUSED: Duration = Duration::from_millis(1);
+
+    /// Keeps every datagram, answers `answer` to each, and is satisfied after `enough`.
+    struct Fake {
+        answer: Heard,
+        enough: usize,
+        heard: Vec<(SocketAddr, Vec<u8>, Duration)>,
+    }
+
+    impl Fake {
+        fn new(answer: Heard, enough: usize) -> Fake {
+            Fake {
+                answer,
+                enough,
+                heard: Vec::new(),
+            }
+        }
+    }
+
+    impl UdpExchange for Fake {
+        fn offer(&mut self, from: SocketAddr, bytes: &[u8], at: Duration) -> Heard {
+            self.heard.push((from, bytes.to_vec(), at));
+            self.answer
+        }
+
+        fn satisfied(&self) -> bool {
+            self.heard.len() >= self.enough
+        }
+    }
+
+    /// A responder on a loopback address of this test's own (the bind proves nothing else is
+    /// there): echoes `count` datagrams to their senders, then closes. The read timeout only
+    /// keeps a failed test from hanging.
+    fn echo(ip: &str, count: u32) -> (SocketAddr, thread::JoinHandle<u32>) {
+        let ip: IpAddr = ip.parse().unwrap();
+        let sock = std::net::UdpSocket::bind((ip, 0)).expect("a loopback address to bind");
+        sock.set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let addr = sock.local_addr().unwrap();
+        let echoed = thread::spawn(move || {
+            let mut buf = [0u8; 2048];
+            let mut n = 0;
+            while n < count {
+                let Ok((len, from)) = sock.recv_from(&mut buf) else {
+                    break;
+                };
+                sock.send_to(&buf[..len], from).unwrap();
+                n += 1;
+            }
+            n
+        });
+        (addr, echoed)
+    }
+
+    fn unicast(to: SocketAddr, offsets: &[u64], payloads: &[&str]) -> Route {
+        Route::new(
+            to,
+            None,
+            offsets
+                .iter()
+                .map(|ms| Duration::from_millis(*ms))
+                .collect(),
+            payloads.iter().map(|p| p.as_bytes().to_vec()).collect(),
+        )
+    }
+
+    fn window(wait: Duration, grace: Duration) -> Window {
+        Window { wait, grace }
+    }
+
+    #[tokio::test]
+    async fn every_payload_goes_out_at_every_offset_and_each_reply_is_offered_with_its_source() {
+        let (responder, echoed) = echo("127.79.0.1", 6);
+        let mut routes = [unicast(responder, &[0, 20, 40], &["one", "two"])];
+        // A grace of 1 ms: were a Reply to start it, the repeats would never go out.
+        let mut fake = Fake::new(Heard::Reply, 6);
+        let targets = [Address::new(responder.ip())];
+        let w = window(LONG, Duration::from_millis(1));
+        let out = run(&mut routes, &targets, w, &mut fake).await;
+        assert_eq!(echoed.join().unwrap(), 6);
+        assert_eq!((routes[0].sent, &routes[0].error), (6, &None));
+        assert_eq!(fake.heard.len(), 6);
+        assert!(fake.heard.iter().all(|(from, _, _)| *from == responder));
+        for p in ["one", "two"] {
+            let n = fake.heard.iter().filter(|h| h.1 == p.as_bytes()).count();
+            assert_eq!(n, 3, "{p}");
+        }
+        // The last echo answers the send at 40 ms.
+        assert!(
+            fake.heard[5].2 >= Duration::from_millis(40),
+            "{:?}",
+            fake.heard
+        );
+        assert!(out.stopped_early, "satisfied after the sixth");
+        assert_eq!((out.icmp.len(), out.socket_error), (0, None));
+    }
+
+    #[tokio::test]
+    async fn the_first_reply_from_a_target_shortens_the_wait_to_the_grace() {
+        let (responder, echoed) = echo("127.79.0.2", 1);
+        let mut routes = [unicast(responder, &[0, 20_000], &["hello"])];
+        let mut fake = Fake::new(Heard::First, usize::MAX);
+        let targets = [Address::new(responder.ip())];
+        let w = window(LONG, Duration::from_millis(50));
+        let out = run(&mut routes, &targets, w, &mut fake).await;
+        assert_eq!(echoed.join().unwrap(), 1);
+        assert_eq!(fake.heard.len(), 1);
+        assert_eq!(routes[0].sent, 1, "the repeat at 20 s never went out");
+        assert!(out.stopped_early);
+        assert!(out.elapsed < Duration::from_secs(10), "{:?}", out.elapsed);
+    }
+
+    #[tokio::test]
+    async fn a_satisfied_exchange_stops_at_once() {
+        let (responder, echoed) = echo("127.79.0.3", 1);
+        let mut routes = [unicast(responder, &[0, 20_000], &["hello"])];
+        // Only a Reply and a grace as long as the window: satisfied() alone can end it early.
+        let mut fake = Fake::new(Heard::Reply, 1);
+        let targets = [Address::new(responder.ip())];
+        let out = run(&mut routes, &targets, window(LONG, LONG), &mut fake).await;
+        assert_eq!(echoed.join().unwrap(), 1);
+        assert_eq!(fake.heard.len(), 1);
+        assert_eq!(routes[0].sent, 1, "the repeat at 20 s never went out");
+        assert!(out.stopped_early);
+        assert!(out.elapsed < Duration::from_secs(10), "{:?}", out.elapsed);
+    }
+
+    /// A loopback port of this test's own with nothing bound: a datagram there draws an ICMP
+    /// port unreachable from the address itself.
+    fn closed_port(ip: &str) -> SocketAddr {
+        let ip: IpAddr = ip.parse().unwrap();
+        let probe = std::net::UdpSocket::bind((ip, 0)).expect("a loopback address to bind");
+        probe.local_addr().unwrap()
+    }
+
+    #[tokio::test]
+    async fn icmp_from_every_target_ends_the_exchange_without_waiting() {
+        let to = closed_port("127.79.0.4");
+        let mut routes = [unicast(to, &[0, 4_000], &["hello"])];
+        let mut fake = Fake::new(Heard::Reply, usize::MAX);
+        let targets = [Address::new(to.ip())];
+        let w = window(Duration::from_secs(5), GRACE_UNUSED);
+        let out = run(&mut routes, &targets, w, &mut fake).await;
+        assert!(fake.heard.is_empty());
+        assert!(routes[0].sent >= 1);
+        if cfg!(target_os = "linux") {
+            assert!(out.stopped_early);
+            assert_eq!(routes[0].sent, 1, "the repeat at 4 s never went out");
+            assert_eq!(out.icmp.len(), 1, "{:?}", out.icmp);
+            let (a, icmp) = out.icmp[0];
+            assert_eq!(a, targets[0]);
+            assert_eq!(icmp.kind, IcmpKind::PortUnreachable);
+            assert_eq!(icmp.from, Some(to.ip()));
+        }
+    }
+
+    #[tokio::test]
+    async fn without_targets_icmp_is_neither_kept_nor_a_reason_to_stop() {
+        let to = closed_port("127.79.0.5");
+        let mut routes = [unicast(to, &[0], &["hello"])];
+        let mut fake = Fake::new(Heard::Reply, usize::MAX);
+        let w = window(Duration::from_millis(300), GRACE_UNUSED);
+        let out = run(&mut routes, &[], w, &mut fake).await;
+        assert_eq!(routes[0].sent, 1);
+        assert!(out.icmp.is_empty(), "{:?}", out.icmp);
+        assert!(!out.stopped_early);
+    }
+
+    #[tokio::test]
+    async fn a_route_that_sends_nothing_records_why_and_nothing_is_waited_for() {
+        // IPv4 multicast out of an interface without an IPv4 address fails before any send;
+        // the destination is loopback all the same.
+        let interface = MulticastInterface {
+            index: 1,
+            name: "test0".into(),
+            ipv4: None,
+        };
+        let to: SocketAddr = "127.79.0.6:9".parse().unwrap();
+        let mut routes = [Route::new(
+            to,
+            Some(interface),
+            vec![Duration::ZERO],
+            vec![b"hello".to_vec()],
+        )];
+        let mut fake = Fake::new(Heard::Reply, usize::MAX);
+        let out = run(&mut routes, &[], window(LONG, LONG), &mut fake).await;
+        assert_eq!(routes[0].sent, 0);
+        let e = routes[0].error.as_deref().unwrap_or_default();
+        assert!(e.starts_with("cannot send multicast on test0:"), "{e}");
+        assert!(!out.stopped_early);
+        assert!(out.elapsed < Duration::from_secs(10), "{:?}", out.elapsed);
+    }
+
+    #[test]
+    fn icmp_is_laid_at_its_sender_or_the_one_unicast_destination_of_its_family() {
+        let a = |s: &str| Address::new(s.parse().unwrap());
+        let to = |s: &str| unicast(s.parse().unwrap(), &[0], &[]);
+        let targets = [a("192.0.2.5"), a("2001:db8::5")];
+        let router = Some("198.51.100.1".parse().unwrap());
+        let one = [to("192.0.2.5:3702"), to("[2001:db8::5]:3702")];
+        // The target itself, whatever the routes.
+        let sender = Some("2001:db8::5".parse().unwrap());
+        assert_eq!(attribute(sender, true, &[], &targets), Some(targets[1]));
+        // A router, or no sender: the one unicast destination of that family.
+        assert_eq!(attribute(router, false, &one, &targets), Some(targets[0]));
+        assert_eq!(attribute(None, true, &one, &targets), Some(targets[1]));
+        // Multicast routes are not candidates.
+        let mut with_multicast = one.to_vec();
+        with_multicast.push(Route::new(
+            "239.255.255.250:3702".parse().unwrap(),
+            Some(MulticastInterface {
+                index: 2,
+                name: "eth0".into(),
+                ipv4: None,
+            }),
+            vec![],
+            vec![],
+        ));
+        assert_eq!(
+            attribute(None, false, &with_multicast, &targets),
+            Some(targets[0])
+        );
+        // Two unicast destinations of the family: no telling which.
+        let two = [to("192.0.2.5:3702"), to("192.0.2.6:3702")];
+        assert_eq!(attribute(router, false, &two, &targets), None);
+        // No targets (a listening run): nothing to lay it at.
+        assert_eq!(attribute(router, false, &one, &[]), None);
+    }
+}
