@@ -1,10 +1,8 @@
-//! The sockets side: the discovery probe of one target (part of the default host probe) and
-//! `--discover` (every responder on the link).
+//! The WS-Discovery side of the sockets: the discovery probe of one target (part of the default
+//! host probe) and `--discover` (every responder on the link). Sending, listening and ICMP are
+//! [`crate::probe::udp`]'s; the Probes, where they go, and what the replies mean are here.
 //!
 //! Choices, and why:
-//! - **One unconnected UDP socket per family**, bound to an ephemeral port. Responders reply by
-//!   unicast to the Probe's source address and port, python wsdiscovery from an ephemeral port of
-//!   its own: a `connect()`ed socket would drop those replies (it does in nmap's unicast mode).
 //! - **Multicast only on the link**: a target in the subnet (or IPv6 prefix, or zone) of an
 //!   interface that is up and multicast-capable gets the Probes multicast there, TTL / hop
 //!   limit 1, loop off, and only replies whose source is the target count. Windows answers nothing
@@ -23,22 +21,18 @@
 //!   IP_RECVERR), so a closed host costs one round trip here as it does for TCP; also at once
 //!   when the target has answered every Probe sent one way (our own stand-in does).
 
-use std::io;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV6};
+use std::net::{IpAddr, SocketAddr, SocketAddrV6};
 use std::time::Duration;
 
-use socket2::{Domain, Protocol, SockRef, Socket, Type};
-use tokio::net::UdpSocket;
-use tokio::time::Instant;
-
 use super::collect::{Collector, Offer, SentProbe};
-use super::message::{Probe, ProbeKind, Version, MAX_DATAGRAM};
+use super::message::{Probe, ProbeKind, Version};
 use super::schedule::{self, MULTICAST_REPEAT, UNICAST_REPEAT};
 use super::{
     AddressReach, DiscoveryObservation, DiscoveryStatus, Ignored, Reach, Responder, RouteKind,
     RouteRecord, GROUP_V4, GROUP_V6, PORT,
 };
 use crate::platform::{self, Interface};
+use crate::probe::udp::{self, Heard, UdpExchange};
 use crate::probe::{IcmpDetail, IcmpKind};
 use crate::resolve::{Resolution, Source};
 use crate::target::{Address, Host, Target};
@@ -116,12 +110,13 @@ fn same_prefix(a: IpAddr, b: IpAddr, prefix: u8) -> bool {
     }
 }
 
-/// One way the Probes go out, with its own repeat schedule.
+/// One way the Probes go out: the runner's route, and what it is to WS-Discovery.
 struct Route {
-    record: RouteRecord,
-    /// For multicast: the interface index and its IPv4 address (the source to use).
-    interface: Option<(u32, Option<Ipv4Addr>)>,
-    offsets: Vec<Duration>,
+    kind: RouteKind,
+    /// The target address this route serves.
+    address: Address,
+    /// Its payloads are filled in by [`run`], which numbers the routes.
+    send: udp::Route,
 }
 
 fn multicast_route(
@@ -135,32 +130,33 @@ fn multicast_route(
     } else {
         SocketAddr::new(IpAddr::V4(GROUP_V4), PORT)
     };
+    let interface = udp::MulticastInterface {
+        index: iface.index,
+        name: iface.name.clone(),
+        ipv4: iface.ipv4(),
+    };
     Route {
-        record: RouteRecord {
-            kind: RouteKind::Multicast,
-            address,
+        kind: RouteKind::Multicast,
+        address,
+        send: udp::Route::new(
             destination,
-            interface: Some(iface.name.clone()),
-            datagrams: 0,
-            error: None,
-        },
-        interface: Some((iface.index, iface.ipv4())),
-        offsets: schedule::offsets(MULTICAST_REPEAT, rng),
+            Some(interface),
+            schedule::offsets(MULTICAST_REPEAT, rng),
+            Vec::new(),
+        ),
     }
 }
 
 fn unicast_route(address: Address, rng: &mut fastrand::Rng) -> Route {
     Route {
-        record: RouteRecord {
-            kind: RouteKind::Unicast,
-            address,
-            destination: address.socket_addr(crate::catalog::Port(PORT)),
-            interface: None,
-            datagrams: 0,
-            error: None,
-        },
-        interface: None,
-        offsets: schedule::offsets(UNICAST_REPEAT, rng),
+        kind: RouteKind::Unicast,
+        address,
+        send: udp::Route::new(
+            address.socket_addr(crate::catalog::Port(PORT)),
+            None,
+            schedule::offsets(UNICAST_REPEAT, rng),
+            Vec::new(),
+        ),
     }
 }
 
@@ -183,34 +179,26 @@ fn probes_for(route: RouteKind, group: usize) -> Vec<(Probe, SentProbe)> {
     out
 }
 
-/// Receive buffer asked for the discovery sockets.
-const RECV_BUFFER: usize = 1 << 20;
+/// The [`Collector`] as the runner's exchange. Only the host probe waits for something: a new
+/// responder starts the grace, and every Probe of one route answered ends the listening (our own
+/// stand-in answers them all). `--discover` keeps every reply for the whole window.
+struct Listener {
+    collector: Collector,
+    host_probe: bool,
+}
 
-/// An unconnected UDP socket of one family on an ephemeral port, set up for multicast on the
-/// link only, and for ICMP errors where the platform reports them.
-fn open_socket(ipv6: bool) -> io::Result<UdpSocket> {
-    let domain = if ipv6 { Domain::IPV6 } else { Domain::IPV4 };
-    let s = Socket::new(domain, Type::DGRAM, Some(Protocol::UDP))?;
-    if ipv6 {
-        s.set_only_v6(true)?;
-        s.set_multicast_hops_v6(1)?;
-        s.set_multicast_loop_v6(false)?;
-    } else {
-        s.set_multicast_ttl_v4(1)?;
-        s.set_multicast_loop_v4(false)?;
+impl UdpExchange for Listener {
+    fn offer(&mut self, from: SocketAddr, bytes: &[u8], at: Duration) -> Heard {
+        match self.collector.offer(from, bytes, at) {
+            Offer::Ignored => Heard::Ignored,
+            Offer::NewResponder if self.host_probe => Heard::First,
+            Offer::NewResponder | Offer::Known => Heard::Reply,
+        }
     }
-    platform::enable_icmp_errors(&s, ipv6);
-    // Room for a burst of 64 KiB datagrams (a hostile responder's, or many real ones) without
-    // the kernel dropping the real answers behind them; best effort, the system may cap it.
-    let _ = s.set_recv_buffer_size(RECV_BUFFER);
-    s.set_nonblocking(true)?;
-    let any: SocketAddr = if ipv6 {
-        (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
-    } else {
-        (Ipv4Addr::UNSPECIFIED, 0).into()
-    };
-    s.bind(&any.into())?;
-    UdpSocket::from_std(s.into())
+
+    fn satisfied(&self) -> bool {
+        self.host_probe && self.collector.all_answered()
+    }
 }
 
 /// What a run of Probes and listening produced.
@@ -226,250 +214,49 @@ struct RunOutcome {
 
 /// Sends every route's Probes on schedule and listens until `wait` has passed since the first
 /// send, or earlier as the target's answers allow (`targets` set: the host probe).
-async fn run(mut routes: Vec<Route>, targets: Option<Vec<Address>>, wait: Duration) -> RunOutcome {
+async fn run(routes: Vec<Route>, targets: Option<Vec<Address>>, wait: Duration) -> RunOutcome {
     // Each route has Probes of its own: responders drop a MessageID they have seen (wsdd keeps
     // the last ten), so the same Probe sent over IPv4 and IPv6, or on two interfaces, would be
     // answered only once.
-    let mut xml: Vec<Vec<String>> = Vec::new();
     let mut sent: Vec<SentProbe> = Vec::new();
-    for (i, r) in routes.iter().enumerate() {
-        let mut mine = Vec::new();
-        for (p, s) in probes_for(r.record.kind, i) {
-            mine.push(p.to_xml());
+    let mut about = Vec::new();
+    let mut sends = Vec::new();
+    for (i, mut r) in routes.into_iter().enumerate() {
+        for (p, s) in probes_for(r.kind, i) {
+            r.send.payloads.push(p.to_xml().into_bytes());
             sent.push(s);
         }
-        xml.push(mine);
+        about.push((r.kind, r.address));
+        sends.push(r.send);
     }
-    let mut collector = Collector::new(sent, targets.clone());
-
-    let mut socket_error = None;
-    let mut open = |v6: bool| -> Option<UdpSocket> {
-        let needed = routes.iter().any(|r| r.record.destination.is_ipv6() == v6);
-        if !needed {
-            return None;
-        }
-        match open_socket(v6) {
-            Ok(s) => Some(s),
-            Err(e) => {
-                let msg = format!(
-                    "cannot open a UDP socket ({}): {e}",
-                    if v6 { "IPv6" } else { "IPv4" }
-                );
-                for r in routes
-                    .iter_mut()
-                    .filter(|r| r.record.destination.is_ipv6() == v6)
-                {
-                    r.record.error.get_or_insert(msg.clone());
-                }
-                socket_error.get_or_insert(msg);
-                None
-            }
-        }
+    let mut listener = Listener {
+        collector: Collector::new(sent, targets.clone()),
+        host_probe: targets.is_some(),
     };
-    let v4 = open(false);
-    let v6 = open(true);
-
-    // Every (offset, route) send, in time order.
-    let mut events: Vec<(Duration, usize)> = routes
-        .iter()
-        .enumerate()
-        .flat_map(|(i, r)| r.offsets.iter().map(move |o| (*o, i)))
+    let window = udp::Window { wait, grace: GRACE };
+    let targets = targets.unwrap_or_default();
+    let out = udp::run(&mut sends, &targets, window, &mut listener).await;
+    let (responders, ignored) = listener.collector.into_parts();
+    let routes = about
+        .into_iter()
+        .zip(sends)
+        .map(|((kind, address), s)| RouteRecord {
+            kind,
+            address,
+            destination: s.destination,
+            interface: s.multicast.map(|m| m.name),
+            datagrams: s.sent,
+            error: s.error,
+        })
         .collect();
-    events.sort();
-
-    let start = Instant::now();
-    let mut deadline = start + wait;
-    let mut next = 0;
-    let mut buf4 = vec![0u8; MAX_DATAGRAM];
-    let mut buf6 = vec![0u8; MAX_DATAGRAM];
-    let mut icmp: Vec<(Address, IcmpDetail)> = Vec::new();
-    let mut stopped_early = false;
-    let mut answered: Vec<IpAddr> = Vec::new();
-    let mut pending: Vec<(platform::IcmpReport, bool)> = Vec::new();
-
-    loop {
-        let now = Instant::now();
-        while next < events.len() && start + events[next].0 <= now {
-            let index = events[next].1;
-            let r = &mut routes[index];
-            let sock = if r.record.destination.is_ipv6() {
-                v6.as_ref()
-            } else {
-                v4.as_ref()
-            };
-            if let Some(sock) = sock {
-                let v6 = r.record.destination.is_ipv6();
-                let reports = send_route(sock, r, &xml[index]).await;
-                pending.extend(reports.into_iter().map(|rep| (rep, v6)));
-            }
-            next += 1;
-        }
-        if !pending.is_empty() {
-            for (report, is_v6) in pending.drain(..) {
-                let detail = IcmpDetail {
-                    kind: IcmpKind::from_report(&report),
-                    icmp_type: report.icmp_type,
-                    code: report.code,
-                    v6: report.v6,
-                    from: report.offender,
-                };
-                if let Some(a) = attribute(&report.offender, is_v6, &routes, targets.as_deref()) {
-                    if !icmp.iter().any(|(x, _)| *x == a) {
-                        icmp.push((a, detail));
-                    }
-                }
-            }
-            // Every address refused and none answered: nothing more is coming.
-            if let Some(t) = &targets {
-                let done = t.iter().all(|a| icmp.iter().any(|(x, _)| x == a));
-                if done && answered.is_empty() {
-                    stopped_early = true;
-                    break;
-                }
-            }
-        }
-        if now >= deadline {
-            break;
-        }
-        // Nothing can arrive when nothing was sent.
-        if next >= events.len() && routes.iter().all(|r| r.record.datagrams == 0) {
-            break;
-        }
-        let wake = events
-            .get(next)
-            .map(|e| (start + e.0).min(deadline))
-            .unwrap_or(deadline);
-        let got = tokio::select! {
-            r = recv(v4.as_ref(), &mut buf4) => Some((r, false)),
-            r = recv(v6.as_ref(), &mut buf6) => Some((r, true)),
-            _ = tokio::time::sleep_until(wake) => None,
-        };
-        let Some((result, is_v6)) = got else { continue };
-        let at = start.elapsed();
-        match result {
-            Ok((n, from)) => {
-                let data = if is_v6 { &buf6[..n] } else { &buf4[..n] };
-                let offer = collector.offer(from, data, at);
-                if offer == Offer::NewResponder && targets.is_some() {
-                    answered.push(from.ip());
-                    let soon = Instant::now() + GRACE;
-                    if soon < deadline {
-                        deadline = soon;
-                        stopped_early = true;
-                    }
-                }
-                // Every Probe of one route answered: nothing more is coming to wait for.
-                if offer != Offer::Ignored && targets.is_some() && collector.all_answered() {
-                    stopped_early = true;
-                    break;
-                }
-            }
-            Err(e) => {
-                let sock = if is_v6 { v6.as_ref() } else { v4.as_ref() };
-                if let Some(sock) = sock {
-                    let reports = platform::udp_icmp_errors(SockRef::from(sock), &e, is_v6);
-                    pending.extend(reports.into_iter().map(|rep| (rep, is_v6)));
-                }
-            }
-        }
-    }
-    let (responders, ignored) = collector.into_parts();
     RunOutcome {
-        routes: routes.into_iter().map(|r| r.record).collect(),
+        routes,
         responders,
         ignored,
-        icmp,
-        elapsed: start.elapsed(),
-        stopped_early,
-        socket_error,
-    }
-}
-
-/// Which target address an ICMP error is about: its sender when that is a target address, or
-/// else the one unicast destination of that family.
-fn attribute(
-    offender: &Option<IpAddr>,
-    v6: bool,
-    routes: &[Route],
-    targets: Option<&[Address]>,
-) -> Option<Address> {
-    let targets = targets?;
-    if let Some(o) = offender {
-        if let Some(a) = targets.iter().find(|a| a.ip == *o) {
-            return Some(*a);
-        }
-    }
-    let mut unicast = routes
-        .iter()
-        .filter(|r| r.record.kind == RouteKind::Unicast && r.record.destination.is_ipv6() == v6);
-    match (unicast.next(), unicast.next()) {
-        (Some(r), None) => Some(r.record.address),
-        _ => None,
-    }
-}
-
-/// Sends every Probe of the route once. Returns the ICMP errors that earlier datagrams drew and
-/// the kernel reported on these sends; other send errors are recorded on the route.
-async fn send_route(sock: &UdpSocket, r: &mut Route, xml: &[String]) -> Vec<platform::IcmpReport> {
-    let mut late = Vec::new();
-    if let (RouteKind::Multicast, Some((index, v4addr))) = (r.record.kind, r.interface) {
-        let set = if r.record.destination.is_ipv6() {
-            SockRef::from(sock).set_multicast_if_v6(index)
-        } else {
-            match v4addr {
-                Some(a) => platform::set_multicast_if_v4(SockRef::from(sock), index, a),
-                None => Err(io::Error::new(
-                    io::ErrorKind::AddrNotAvailable,
-                    "the interface has no IPv4 address",
-                )),
-            }
-        };
-        if let Err(e) = set {
-            r.record.error.get_or_insert(format!(
-                "cannot send multicast on {}: {e}",
-                r.record.interface.as_deref().unwrap_or("?")
-            ));
-            return late;
-        }
-    }
-    for x in xml {
-        // A datagram of under 1 KiB: the send completes or fails at once.
-        match sock.send_to(x.as_bytes(), r.record.destination).await {
-            Ok(_) => r.record.datagrams += 1,
-            Err(e) => {
-                // Linux reports an ICMP error drawn by an earlier datagram (of any route of this
-                // socket) on the next send as well as on the next receive, as the errno the ICMP
-                // maps to: ECONNREFUSED, EHOSTUNREACH … and EACCES for an ICMPv6
-                // administratively-prohibited, which is also what a local firewall gives. The
-                // error queue tells them apart: an ICMP is in it. An icmp-like errno with an
-                // empty queue means an earlier error already read the ICMP behind this one.
-                let reports = platform::udp_icmp_errors(
-                    SockRef::from(sock),
-                    &e,
-                    r.record.destination.is_ipv6(),
-                );
-                if reports.is_empty() && !icmp_like(&e) {
-                    r.record.error.get_or_insert(e.to_string());
-                }
-                late.extend(reports);
-            }
-        }
-    }
-    late
-}
-
-fn icmp_like(e: &io::Error) -> bool {
-    use platform::ConnectErrorKind as K;
-    matches!(
-        platform::classify(e),
-        K::Refused | K::Reset | K::HostUnreachable | K::NetUnreachable
-    )
-}
-
-async fn recv(sock: Option<&UdpSocket>, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-    match sock {
-        Some(s) => s.recv_from(buf).await,
-        None => std::future::pending().await,
+        icmp: out.icmp,
+        elapsed: out.elapsed,
+        stopped_early: out.stopped_early,
+        socket_error: out.socket_error,
     }
 }
 
@@ -507,7 +294,7 @@ pub async fn probe_host_with(
             icmp: None,
         });
     }
-    let multicast = routes.iter().any(|r| r.record.kind == RouteKind::Multicast);
+    let multicast = routes.iter().any(|r| r.kind == RouteKind::Multicast);
     let wait = if multicast {
         settings.wait
     } else {

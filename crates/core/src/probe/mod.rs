@@ -7,6 +7,7 @@
 
 pub mod greeting;
 pub mod tcp;
+pub mod udp;
 
 use std::net::IpAddr;
 use std::time::Duration;
