@@ -84,7 +84,7 @@ fn write_target(
     d: &Diagnosis,
 ) -> io::Result<()> {
     let addrs = address_list(obs);
-    match obs.resolution.source {
+    match obs.resolution.source() {
         Source::Literal => writeln!(w, "{BOLD}{}{BOLD:#}", obs.target.input)?,
         src => {
             let via = match src {
@@ -112,7 +112,7 @@ fn write_target(
         write_address(
             w,
             a,
-            obs.addresses.len() > 1 || obs.resolution.source != Source::Literal,
+            obs.addresses.len() > 1 || obs.resolution.source() != Source::Literal,
         )?;
     }
     match &obs.discovery {
@@ -418,7 +418,7 @@ pub fn write_discover(
 
 fn address_list(obs: &HostObservation) -> Vec<String> {
     obs.resolution
-        .addresses
+        .addresses()
         .iter()
         .map(|a| a.to_string())
         .collect()

@@ -163,6 +163,7 @@ pub struct ResolutionJson {
     pub source: Source,
     pub addresses: Vec<String>,
     pub error: Option<String>,
+    pub error_kind: Option<&'static str>,
 }
 
 #[derive(Debug, Serialize)]
@@ -417,14 +418,15 @@ pub fn target(obs: &HostObservation, d: &Diagnosis) -> TargetJson {
         host: obs.target.host.to_string(),
         port: obs.target.port.map(|p| p.0),
         resolution: ResolutionJson {
-            source: obs.resolution.source,
+            source: obs.resolution.source(),
             addresses: obs
                 .resolution
-                .addresses
+                .addresses()
                 .iter()
                 .map(|a| a.to_string())
                 .collect(),
-            error: obs.resolution.error.clone(),
+            error: obs.resolution.error().map(|e| e.to_string()),
+            error_kind: obs.resolution.error().map(|e| e.kind()),
         },
         elapsed_ms: ms(obs.elapsed),
         addresses: obs.addresses.iter().map(address).collect(),

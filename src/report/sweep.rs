@@ -11,6 +11,7 @@ use super::json::{self, TargetJson, Tool, SCHEMA_VERSION};
 use msvsmon_probe_core::diagnose::Diagnosis;
 use msvsmon_probe_core::engine::{Outcome, Settings};
 use msvsmon_probe_core::observation::HostObservation;
+use msvsmon_probe_core::resolve::ResolveError;
 use msvsmon_probe_core::sweep::Tally;
 
 /// Facts about a finished (or interrupted) scan.
@@ -22,7 +23,7 @@ pub struct ScanFacts {
     pub outcome: Outcome,
     pub tally: Tally,
     pub excluded: u128,
-    pub unresolved: Vec<(String, String)>,
+    pub unresolved: Vec<(String, ResolveError)>,
     pub interrupted: bool,
     pub exit_code: u8,
 }
@@ -51,6 +52,7 @@ pub struct ScanSettingsJson {
 pub struct UnresolvedJson {
     pub name: String,
     pub error: String,
+    pub error_kind: &'static str,
 }
 
 #[derive(Debug, Serialize)]
@@ -128,7 +130,8 @@ pub fn summary(run: &ScanFacts) -> ScanSummaryJson {
             .iter()
             .map(|(n, e)| UnresolvedJson {
                 name: n.clone(),
-                error: e.clone(),
+                error: e.to_string(),
+                error_kind: e.kind(),
             })
             .collect(),
         ports: PortCountsJson {

@@ -136,9 +136,8 @@ pub fn diagnose(obs: &HostObservation) -> Diagnosis {
     if obs.addresses.is_empty() {
         let error = obs
             .resolution
-            .error
-            .clone()
-            .unwrap_or_else(|| "no address".into());
+            .error()
+            .map_or_else(|| "no address".into(), |e| e.to_string());
         let mdns = host
             .to_ascii_lowercase()
             .trim_end_matches('.')
@@ -1070,7 +1069,7 @@ mod tests {
     use crate::observation::PortObservation;
     use crate::platform::IcmpReport;
     use crate::probe::{conclude, Attempt, Greeting};
-    use crate::resolve::{Resolution, Source};
+    use crate::resolve::{Addresses, Resolution, ResolveError, Source};
     use crate::target::{parse_target, Address};
     use std::time::Duration;
 
@@ -1103,10 +1102,15 @@ mod tests {
             .collect();
         HostObservation {
             target: t,
-            resolution: Resolution {
-                source: Source::System,
-                addresses: addresses.iter().map(|a| a.address).collect(),
-                error: None,
+            resolution: match Addresses::new(addresses.iter().map(|a| a.address)) {
+                Some(addresses) => Resolution::Found {
+                    source: Source::System,
+                    addresses,
+                },
+                None => Resolution::Failed {
+                    source: Source::System,
+                    error: ResolveError::NoSuchName,
+                },
             },
             addresses,
             discovery: None,
@@ -1461,8 +1465,7 @@ mod tests {
 
     #[test]
     fn unresolved_names_are_a_finding() {
-        let mut o = host("ghost.local", &[]);
-        o.resolution.error = Some("Name or service not known".into());
+        let o = host("ghost.local", &[]);
         let d = diagnose(&o);
         assert_eq!(d.verdict.status, Status::Unresolved);
         let f = finding(&d, Code::Unresolved);

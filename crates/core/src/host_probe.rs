@@ -140,8 +140,8 @@ impl HostProbe {
         let resolution = self.resolver.resolve(t).await;
         let wsd = async {
             match &self.discovery {
-                Some(d) if !resolution.addresses.is_empty() => {
-                    Some(discovery::client::probe_host(&resolution.addresses, d).await)
+                Some(d) if !resolution.addresses().is_empty() => {
+                    Some(discovery::client::probe_host(resolution.addresses(), d).await)
                 }
                 _ => None,
             }
@@ -179,14 +179,14 @@ impl HostProbe {
         let plan = self.selection.plan(target.is_app_service(), target.port);
         let ports: Vec<_> = plan.iter().map(|p| p.port).collect();
         let results = engine::probe_addresses(
-            &resolution.addresses,
+            resolution.addresses(),
             &ports,
             self.settings,
             self.after.clone(),
         )
         .await;
         resolution
-            .addresses
+            .addresses()
             .iter()
             .zip(results)
             .map(|(a, results)| AddressObservation {

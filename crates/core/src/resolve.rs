@@ -1,11 +1,14 @@
 //! Name resolution: every A and AAAA record of a name, from the system resolver or from a hosts
 //! file the user names (`--hosts-file`), which then is the only source: no DNS query is sent.
 //!
-//! A name that does not resolve is a finding about that target, not an error of the run.
+//! A name that does not resolve is a finding about that target, not an error of the run; why it
+//! did not ([`ResolveError`]) decides what to tell the user, so the resolver's code is kept
+//! (NXDOMAIN, no address, no answer in time) rather than its words.
 
 use std::collections::HashMap;
 use std::fmt;
 use std::net::IpAddr;
+use std::ops::Deref;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -30,15 +33,138 @@ pub enum Source {
     Discovery,
 }
 
-/// The outcome of resolving one target.
+/// At least one address, duplicates removed, in the resolver's order.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Resolution {
-    pub source: Source,
-    /// In the resolver's order, duplicates removed. Empty when resolution failed.
-    pub addresses: Vec<Address>,
-    /// Why resolution failed, in words for the user.
-    pub error: Option<String>,
+pub struct Addresses(Vec<Address>);
+
+impl Addresses {
+    /// `None` when there is no address: a resolution with none is a [`ResolveError`].
+    pub fn new(addresses: impl IntoIterator<Item = Address>) -> Option<Addresses> {
+        let mut v: Vec<Address> = Vec::new();
+        for a in addresses {
+            if !v.contains(&a) {
+                v.push(a);
+            }
+        }
+        (!v.is_empty()).then_some(Addresses(v))
+    }
 }
+
+impl Deref for Addresses {
+    type Target = [Address];
+    fn deref(&self) -> &[Address] {
+        &self.0
+    }
+}
+
+/// The outcome of resolving one target. "No address and no error" cannot be represented.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resolution {
+    /// The target was an address: nothing to resolve.
+    Literal(Address),
+    /// The name resolved.
+    Found {
+        source: Source,
+        addresses: Addresses,
+    },
+    /// The name did not resolve, and why.
+    Failed { source: Source, error: ResolveError },
+}
+
+impl Resolution {
+    /// The addresses to probe: none when resolution failed.
+    pub fn addresses(&self) -> &[Address] {
+        match self {
+            Resolution::Literal(a) => std::slice::from_ref(a),
+            Resolution::Found { addresses, .. } => addresses,
+            Resolution::Failed { .. } => &[],
+        }
+    }
+
+    pub fn source(&self) -> Source {
+        match self {
+            Resolution::Literal(_) => Source::Literal,
+            Resolution::Found { source, .. } | Resolution::Failed { source, .. } => *source,
+        }
+    }
+
+    pub fn error(&self) -> Option<&ResolveError> {
+        match self {
+            Resolution::Failed { error, .. } => Some(error),
+            _ => None,
+        }
+    }
+}
+
+/// Why a name did not resolve. The system resolver's codes (getaddrinfo's `EAI_*`, Winsock's
+/// `WSAHOST_NOT_FOUND` family) are read through the dns-lookup crate, the same on every system.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ResolveError {
+    /// The resolver says the name does not exist (NXDOMAIN; `EAI_NONAME`, `WSAHOST_NOT_FOUND`).
+    /// Some systems say so too for a name that exists without addresses.
+    NoSuchName,
+    /// The name exists but has no IPv4 or IPv6 address (`EAI_NODATA`, `WSANO_DATA`).
+    NoAddress,
+    /// No answer in time: our own limit (`after`), or the resolver's "try again"
+    /// (`EAI_AGAIN`, `WSATRY_AGAIN`: no DNS server answered, or one answered SERVFAIL).
+    Timeout { after: Option<Duration> },
+    /// `--hosts-file` was given, and the name is not in it.
+    NotInHostsFile { name: String, path: PathBuf },
+    /// The resolver failed in another way; its own words.
+    Resolver { message: String },
+}
+
+impl ResolveError {
+    /// A stable identifier, for JSON.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ResolveError::NoSuchName => "no_such_name",
+            ResolveError::NoAddress => "no_address",
+            ResolveError::Timeout { .. } => "timeout",
+            ResolveError::NotInHostsFile { .. } => "not_in_hosts_file",
+            ResolveError::Resolver { .. } => "resolver",
+        }
+    }
+
+    /// From the system resolver's error code.
+    fn from_lookup(e: dns_lookup::LookupError) -> ResolveError {
+        use dns_lookup::LookupErrorKind as K;
+        match e.kind() {
+            K::NoName => ResolveError::NoSuchName,
+            K::NoData => ResolveError::NoAddress,
+            K::Again => ResolveError::Timeout { after: None },
+            _ => ResolveError::Resolver {
+                message: std::io::Error::from(e).to_string(),
+            },
+        }
+    }
+}
+
+impl fmt::Display for ResolveError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ResolveError::NoSuchName => f.write_str("the name does not exist (NXDOMAIN)"),
+            ResolveError::NoAddress => {
+                f.write_str("the name exists but has no IPv4 or IPv6 address")
+            }
+            ResolveError::Timeout { after: Some(d) } => write!(
+                f,
+                "no answer from the system resolver within {}s",
+                d.as_secs()
+            ),
+            ResolveError::Timeout { after: None } => f.write_str(
+                "the resolver got no answer (temporary failure: no DNS server answered, or one failed)",
+            ),
+            ResolveError::NotInHostsFile { name, path } => {
+                write!(f, "'{name}' is not in {}", path.display())
+            }
+            ResolveError::Resolver { message } => f.write_str(message),
+        }
+    }
+}
+
+impl std::error::Error for ResolveError {}
 
 /// A hosts(5) file loaded for `--hosts-file`.
 #[derive(Debug, Clone, Default)]
@@ -156,61 +282,67 @@ impl Resolver {
 
     pub async fn resolve(&self, target: &Target) -> Resolution {
         let name = match &target.host {
-            Host::Literal(a) => {
-                return Resolution {
-                    source: Source::Literal,
-                    addresses: vec![*a],
-                    error: None,
-                }
-            }
+            Host::Literal(a) => return Resolution::Literal(*a),
             Host::Name(n) => n.as_str(),
         };
         if let Some(file) = &self.hosts_file {
-            return match file.lookup(name) {
-                Some(addrs) => Resolution {
+            return match file
+                .lookup(name)
+                .and_then(|a| Addresses::new(a.iter().copied()))
+            {
+                Some(addresses) => Resolution::Found {
                     source: Source::HostsFile,
-                    addresses: addrs.to_vec(),
-                    error: None,
+                    addresses,
                 },
-                None => Resolution {
+                None => Resolution::Failed {
                     source: Source::HostsFile,
-                    addresses: Vec::new(),
-                    error: Some(format!("'{name}' is not in {}", file.path.display())),
+                    error: ResolveError::NotInHostsFile {
+                        name: name.to_string(),
+                        path: file.path.clone(),
+                    },
                 },
             };
         }
-        let lookup = tokio::net::lookup_host((name, 0u16));
-        let outcome = tokio::time::timeout(SYSTEM_RESOLVE_TIMEOUT, lookup).await;
-        let error = match outcome {
-            Ok(Ok(iter)) => {
-                let mut addresses: Vec<Address> = Vec::new();
-                for sa in iter {
-                    let a = Address::from_socket_addr(sa);
-                    if !addresses.contains(&a) {
-                        addresses.push(a);
-                    }
-                }
-                if !addresses.is_empty() {
-                    return Resolution {
+        let owned = name.to_string();
+        let lookup = tokio::task::spawn_blocking(move || system_lookup(&owned));
+        let error = match tokio::time::timeout(SYSTEM_RESOLVE_TIMEOUT, lookup).await {
+            Ok(Ok(Ok(found))) => match Addresses::new(found) {
+                Some(addresses) => {
+                    return Resolution::Found {
                         source: Source::System,
                         addresses,
-                        error: None,
-                    };
+                    }
                 }
-                "the resolver returned no address".to_string()
-            }
-            Ok(Err(e)) => e.to_string(),
-            Err(_) => format!(
-                "no answer from the system resolver within {}s",
-                SYSTEM_RESOLVE_TIMEOUT.as_secs()
-            ),
+                None => ResolveError::NoAddress,
+            },
+            Ok(Ok(Err(e))) => e,
+            Ok(Err(join)) => ResolveError::Resolver {
+                message: join.to_string(),
+            },
+            Err(_) => ResolveError::Timeout {
+                after: Some(SYSTEM_RESOLVE_TIMEOUT),
+            },
         };
-        Resolution {
+        Resolution::Failed {
             source: Source::System,
-            addresses: Vec::new(),
-            error: Some(error),
+            error,
         }
     }
+}
+
+/// getaddrinfo, blocking: every address of `name`, IPv6 zones kept.
+fn system_lookup(name: &str) -> Result<Vec<Address>, ResolveError> {
+    let hints = dns_lookup::AddrInfoHints {
+        // One entry per address, not one per socket type.
+        socktype: dns_lookup::SockType::Stream.into(),
+        ..Default::default()
+    };
+    let found = dns_lookup::getaddrinfo(Some(name), None, Some(hints))
+        .map_err(ResolveError::from_lookup)?;
+    Ok(found
+        .filter_map(Result::ok)
+        .map(|ai| Address::from_socket_addr(ai.sockaddr))
+        .collect())
 }
 
 #[cfg(test)]
@@ -251,18 +383,43 @@ mod tests {
         let f = HostsFile::parse(Path::new("lab.hosts"), "127.0.0.9 known\n").unwrap();
         let r = Resolver::from_hosts_file(f);
         let ok = r.resolve(&parse_target("known").unwrap()).await;
-        assert_eq!(ok.addresses.len(), 1);
+        assert_eq!(ok.addresses().len(), 1);
+        assert_eq!(ok.source(), Source::HostsFile);
         // "localhost" would resolve through the system; with a hosts file it must not.
         let missing = r.resolve(&parse_target("localhost").unwrap()).await;
-        assert!(missing.addresses.is_empty());
-        assert!(missing.error.unwrap().contains("lab.hosts"));
+        assert!(missing.addresses().is_empty());
+        assert!(matches!(
+            missing.error(),
+            Some(ResolveError::NotInHostsFile { name, path }) if name == "localhost" && path.ends_with("lab.hosts")
+        ));
+    }
+
+    /// The resolver's codes, not its words, decide the kind (no query is sent here).
+    #[cfg(unix)]
+    #[test]
+    fn resolver_codes_are_told_apart() {
+        use dns_lookup::LookupError;
+        let kind = |code| ResolveError::from_lookup(LookupError::new(code));
+        assert_eq!(kind(libc::EAI_NONAME), ResolveError::NoSuchName);
+        assert_eq!(kind(libc::EAI_AGAIN), ResolveError::Timeout { after: None });
+        #[cfg(target_os = "linux")]
+        assert_eq!(kind(libc::EAI_NODATA), ResolveError::NoAddress);
+        assert_eq!(kind(libc::EAI_FAIL).kind(), "resolver");
+        assert!(!kind(libc::EAI_FAIL).to_string().is_empty());
+    }
+
+    #[test]
+    fn addresses_are_never_empty_and_never_repeat() {
+        let a = Address::new("10.0.0.1".parse().unwrap());
+        assert!(Addresses::new([]).is_none());
+        assert_eq!(Addresses::new([a, a]).unwrap().len(), 1);
     }
 
     #[tokio::test]
     async fn literals_resolve_to_themselves() {
         let r = Resolver::system();
         let res = r.resolve(&parse_target("127.0.0.1").unwrap()).await;
-        assert_eq!(res.source, Source::Literal);
-        assert_eq!(res.addresses[0].to_string(), "127.0.0.1");
+        assert_eq!(res.source(), Source::Literal);
+        assert_eq!(res.addresses()[0].to_string(), "127.0.0.1");
     }
 }

@@ -13,7 +13,7 @@ use crate::catalog::Selection;
 use crate::engine::HostResult;
 use crate::observation::{AddressObservation, HostObservation, PortObservation};
 use crate::probe::PortState;
-use crate::resolve::{Resolution, Resolver, Source};
+use crate::resolve::{Addresses, Resolution, ResolveError, Resolver, Source};
 use crate::target::{Address, Host, Target};
 use crate::target_set::{AddressSet, IndexedSet, Spec};
 
@@ -30,7 +30,7 @@ pub struct SweepPlan {
     /// Names that resolved, by address, for reports.
     pub names: HashMap<IpAddr, Vec<String>>,
     /// Names that did not resolve, with why.
-    pub unresolved: Vec<(String, String)>,
+    pub unresolved: Vec<(String, ResolveError)>,
     /// Addresses left out by `--exclude`.
     pub excluded: u128,
 }
@@ -41,7 +41,7 @@ async fn resolve_all(
 ) -> (
     AddressSet,
     HashMap<IpAddr, Vec<String>>,
-    Vec<(String, String)>,
+    Vec<(String, ResolveError)>,
 ) {
     let mut set = AddressSet::default();
     let mut names: Vec<String> = Vec::new();
@@ -71,12 +71,12 @@ async fn resolve_all(
     let mut by_addr: HashMap<IpAddr, Vec<String>> = HashMap::new();
     let mut unresolved = Vec::new();
     for (name, r) in resolved {
-        if r.addresses.is_empty() {
-            unresolved.push((name, r.error.unwrap_or_default()));
+        if let Some(e) = r.error() {
+            unresolved.push((name, e.clone()));
             continue;
         }
-        for a in r.addresses {
-            set.union(&AddressSet::single(a));
+        for a in r.addresses() {
+            set.union(&AddressSet::single(*a));
             by_addr.entry(a.ip).or_default().push(name.clone());
         }
     }
@@ -98,7 +98,7 @@ pub struct SweepRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SweepError {
     /// An excluded name did not resolve, so what it stands for cannot be left out.
-    ExcludeUnresolved { name: String, why: String },
+    ExcludeUnresolved { name: String, why: ResolveError },
     /// The exclusions leave nothing to scan.
     EverythingExcluded { targets: u128 },
     /// Too many public internet addresses without `--yes`.
@@ -188,14 +188,12 @@ impl SweepPlan {
                 host: Host::Literal(addr),
                 port: None,
             },
-            resolution: Resolution {
-                source: if names.is_some() {
-                    Source::System
-                } else {
-                    Source::Literal
+            resolution: match names {
+                Some(_) => Resolution::Found {
+                    source: Source::System,
+                    addresses: Addresses::new([addr]).expect("one address"),
                 },
-                addresses: vec![addr],
-                error: None,
+                None => Resolution::Literal(addr),
             },
             addresses: vec![AddressObservation {
                 address: addr,

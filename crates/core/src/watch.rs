@@ -260,7 +260,7 @@ mod tests {
     use crate::diagnose::diagnose;
     use crate::observation::{AddressObservation, PortObservation};
     use crate::probe::{conclude, Attempt};
-    use crate::resolve::{Resolution, Source};
+    use crate::resolve::{Addresses, Resolution, ResolveError, Source};
     use crate::target::parse_target;
     use std::time::Duration;
 
@@ -301,10 +301,15 @@ mod tests {
             .collect();
         HostObservation {
             target: t,
-            resolution: Resolution {
-                source: Source::System,
-                addresses: addresses.iter().map(|a| a.address).collect(),
-                error: None,
+            resolution: match Addresses::new(addresses.iter().map(|a| a.address)) {
+                Some(addresses) => Resolution::Found {
+                    source: Source::System,
+                    addresses,
+                },
+                None => Resolution::Failed {
+                    source: Source::System,
+                    error: ResolveError::NoSuchName,
+                },
             },
             addresses,
             elapsed: Duration::from_millis(2),

@@ -34,7 +34,7 @@ use super::{
 use crate::platform::{self, Interface};
 use crate::probe::udp::{self, Heard, UdpExchange};
 use crate::probe::{IcmpDetail, IcmpKind};
-use crate::resolve::{Resolution, Source};
+use crate::resolve::{Addresses, Resolution, Source};
 use crate::target::{Address, Host, Target};
 
 /// Listening window after the first multicast Probe (Windows answers within 2.5 s).
@@ -512,10 +512,9 @@ impl DiscoveryObservation {
                 host: Host::Literal(first),
                 port: None,
             },
-            resolution: Resolution {
+            resolution: Resolution::Found {
                 source: Source::Discovery,
-                addresses,
-                error: None,
+                addresses: Addresses::new(addresses).expect("a responder has an address"),
             },
             discovery: self,
         }
