@@ -8,6 +8,9 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use msvsmon_probe_core::catalog::{self, Port, Release};
+use msvsmon_probe_core::order::Shard;
+
+use crate::error::ValueError;
 
 const EXAMPLES: &str = "\
 Examples, one host (when Attach to Process fails):
@@ -83,7 +86,7 @@ pub enum Command {
     Man(ManArgs),
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct CompletionsArgs {
     /// The shell to complete for.
     #[arg(value_enum)]
@@ -94,7 +97,7 @@ pub struct CompletionsArgs {
     pub dir: Option<PathBuf>,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct ManArgs {
     /// Write msvsmon-probe.1 and a page per subcommand into DIR instead of printing the main page.
     #[arg(long, value_name = "DIR")]
@@ -272,8 +275,8 @@ pub struct ProbeArgs {
 
     /// Scan only part K of N of the (same) scan order, e.g. 2/4 on the second of four machines;
     /// the parts are disjoint and their outputs concatenate.
-    #[arg(long, value_name = "K/N", value_parser = msvsmon_probe_core::order::Shard::parse, help_heading = "Subnet scan")]
-    pub shard: Option<msvsmon_probe_core::order::Shard>,
+    #[arg(long, value_name = "K/N", value_parser = parse_shard, help_heading = "Subnet scan")]
+    pub shard: Option<Shard>,
 
     /// Connect attempts in flight at most (default: from the open-file limit).
     #[arg(long, value_name = "N", value_parser = parse_concurrency, help_heading = "Subnet scan")]
@@ -318,125 +321,127 @@ pub enum ColorWhen {
     Never,
 }
 
-fn parse_port(s: &str) -> Result<Port, String> {
-    msvsmon_probe_core::target::parse_port(s)
+fn parse_port(s: &str) -> Result<Port, ValueError> {
+    msvsmon_probe_core::target::parse_port(s).map_err(ValueError::Port)
 }
 
-fn parse_release(s: &str) -> Result<&'static Release, String> {
-    catalog::release(s).ok_or_else(|| {
-        format!(
-            "unknown release '{s}'; accepted: {}",
-            catalog::release_keys().join(", ")
-        )
+fn parse_release(s: &str) -> Result<&'static Release, ValueError> {
+    catalog::release(s).ok_or_else(|| ValueError::UnknownRelease {
+        value: s.to_string(),
+        accepted: catalog::release_keys(),
     })
+}
+
+fn parse_shard(s: &str) -> Result<Shard, ValueError> {
+    Shard::parse(s).map_err(ValueError::Shard)
 }
 
 /// Parses "500ms", "2s", "1.5s" or a bare number of seconds.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
+pub fn parse_duration(s: &str) -> Result<Duration, ValueError> {
     let t = s.trim();
-    let accepted = "expected a duration such as 500ms, 2s or 1.5 (seconds)";
+    let bad = || ValueError::Duration {
+        value: t.to_string(),
+    };
     if let Ok(secs) = t.parse::<f64>() {
         if !secs.is_finite() || secs < 0.0 {
-            return Err(format!("'{t}' is not a valid duration; {accepted}"));
+            return Err(bad());
         }
         return Ok(Duration::from_secs_f64(secs));
     }
-    humantime::parse_duration(t).map_err(|_| format!("'{t}' is not a valid duration; {accepted}"))
+    humantime::parse_duration(t).map_err(|_| bad())
 }
 
-fn parse_timeout(s: &str) -> Result<Duration, String> {
+/// A duration within `min..=max`; outside it, an error that says `accepted`.
+fn duration_within(
+    s: &str,
+    what: &'static str,
+    (min, max): (Duration, Duration),
+    accepted: impl Into<String>,
+) -> Result<Duration, ValueError> {
     let d = parse_duration(s)?;
-    if d < Duration::from_millis(1) || d > Duration::from_secs(600) {
-        return Err(format!(
-            "timeout '{}' is out of range; expected 1ms to 10min",
-            s.trim()
-        ));
+    if d < min || d > max {
+        return Err(ValueError::DurationRange {
+            what,
+            value: s.trim().to_string(),
+            accepted: accepted.into(),
+        });
     }
     Ok(d)
 }
 
-fn parse_greeting_wait(s: &str) -> Result<Duration, String> {
-    let d = parse_duration(s)?;
-    if d > Duration::from_secs(10) {
-        return Err(format!(
-            "greeting wait '{}' is out of range; expected 0 to 10s",
-            s.trim()
-        ));
-    }
-    Ok(d)
+fn parse_timeout(s: &str) -> Result<Duration, ValueError> {
+    let range = (Duration::from_millis(1), Duration::from_secs(600));
+    duration_within(s, "timeout", range, "1ms to 10min")
 }
 
-fn parse_concurrency(s: &str) -> Result<usize, String> {
-    match s.trim().parse::<u64>() {
-        Ok(n @ 1..=1_000_000) => Ok(n as usize),
-        _ => Err(format!(
-            "'{}' is not a valid concurrency; expected 1 to 1000000",
-            s.trim()
-        )),
-    }
+fn parse_greeting_wait(s: &str) -> Result<Duration, ValueError> {
+    let range = (Duration::ZERO, Duration::from_secs(10));
+    duration_within(s, "greeting wait", range, "0 to 10s")
 }
 
-fn parse_rate(s: &str) -> Result<f64, String> {
-    match s.trim().parse::<f64>() {
-        Ok(r) if r.is_finite() && r > 0.0 => Ok(r),
-        _ => Err(format!(
-            "'{}' is not a valid rate; expected a number of probes per second above 0",
-            s.trim()
-        )),
-    }
+fn parse_discovery_wait(s: &str) -> Result<Duration, ValueError> {
+    let range = (Duration::from_millis(10), Duration::from_secs(30));
+    duration_within(
+        s,
+        "discovery wait",
+        range,
+        "10ms to 30s (or --no-discovery)",
+    )
 }
 
-fn parse_max_targets(s: &str) -> Result<u128, String> {
-    match s.trim().parse::<u128>() {
-        Ok(n) if n > 0 => Ok(n),
-        _ => Err(format!(
-            "'{}' is not a valid number of targets; expected 1 or more",
-            s.trim()
-        )),
-    }
+fn parse_watch(s: &str) -> Result<Duration, ValueError> {
+    let min = crate::config::MIN_WATCH_INTERVAL;
+    let range = (min, Duration::from_secs(86_400));
+    let accepted = format!("{} to 1 day (30s, 5m, 1h)", humantime::format_duration(min));
+    duration_within(s, "watch interval", range, accepted)
 }
 
-fn parse_discovery_wait(s: &str) -> Result<Duration, String> {
-    let d = parse_duration(s)?;
-    if d < Duration::from_millis(10) || d > Duration::from_secs(30) {
-        return Err(format!(
-            "discovery wait '{}' is out of range; expected 10ms to 30s (or --no-discovery)",
-            s.trim()
-        ));
-    }
-    Ok(d)
-}
-
-fn parse_bind(s: &str) -> Result<IpAddr, String> {
-    s.trim().parse().map_err(|_| {
-        format!(
-            "'{}' is not an IP address to listen on; expected one such as 0.0.0.0, ::, 127.0.0.1 or 10.0.0.5",
-            s.trim()
-        )
+/// A number `parse` accepts, or an error that names `what` and says `accepted`.
+fn number<T>(
+    s: &str,
+    what: &'static str,
+    accepted: &'static str,
+    parse: impl FnOnce(&str) -> Option<T>,
+) -> Result<T, ValueError> {
+    parse(s.trim()).ok_or_else(|| ValueError::Number {
+        what,
+        value: s.trim().to_string(),
+        accepted,
     })
 }
 
-fn parse_watch(s: &str) -> Result<Duration, String> {
-    let d = parse_duration(s)?;
-    let min = msvsmon_probe_core::watch::MIN_INTERVAL;
-    if d < min || d > Duration::from_secs(86_400) {
-        return Err(format!(
-            "watch interval '{}' is out of range; expected {} to 1 day (30s, 5m, 1h)",
-            s.trim(),
-            humantime::format_duration(min)
-        ));
-    }
-    Ok(d)
+fn parse_concurrency(s: &str) -> Result<usize, ValueError> {
+    number(s, "concurrency", "1 to 1000000", |t| {
+        match t.parse::<u64>() {
+            Ok(n @ 1..=1_000_000) => Some(n as usize),
+            _ => None,
+        }
+    })
 }
 
-fn parse_retries(s: &str) -> Result<u32, String> {
-    match s.trim().parse::<i64>() {
-        Ok(n @ 0..=10) => Ok(n as u32),
-        _ => Err(format!(
-            "'{}' is not a valid retry count; expected 0 to 10",
-            s.trim()
-        )),
-    }
+fn parse_rate(s: &str) -> Result<f64, ValueError> {
+    number(s, "rate", "a number of probes per second above 0", |t| {
+        t.parse::<f64>().ok().filter(|r| r.is_finite() && *r > 0.0)
+    })
+}
+
+fn parse_max_targets(s: &str) -> Result<u128, ValueError> {
+    number(s, "number of targets", "1 or more", |t| {
+        t.parse::<u128>().ok().filter(|n| *n > 0)
+    })
+}
+
+fn parse_retries(s: &str) -> Result<u32, ValueError> {
+    number(s, "retry count", "0 to 10", |t| match t.parse::<i64>() {
+        Ok(n @ 0..=10) => Some(n as u32),
+        _ => None,
+    })
+}
+
+fn parse_bind(s: &str) -> Result<IpAddr, ValueError> {
+    s.trim().parse().map_err(|_| ValueError::BindAddress {
+        value: s.trim().to_string(),
+    })
 }
 
 #[cfg(test)]
@@ -462,16 +467,31 @@ mod tests {
         assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
         assert_eq!(parse_duration("2"), Ok(Duration::from_secs(2)));
         assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
-        assert!(parse_timeout("-1").unwrap_err().contains("'-1'"));
-        assert!(parse_timeout("0").unwrap_err().contains("out of range"));
-        assert!(parse_timeout("soon").unwrap_err().contains("500ms"));
+        assert_eq!(
+            parse_timeout("-1"),
+            Err(ValueError::Duration { value: "-1".into() })
+        );
+        assert!(matches!(
+            parse_timeout("0"),
+            Err(ValueError::DurationRange {
+                what: "timeout",
+                ..
+            })
+        ));
+        assert!(parse_timeout("soon")
+            .unwrap_err()
+            .to_string()
+            .contains("500ms"));
     }
 
     #[test]
     fn releases_and_retries() {
         assert_eq!(parse_release("VS2019").unwrap().key, "2019");
         let e = parse_release("2020").unwrap_err();
-        assert!(e.contains("'2020'") && e.contains("2022"), "{e}");
+        assert!(
+            matches!(&e, ValueError::UnknownRelease { value, accepted } if value == "2020" && accepted.contains(&"2022")),
+            "{e}"
+        );
         assert_eq!(parse_retries("0"), Ok(0));
         assert!(parse_retries("-1").is_err());
         assert!(parse_retries("11").is_err());
@@ -492,11 +512,15 @@ mod tests {
             parse_discovery_wait("500ms"),
             Ok(Duration::from_millis(500))
         );
-        let e = parse_discovery_wait("0").unwrap_err();
+        let e = parse_discovery_wait("0").unwrap_err().to_string();
         assert!(e.contains("'0'") && e.contains("--no-discovery"), "{e}");
         assert!(parse_discovery_wait("31s").is_err());
         assert_eq!(parse_bind("::"), Ok("::".parse().unwrap()));
-        let e = parse_bind("devbox").unwrap_err();
-        assert!(e.contains("'devbox'") && e.contains("0.0.0.0"), "{e}");
+        assert_eq!(
+            parse_bind("devbox"),
+            Err(ValueError::BindAddress {
+                value: "devbox".into()
+            })
+        );
     }
 }

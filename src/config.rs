@@ -1,33 +1,77 @@
-//! Turns parsed arguments into a validated run: the one place defaults are decided.
-//! Everything that can be wrong with the input is found here, before any packet is sent.
+//! Turns parsed arguments into a validated job: the one place defaults are decided and options
+//! are combined. Everything that can be wrong with the input is found here, before any packet
+//! is sent; each problem is a [`ConfigError`] naming the value and what is accepted.
 
-use std::fmt;
 use std::io::BufRead;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::cli::{ListenArgs, ProbeArgs};
+use crate::cli::{Cli, Command, CompletionsArgs, Format, ListenArgs, ManArgs, ProbeArgs};
+use crate::error::ConfigError;
 use msvsmon_probe_core::catalog::{self, Port, Release, Role, Selection};
 use msvsmon_probe_core::discovery;
-use msvsmon_probe_core::engine::{self, Order};
+use msvsmon_probe_core::engine::{self, Order, Scan};
 use msvsmon_probe_core::host_probe::HostProbe;
 use msvsmon_probe_core::order::Shard;
+use msvsmon_probe_core::platform::{self, Interface};
+use msvsmon_probe_core::probe::greeting::ReadGreeting;
 use msvsmon_probe_core::resolve::{HostsFile, Resolver};
-use msvsmon_probe_core::sweep::SweepRequest;
+use msvsmon_probe_core::sweep::{SweepPlan, SweepRequest};
 use msvsmon_probe_core::target::{parse_target, Target};
-use msvsmon_probe_core::target_set::{parse_spec, read_specs, Spec};
+use msvsmon_probe_core::target_set::{is_set_syntax, parse_spec, read_specs, Spec};
 
-/// A usage error: one line that names the bad value and what is accepted. Exit code 2.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UsageError(pub String);
+/// Shortest interval `--watch` accepts: below it a round of a filtered host would not finish
+/// before the next one starts.
+pub const MIN_WATCH_INTERVAL: Duration = Duration::from_secs(1);
 
-impl fmt::Display for UsageError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
+/// What the command line asks for, validated.
+pub enum Job {
+    Catalog {
+        json: bool,
+    },
+    Completions(CompletionsArgs),
+    Man(ManArgs),
+    Listen(ListenConfig),
+    /// Diagnose named targets, or the machines `--discover` finds.
+    Probe(ProbeConfig),
+    /// Probe named targets again every interval.
+    WatchTargets(ProbeConfig),
+    Scan(ScanConfig),
+    /// Scan again every interval.
+    WatchScan(ScanConfig),
 }
 
-impl std::error::Error for UsageError {}
+impl Job {
+    /// `stdin` supplies standard input for `-` target lists (a parameter so tests can feed it).
+    pub fn from_cli(
+        cli: &Cli,
+        stdin: &mut dyn FnMut() -> Box<dyn BufRead>,
+    ) -> Result<Job, ConfigError> {
+        Ok(match &cli.command {
+            Some(Command::Catalog(a)) => Job::Catalog { json: a.json },
+            Some(Command::Completions(a)) => Job::Completions(a.clone()),
+            Some(Command::Man(a)) => Job::Man(a.clone()),
+            Some(Command::Listen(a)) => Job::Listen(ListenConfig::from_args(a)),
+            None => {
+                let fd_limit = platform::raise_fd_limit();
+                let args = &cli.probe;
+                if is_scan(args) {
+                    let c = ScanConfig::from_args(args, fd_limit, stdin)?;
+                    match c.watch {
+                        Some(_) => Job::WatchScan(c),
+                        None => Job::Scan(c),
+                    }
+                } else {
+                    let c = ProbeConfig::from_args(args, fd_limit)?;
+                    match c.watch {
+                        Some(_) => Job::WatchTargets(c),
+                        None => Job::Probe(c),
+                    }
+                }
+            }
+        })
+    }
+}
 
 /// How results are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,7 +91,7 @@ pub enum Output {
 pub struct Reporting {
     pub format: Output,
     /// `--output FILE`: written atomically instead of standard output.
-    pub file: Option<std::path::PathBuf>,
+    pub file: Option<PathBuf>,
     /// `-q`: print nothing.
     pub quiet: bool,
     /// `--fail-if-open`: an open debugger port is the failure.
@@ -57,8 +101,7 @@ pub struct Reporting {
 impl Reporting {
     /// Reads the output options and checks, before anything is probed, that the output file
     /// can be written.
-    pub fn from_args(args: &ProbeArgs) -> Result<Self, UsageError> {
-        use crate::cli::Format;
+    fn from_args(args: &ProbeArgs) -> Result<Self, ConfigError> {
         let format = match (args.format, args.json, args.ndjson) {
             (Some(Format::Json), ..) | (None, true, _) => Output::Json,
             (Some(Format::Ndjson), ..) | (None, _, true) => Output::Ndjson,
@@ -66,7 +109,7 @@ impl Reporting {
             (Some(Format::Human), ..) | (None, false, false) => Output::Human,
         };
         if let Some(path) = &args.output {
-            crate::output::check_writable(path).map_err(UsageError)?;
+            crate::output::check_writable(path).map_err(ConfigError::Output)?;
         }
         Ok(Reporting {
             format,
@@ -75,6 +118,18 @@ impl Reporting {
             audit: args.fail_if_open,
         })
     }
+
+    /// A watch writes its events to standard output and its state, in `--format`, to
+    /// `--output`: a watch that would report nothing, or a format with nowhere to go, is refused.
+    fn check_watch(&self) -> Result<(), ConfigError> {
+        if self.file.is_none() && self.quiet {
+            return Err(ConfigError::WatchQuiet);
+        }
+        if self.file.is_none() && self.format != Output::Human {
+            return Err(ConfigError::WatchFormat);
+        }
+        Ok(())
+    }
 }
 
 /// What a probe run is for.
@@ -82,12 +137,12 @@ impl Reporting {
 pub enum Mode {
     /// Diagnose the named targets.
     Targets,
-    /// Find every WS-Discovery responder on the link (`--discover`), on these interfaces (every
-    /// suitable one when empty), and diagnose each.
-    Discover { interfaces: Vec<String> },
+    /// Find every WS-Discovery responder on the link (`--discover`) on these interfaces, checked
+    /// before anything is sent, and diagnose each.
+    Discover { interfaces: Vec<Interface> },
 }
 
-/// A validated probe run.
+/// A validated probe of named targets.
 #[derive(Debug, Clone)]
 pub struct ProbeConfig {
     pub mode: Mode,
@@ -104,10 +159,10 @@ pub struct ProbeConfig {
 }
 
 /// `--hosts-file` (names only from that file) or the system resolver.
-fn resolver_from(args: &ProbeArgs) -> Result<Resolver, UsageError> {
+fn resolver_from(args: &ProbeArgs) -> Result<Resolver, ConfigError> {
     Ok(match &args.hosts_file {
         Some(path) => {
-            Resolver::from_hosts_file(HostsFile::load(path).map_err(|e| UsageError(e.to_string()))?)
+            Resolver::from_hosts_file(HostsFile::load(path).map_err(ConfigError::HostsFile)?)
         }
         None => Resolver::system(),
     })
@@ -124,10 +179,19 @@ fn selection_from(args: &ProbeArgs) -> Selection {
     }
 }
 
+/// The WS-Discovery settings of `--discovery-wait`.
+fn discovery_from(args: &ProbeArgs) -> discovery::client::Settings {
+    discovery::client::Settings {
+        wait: args.discovery_wait,
+    }
+}
+
 /// Sockets kept free for everything that is not a probe (stdio, resolver, runtime).
 const FD_HEADROOM: u64 = 64;
 /// More parallel connects than this buys nothing for one host's dozen ports.
 const MAX_HOST_CONCURRENCY: usize = 512;
+/// Beyond this, more sockets in SYN_SENT only add kernel memory and local-port pressure.
+const MAX_SCAN_CONCURRENCY: usize = 32_768;
 
 /// Connect attempts in flight, sized from the open-file limit (`fd_limit`, if the platform has one).
 pub fn concurrency_for(fd_limit: Option<u64>) -> usize {
@@ -137,60 +201,63 @@ pub fn concurrency_for(fd_limit: Option<u64>) -> usize {
     }
 }
 
+/// Connections in flight for a scan: most of the open-file limit, leaving headroom.
+pub fn scan_concurrency_for(fd_limit: Option<u64>) -> usize {
+    match fd_limit {
+        Some(n) => (n.saturating_sub(FD_HEADROOM) as usize).clamp(1, MAX_SCAN_CONCURRENCY),
+        None => MAX_SCAN_CONCURRENCY,
+    }
+}
+
 impl ProbeConfig {
-    pub fn from_args(args: &ProbeArgs, fd_limit: Option<u64>) -> Result<Self, UsageError> {
-        if args.discover && !args.targets.is_empty() {
-            return Err(UsageError(format!(
-                "--discover finds its targets itself, but '{}' was given; drop the target or drop --discover",
-                args.targets[0]
-            )));
+    pub fn from_args(args: &ProbeArgs, fd_limit: Option<u64>) -> Result<Self, ConfigError> {
+        if let (true, Some(t)) = (args.discover, args.targets.first()) {
+            return Err(ConfigError::DiscoverTakesNoTarget { target: t.clone() });
         }
         if args.discover && args.watch.is_some() {
-            return Err(UsageError(
-                "--watch repeats the probe of named hosts and cannot be combined with --discover; name the hosts --discover found".into(),
-            ));
+            return Err(ConfigError::DiscoverWithWatch);
         }
-        if !args.interfaces.is_empty() && !args.discover {
-            return Err(UsageError(format!(
-                "--interface {} applies only with --discover; a target's Probes leave by the interface its address is on",
-                args.interfaces[0]
-            )));
+        if let (false, Some(i)) = (args.discover, args.interfaces.first()) {
+            return Err(ConfigError::InterfaceWithoutDiscover {
+                interface: i.clone(),
+            });
         }
         if args.targets.is_empty() && !args.discover {
-            return Err(UsageError(
-                "no target given; expected a host name or address, e.g. msvsmon-probe devbox (see --help)".into(),
-            ));
+            return Err(ConfigError::NoTarget { scan: false });
         }
         let targets = args
             .targets
             .iter()
-            .map(|t| parse_target(t).map_err(|e| UsageError(e.to_string())))
+            .map(|t| parse_target(t).map_err(ConfigError::Target))
             .collect::<Result<Vec<_>, _>>()?;
         let resolver = resolver_from(args)?;
         let selection = selection_from(args);
+        let reporting = Reporting::from_args(args)?;
+        if args.watch.is_some() {
+            reporting.check_watch()?;
+        }
+        let mode = if args.discover {
+            let all = platform::interfaces().map_err(ConfigError::ListInterfaces)?;
+            Mode::Discover {
+                interfaces: discovery::client::discover_interfaces(&all, &args.interfaces)
+                    .map_err(ConfigError::Interfaces)?,
+            }
+        } else {
+            Mode::Targets
+        };
         Ok(ProbeConfig {
-            mode: if args.discover {
-                Mode::Discover {
-                    interfaces: args.interfaces.clone(),
-                }
-            } else {
-                Mode::Targets
-            },
+            mode,
             targets,
             selection,
             engine: engine::Settings::fixed(args.timeout, args.retries, concurrency_for(fd_limit)),
             greeting_wait: args.greeting_wait,
             resolver,
-            reporting: Reporting::from_args(args)?,
+            reporting,
             watch: args.watch,
-            discovery: (!args.no_discovery).then_some(discovery::client::Settings {
-                wait: args.discovery_wait,
-            }),
+            discovery: (!args.no_discovery).then(|| discovery_from(args)),
         })
     }
-}
 
-impl ProbeConfig {
     /// The engine's probe of named targets, as configured.
     pub fn host_probe(&self) -> HostProbe {
         HostProbe::builder()
@@ -215,7 +282,7 @@ pub struct ListenConfig {
 }
 
 impl ListenConfig {
-    pub fn from_args(args: &ListenArgs) -> Result<Self, UsageError> {
+    pub fn from_args(args: &ListenArgs) -> Self {
         let mut releases = args.releases.clone();
         releases.dedup_by_key(|r| r.key);
         if releases.is_empty() && args.ports.is_empty() {
@@ -245,13 +312,177 @@ impl ListenConfig {
                 (p, label)
             })
             .collect();
-        Ok(ListenConfig {
+        ListenConfig {
             listen: msvsmon_probe_core::listen::Settings {
                 ports,
                 bind: args.bind,
                 discovery: !args.no_discovery,
             },
             releases,
+        }
+    }
+}
+
+/// True when the arguments ask for a scan rather than the diagnosis of named hosts: a CIDR, a
+/// range, an input list, exclusions, `--scan` or `--ndjson`.
+pub fn is_scan(args: &ProbeArgs) -> bool {
+    args.scan
+        || args.ndjson
+        || args.format == Some(Format::Ndjson)
+        || !args.input_lists.is_empty()
+        || !args.exclude.is_empty()
+        || !args.exclude_file.is_empty()
+        || args.targets.iter().any(|t| is_set_syntax(t))
+}
+
+/// A validated scan.
+#[derive(Debug, Clone)]
+pub struct ScanConfig {
+    /// The targets, exclusions, ports and resolver: what the scan covers.
+    pub sweep: SweepRequest,
+    pub settings: engine::Settings,
+    pub greeting_wait: Duration,
+    pub reporting: Reporting,
+    /// `--discovery`: WS-Discovery of each reported host.
+    pub discovery: Option<discovery::client::Settings>,
+    /// `--watch`: scan again every interval.
+    pub watch: Option<Duration>,
+    pub all: bool,
+}
+
+impl ScanConfig {
+    /// The engine's scan of a prepared plan, as configured.
+    pub fn scan(&self, plan: &SweepPlan) -> Result<Scan, engine::BuildError> {
+        Scan::builder(
+            plan.targets.clone(),
+            plan.ports.iter().map(|p| p.port).collect(),
+        )
+        .settings(self.settings)
+        .after_connect(ReadGreeting {
+            wait: self.greeting_wait,
+        })
+        .build()
+    }
+}
+
+/// FNV-1a over the command's targets and ports: the default seed, identical on every machine
+/// that runs the same command (so shards agree without being told a seed).
+fn default_seed(parts: &[String]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for p in parts {
+        for b in p.bytes().chain(std::iter::once(0)) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    h
+}
+
+/// The name a target list is called in messages.
+fn list_name(path: &Path) -> String {
+    if path.as_os_str() == "-" {
+        "<stdin>".to_string()
+    } else {
+        path.display().to_string()
+    }
+}
+
+fn read_list(
+    path: &Path,
+    stdin: &mut dyn FnMut() -> Box<dyn BufRead>,
+) -> Result<Vec<Spec>, ConfigError> {
+    let name = list_name(path);
+    if path.as_os_str() == "-" {
+        return read_specs(&name, stdin()).map_err(ConfigError::Spec);
+    }
+    let file = std::fs::File::open(path).map_err(|source| ConfigError::TargetList {
+        name: name.clone(),
+        source,
+    })?;
+    read_specs(&name, std::io::BufReader::new(file)).map_err(ConfigError::Spec)
+}
+
+impl ScanConfig {
+    /// `stdin` supplies standard input for `-` lists (a parameter so tests can feed it).
+    pub fn from_args(
+        args: &ProbeArgs,
+        fd_limit: Option<u64>,
+        stdin: &mut dyn FnMut() -> Box<dyn BufRead>,
+    ) -> Result<Self, ConfigError> {
+        if args.discover {
+            return Err(ConfigError::DiscoverIsNotAScan);
+        }
+        let mut specs = Vec::new();
+        for t in &args.targets {
+            specs.push(parse_spec(t).map_err(ConfigError::Spec)?);
+        }
+        for f in &args.input_lists {
+            let listed = read_list(f, stdin)?;
+            if listed.is_empty() {
+                return Err(ConfigError::EmptyTargetList { name: list_name(f) });
+            }
+            specs.extend(listed);
+        }
+        if specs.is_empty() {
+            return Err(ConfigError::NoTarget { scan: true });
+        }
+        if args.watch.is_some() && args.discovery {
+            return Err(ConfigError::DiscoveryInWatchedScan);
+        }
+        let mut excludes = Vec::new();
+        for t in &args.exclude {
+            excludes.push(parse_spec(t).map_err(ConfigError::Exclude)?);
+        }
+        for f in &args.exclude_file {
+            excludes.extend(read_list(f, stdin)?);
+        }
+        let resolver = resolver_from(args)?;
+        let selection = selection_from(args);
+        if args.min_timeout > args.timeout {
+            return Err(ConfigError::MinTimeoutAboveTimeout {
+                min: args.min_timeout,
+                max: args.timeout,
+            });
+        }
+        let reporting = Reporting::from_args(args)?;
+        if args.watch.is_some() {
+            reporting.check_watch()?;
+        }
+        let mut seed_parts: Vec<String> = args.targets.clone();
+        seed_parts.extend(args.input_lists.iter().map(|p| p.display().to_string()));
+        seed_parts.extend(
+            selection
+                .plan(false, None)
+                .iter()
+                .map(|p| p.port.to_string()),
+        );
+        Ok(ScanConfig {
+            settings: engine::Settings {
+                max_timeout: args.timeout,
+                min_timeout: args.min_timeout,
+                retries: args.retries,
+                concurrency: args
+                    .concurrency
+                    .unwrap_or_else(|| scan_concurrency_for(fd_limit)),
+                rate: args.rate,
+                seed: args.seed.unwrap_or_else(|| default_seed(&seed_parts)),
+                shard: args.shard.unwrap_or(Shard::WHOLE),
+                max_hosts: args.max_targets,
+                lanes: 0,
+                order: Order::Shuffled,
+            },
+            sweep: SweepRequest {
+                specs,
+                excludes,
+                resolver,
+                selection,
+                allow_public: args.yes,
+            },
+            greeting_wait: args.greeting_wait,
+            reporting,
+            discovery: args.discovery.then(|| discovery_from(args)),
+            watch: args.watch,
+            all: args.all,
         })
     }
 }
@@ -273,7 +504,7 @@ mod tests {
         let mut all = vec!["msvsmon-probe", "listen"];
         all.extend_from_slice(argv);
         match crate::cli::Cli::try_parse_from(all).unwrap().command {
-            Some(crate::cli::Command::Listen(a)) => ListenConfig::from_args(&a).unwrap(),
+            Some(crate::cli::Command::Listen(a)) => ListenConfig::from_args(&a),
             other => panic!("{other:?}"),
         }
     }
@@ -296,165 +527,5 @@ mod tests {
         );
         assert_eq!(listen(&["-p", "4567"]).listen.ports[0].1, "custom port");
         assert!(!listen(&["--no-discovery"]).listen.discovery);
-    }
-}
-
-/// Connections in flight for a scan: most of the open-file limit, leaving headroom.
-pub fn scan_concurrency_for(fd_limit: Option<u64>) -> usize {
-    match fd_limit {
-        Some(n) => (n.saturating_sub(FD_HEADROOM) as usize).clamp(1, MAX_SCAN_CONCURRENCY),
-        None => MAX_SCAN_CONCURRENCY,
-    }
-}
-
-/// Beyond this, more sockets in SYN_SENT only add kernel memory and local-port pressure.
-const MAX_SCAN_CONCURRENCY: usize = 32_768;
-
-/// True when the arguments ask for a scan rather than the diagnosis of named hosts: a CIDR, a
-/// range, an input list, exclusions, `--scan` or `--ndjson`.
-pub fn is_scan(args: &ProbeArgs) -> bool {
-    args.scan
-        || args.ndjson
-        || args.format == Some(crate::cli::Format::Ndjson)
-        || !args.input_lists.is_empty()
-        || !args.exclude.is_empty()
-        || !args.exclude_file.is_empty()
-        || args
-            .targets
-            .iter()
-            .any(|t| msvsmon_probe_core::target_set::is_set_syntax(t))
-}
-
-/// A validated scan.
-#[derive(Debug, Clone)]
-pub struct ScanConfig {
-    /// The targets, exclusions, ports and resolver: what the scan covers.
-    pub sweep: SweepRequest,
-    pub settings: engine::Settings,
-    pub greeting_wait: Duration,
-    pub reporting: Reporting,
-    /// `--discovery`: WS-Discovery of each reported host.
-    pub discovery: Option<discovery::client::Settings>,
-    /// `--watch`: scan again every interval.
-    pub watch: Option<Duration>,
-    pub all: bool,
-}
-
-/// FNV-1a over the command's targets and ports: the default seed, identical on every machine
-/// that runs the same command (so shards agree without being told a seed).
-fn default_seed(parts: &[String]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for p in parts {
-        for b in p.bytes().chain(std::iter::once(0)) {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-    h
-}
-
-fn read_list(
-    path: &Path,
-    stdin: &mut dyn FnMut() -> Box<dyn BufRead>,
-) -> Result<Vec<Spec>, UsageError> {
-    let name = path.display().to_string();
-    if name == "-" {
-        return read_specs("<stdin>", stdin()).map_err(|e| UsageError(e.to_string()));
-    }
-    let file = std::fs::File::open(path)
-        .map_err(|e| UsageError(format!("cannot read target list {name}: {e}")))?;
-    read_specs(&name, std::io::BufReader::new(file)).map_err(|e| UsageError(e.to_string()))
-}
-
-impl ScanConfig {
-    /// `stdin` supplies standard input for `-` lists (a parameter so tests can feed it).
-    pub fn from_args(
-        args: &ProbeArgs,
-        fd_limit: Option<u64>,
-        stdin: &mut dyn FnMut() -> Box<dyn BufRead>,
-    ) -> Result<Self, UsageError> {
-        if args.discover {
-            return Err(UsageError(
-                "--discover finds the debuggers on this link by WS-Discovery and is not a scan; drop --discover to scan targets, or drop the scan options (--ndjson, --scan, -iL, --exclude, CIDR or ranges) to discover".into(),
-            ));
-        }
-        let mut specs = Vec::new();
-        for t in &args.targets {
-            specs.push(parse_spec(t).map_err(|e| UsageError(e.to_string()))?);
-        }
-        for f in &args.input_lists {
-            let listed = read_list(f, stdin)?;
-            if listed.is_empty() {
-                return Err(UsageError(format!(
-                    "the target list {} holds no target (only blank lines and # comments); expected one address, name, CIDR or range per line or word",
-                    if f.as_os_str() == "-" { "<stdin>".to_string() } else { f.display().to_string() }
-                )));
-            }
-            specs.extend(listed);
-        }
-        if specs.is_empty() {
-            return Err(UsageError(
-                "no target given; expected addresses, names, CIDR or ranges, or --input-list FILE (see --help)".into(),
-            ));
-        }
-        if args.watch.is_some() && args.discovery {
-            return Err(UsageError(
-                "--discovery is not available with --watch in a scan; watch the debugger hosts by name to follow their discovery status".into(),
-            ));
-        }
-        let mut excludes = Vec::new();
-        for t in &args.exclude {
-            excludes.push(parse_spec(t).map_err(|e| UsageError(format!("--exclude: {e}")))?);
-        }
-        for f in &args.exclude_file {
-            excludes.extend(read_list(f, stdin)?);
-        }
-        let resolver = resolver_from(args)?;
-        let selection = selection_from(args);
-        if args.min_timeout > args.timeout {
-            return Err(UsageError(format!(
-                "--min-timeout {} is longer than --timeout {}; expected min-timeout <= timeout",
-                humantime::format_duration(args.min_timeout),
-                humantime::format_duration(args.timeout)
-            )));
-        }
-        let mut seed_parts: Vec<String> = args.targets.clone();
-        seed_parts.extend(args.input_lists.iter().map(|p| p.display().to_string()));
-        seed_parts.extend(
-            selection
-                .plan(false, None)
-                .iter()
-                .map(|p| p.port.to_string()),
-        );
-        Ok(ScanConfig {
-            sweep: SweepRequest {
-                specs,
-                excludes,
-                resolver,
-                selection: selection.clone(),
-                allow_public: args.yes,
-            },
-            settings: engine::Settings {
-                max_timeout: args.timeout,
-                min_timeout: args.min_timeout,
-                retries: args.retries,
-                concurrency: args
-                    .concurrency
-                    .unwrap_or_else(|| scan_concurrency_for(fd_limit)),
-                rate: args.rate,
-                seed: args.seed.unwrap_or_else(|| default_seed(&seed_parts)),
-                shard: args.shard.unwrap_or(Shard::WHOLE),
-                max_hosts: args.max_targets,
-                lanes: 0,
-                order: Order::Shuffled,
-            },
-            greeting_wait: args.greeting_wait,
-            reporting: Reporting::from_args(args)?,
-            discovery: args.discovery.then_some(discovery::client::Settings {
-                wait: args.discovery_wait,
-            }),
-            watch: args.watch,
-            all: args.all,
-        })
     }
 }

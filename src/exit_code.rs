@@ -1,6 +1,9 @@
 //! The process exit codes, documented in `--help` and the README. A monitoring check maps them
 //! directly: 0 found, 1 not found, anything else an error of the check itself.
 
+use msvsmon_probe_core::observation::HostObservation;
+use msvsmon_probe_core::sweep::Tally;
+
 /// Why the process ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitCode {
@@ -74,6 +77,36 @@ impl ExitCode {
         } else {
             ExitCode::NotFound
         }
+    }
+}
+
+impl ExitCode {
+    /// The exit code of any run, from its tally: probes of named targets, scans and watch
+    /// state files all decide here. `unfinished`: a scan that did not decide every host it set
+    /// out to (cancelled, or its output went away).
+    pub fn for_tally(t: &Tally, unfinished: bool, interrupted: bool, audit: bool) -> ExitCode {
+        ExitCode::for_outcome(
+            Outcome {
+                reachable: t.reachable_hosts > 0,
+                exposed: t.debugger_hosts > 0,
+                unresolved: t.unresolved > 0,
+                incomplete: t.ports.local_error > 0 || unfinished,
+                interrupted,
+            },
+            audit,
+        )
+    }
+
+    /// The exit code of the probe of these named targets.
+    pub fn for_targets<'a>(
+        observations: impl IntoIterator<Item = &'a HostObservation>,
+        audit: bool,
+    ) -> ExitCode {
+        let mut t = Tally::default();
+        for o in observations {
+            t.add_target(o);
+        }
+        ExitCode::for_tally(&t, false, false, audit)
     }
 }
 

@@ -1,20 +1,23 @@
-//! The thin binary: parse, dispatch to a command (src/cmd/), print the one error line, exit
-//! with a documented code.
+//! The thin binary: parse, validate into a job (src/config.rs), run its command (src/cmd/), print
+//! the one error line, exit with a documented code (src/exit_code.rs).
 
 mod cli;
 mod cmd;
 mod config;
+mod error;
 mod exit_code;
 mod output;
 mod report;
 
+use std::io::Write;
+
 use clap::error::ErrorKind;
 use clap::Parser;
 
-use cli::{Cli, ColorWhen, Command};
+use cli::{Cli, ColorWhen};
+use config::Job;
+use error::AppError;
 use exit_code::ExitCode;
-
-use cmd::AppError;
 
 fn main() -> std::process::ExitCode {
     // nmap's two-letter `-iL FILE` cannot be a clap short option; accept it as --input-list.
@@ -28,24 +31,32 @@ fn main() -> std::process::ExitCode {
         ColorWhen::Never => anstream::ColorChoice::Never.write_global(),
         ColorWhen::Auto => {}
     }
-    let result = match &cli.command {
-        Some(Command::Catalog(args)) => cmd::catalog(args.json).map(|()| ExitCode::Found),
-        Some(Command::Listen(args)) => cmd::listen::run(args),
-        Some(Command::Completions(args)) => cmd::completions(args).map(|()| ExitCode::Found),
-        Some(Command::Man(args)) => cmd::man(args).map(|()| ExitCode::Found),
-        None if config::is_scan(&cli.probe) => cmd::scan::run(&cli.probe),
-        None => cmd::probe::run(&cli.probe),
+    let stdin = &mut || -> Box<dyn std::io::BufRead> {
+        Box::new(std::io::BufReader::new(std::io::stdin()))
     };
+    let result = Job::from_cli(&cli, stdin)
+        .map_err(AppError::Config)
+        .and_then(run);
     match result {
         Ok(code) => code.into(),
-        Err(AppError::Usage(msg)) | Err(AppError::Output(msg)) => {
-            eprintln!("error: {msg}");
-            ExitCode::Usage.into()
+        Err(e) => {
+            // stderr may be closed too; the exit code still says what happened.
+            let _ = writeln!(std::io::stderr(), "error: {e}");
+            e.exit_code().into()
         }
-        Err(AppError::Local(msg)) => {
-            eprintln!("error: {msg}");
-            ExitCode::Incomplete.into()
-        }
+    }
+}
+
+fn run(job: Job) -> Result<ExitCode, AppError> {
+    match job {
+        Job::Catalog { json } => cmd::catalog::catalog(json),
+        Job::Completions(args) => cmd::catalog::completions(&args),
+        Job::Man(args) => cmd::catalog::man(&args),
+        Job::Listen(c) => cmd::listen::run(c),
+        Job::Probe(c) => cmd::probe::run(c),
+        Job::WatchTargets(c) => cmd::watch::targets(c),
+        Job::Scan(c) => cmd::scan::run(c),
+        Job::WatchScan(c) => cmd::watch::sweep(c),
     }
 }
 
@@ -68,7 +79,7 @@ fn clap_error(e: clap::Error) -> ExitCode {
             if let Some(ContextValue::String(s)) = e.get(ContextKind::SuggestedArg) {
                 extra.push_str(&format!("; did you mean {s}?"));
             }
-            eprintln!("{first}{extra} (see --help)");
+            let _ = writeln!(std::io::stderr(), "{first}{extra} (see --help)");
             ExitCode::Usage
         }
     }

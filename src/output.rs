@@ -9,6 +9,8 @@ use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
+use crate::error::OutputError;
+
 /// A file being written; [`commit`](AtomicFile::commit) makes it appear at its path at once.
 #[derive(Debug)]
 pub struct AtomicFile {
@@ -73,25 +75,132 @@ pub fn write_atomically(path: &Path, content: &[u8]) -> io::Result<()> {
 
 /// Checks, before anything is probed, that a report can be written to `path`: its directory
 /// exists and accepts a new file, and `path` is not a directory. The error says which and why.
-pub fn check_writable(path: &Path) -> Result<(), String> {
-    let accepted = "expected a file path in an existing, writable directory";
+pub fn check_writable(path: &Path) -> Result<(), OutputError> {
     if path.as_os_str().is_empty() {
-        return Err(format!("the output path is empty; {accepted}"));
+        return Err(OutputError::EmptyPath);
     }
     if path.is_dir() {
-        return Err(format!(
-            "cannot write the report to {}: it is a directory; {accepted}",
-            path.display()
-        ));
+        return Err(OutputError::IsADirectory {
+            path: path.to_path_buf(),
+        });
     }
-    let probe = AtomicFile::create(path).map_err(|e| {
-        format!(
-            "cannot write the report to {}: {e}; {accepted}",
-            path.display()
-        )
+    let probe = AtomicFile::create(path).map_err(|source| OutputError::NotWritable {
+        path: path.to_path_buf(),
+        source,
     })?;
     drop(probe); // removes the temporary file
     Ok(())
+}
+
+enum Inner {
+    Stdout(anstream::AutoStream<io::Stdout>),
+    File(AtomicFile),
+    Null,
+}
+
+/// Where a command's output goes: standard output (colour handled by anstream: stripped when
+/// it is not a terminal, with NO_COLOR or --color never), a file replaced atomically when the
+/// output is complete (`--output`), or nowhere (`-q`).
+///
+/// The one closed-pipe rule, for every command: when the reader of standard output goes away
+/// (`| head -1`), the output closes quietly and every later write is skipped; the command sees
+/// [`Output::is_closed`] and stops what only fed it. Any other write error is an
+/// [`OutputError`].
+pub struct Output {
+    inner: Inner,
+    closed: bool,
+    path: Option<PathBuf>,
+}
+
+impl Output {
+    pub fn stdout() -> Output {
+        Output {
+            inner: Inner::Stdout(anstream::stdout()),
+            closed: false,
+            path: None,
+        }
+    }
+
+    /// Nothing is written (`-q`).
+    pub fn null() -> Output {
+        Output {
+            inner: Inner::Null,
+            closed: false,
+            path: None,
+        }
+    }
+
+    /// A file that appears at `path`, whole, on [`finish`](Self::finish).
+    pub fn file(path: &Path) -> Result<Output, OutputError> {
+        let file = AtomicFile::create(path).map_err(|source| OutputError::Write {
+            path: Some(path.to_path_buf()),
+            source,
+        })?;
+        Ok(Output {
+            inner: Inner::File(file),
+            closed: false,
+            path: Some(path.to_path_buf()),
+        })
+    }
+
+    /// The reader of standard output went away: nothing more will be read.
+    pub fn is_closed(&self) -> bool {
+        self.closed
+    }
+
+    /// Runs `f` on the writer, unless the reader went away.
+    pub fn write(
+        &mut self,
+        f: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+    ) -> Result<(), OutputError> {
+        if self.closed {
+            return Ok(());
+        }
+        let r = match &mut self.inner {
+            Inner::Stdout(s) => f(s).and_then(|()| s.flush()),
+            Inner::File(file) => f(file),
+            Inner::Null => Ok(()),
+        };
+        self.settle(r)
+    }
+
+    /// One JSON value on a line of its own (NDJSON), flushed at once.
+    pub fn json_line(&mut self, value: &impl serde::Serialize) -> Result<(), OutputError> {
+        self.write(|w| {
+            serde_json::to_writer(&mut *w, value)?;
+            writeln!(w)
+        })
+    }
+
+    fn settle(&mut self, r: io::Result<()>) -> Result<(), OutputError> {
+        match r {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
+                self.closed = true;
+                Ok(())
+            }
+            Err(source) => Err(OutputError::Write {
+                path: self.path.clone(),
+                source,
+            }),
+        }
+    }
+
+    /// Completes the output: flushes standard output, or renames the file into place (also
+    /// after an interruption: what was written is complete up to where it stopped).
+    pub fn finish(mut self) -> Result<(), OutputError> {
+        let path = self.path.take();
+        match std::mem::replace(&mut self.inner, Inner::Null) {
+            Inner::Stdout(mut s) if !self.closed => {
+                let r = s.flush();
+                self.settle(r)
+            }
+            Inner::File(f) => f
+                .commit()
+                .map_err(|source| OutputError::Write { path, source }),
+            _ => Ok(()),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -148,12 +257,13 @@ mod tests {
     fn unwritable_paths_are_named_with_the_reason() {
         let e = check_writable(Path::new("/nonexistent-dir/x.prom")).unwrap_err();
         assert!(
-            e.contains("/nonexistent-dir/x.prom") && e.contains("No such file"),
+            matches!(&e, OutputError::NotWritable { path, source }
+                if path.ends_with("x.prom") && source.kind() == io::ErrorKind::NotFound),
             "{e}"
         );
         let d = dir();
         let e = check_writable(&d).unwrap_err();
-        assert!(e.contains("is a directory"), "{e}");
+        assert!(matches!(e, OutputError::IsADirectory { .. }), "{e}");
         assert!(check_writable(&d.join("ok.prom")).is_ok());
         assert_eq!(
             std::fs::read_dir(&d).unwrap().count(),

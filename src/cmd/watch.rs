@@ -1,40 +1,144 @@
-//! `--watch INTERVAL`: probe the named targets again and again, print what changes.
+//! `--watch INTERVAL`: probe again and again, print what changes.
 //!
 //! Standard output carries one NDJSON line per event (port state, verdict, addresses, discovery)
 //! and a heartbeat line per interval. With `--output FILE` the current state of every target is
 //! also written there after each heartbeat, in `--format` (prometheus for the node exporter's
-//! textfile collector, or json), replaced atomically. Each target has its own probe loop, so a
-//! slow or unreachable target never delays the others; memory is bounded by the targets' ports.
+//! textfile collector, or json), replaced atomically. Named targets each have their own probe
+//! loop, so a slow or unreachable target never delays the others; a watched scan scans once per
+//! interval and follows the hosts it has reported. Memory is bounded by what is followed.
 //! Ctrl-C and SIGTERM stop it after a last snapshot and heartbeat; the exit code is then 0, the
-//! normal end of a service.
+//! normal end of a service. A reader that goes away ends a watch that keeps no state file.
 
 use std::collections::BTreeMap;
-use std::io::{self, Write};
 use std::time::{Instant, SystemTime};
 
 use futures::future::join_all;
 use tokio::sync::mpsc;
 
-use crate::config::{Output, ProbeConfig, Reporting, ScanConfig};
+use crate::config::{Output as Format, ProbeConfig, Reporting, ScanConfig};
+use crate::error::{AppError, ConfigError, OutputError};
 use crate::exit_code::ExitCode;
-use crate::output;
-use crate::report;
+use crate::output::{self, Output};
 use crate::report::prometheus::{self, LastSuccess};
-use crate::report::RunInfo;
+use crate::report::{self, RunInfo};
 use msvsmon_probe_core::diagnose::{diagnose, Diagnosis, Status};
-use msvsmon_probe_core::engine::Scan;
 use msvsmon_probe_core::observation::HostObservation;
 use msvsmon_probe_core::platform;
-use msvsmon_probe_core::probe::greeting::ReadGreeting;
-use msvsmon_probe_core::sweep;
+use msvsmon_probe_core::sweep::{self, Triage};
 use msvsmon_probe_core::watch::{probe_every, Heartbeat, WatchState};
 
-use super::{runtime, AppError};
+use super::{run_info, runtime};
 
-pub fn run(config: ProbeConfig) -> Result<ExitCode, AppError> {
+/// What a watch remembers and writes, whatever it watches.
+struct Watch<'a> {
+    reporting: &'a Reporting,
+    lines: Output,
+    state: WatchState,
+    last_success: LastSuccess,
+    events: u64,
+}
+
+impl<'a> Watch<'a> {
+    fn new(reporting: &'a Reporting) -> Self {
+        Watch {
+            reporting,
+            lines: if reporting.quiet {
+                Output::null()
+            } else {
+                Output::stdout()
+            },
+            state: WatchState::new(),
+            last_success: LastSuccess::new(),
+            events: 0,
+        }
+    }
+
+    /// Takes a new observation of a target: its changes become event lines.
+    fn observe(
+        &mut self,
+        obs: &HostObservation,
+        d: &Diagnosis,
+        at: SystemTime,
+    ) -> Result<(), OutputError> {
+        if d.verdict.status == Status::Reachable {
+            self.last_success.insert(obs.target.input.clone(), unix(at));
+        }
+        for e in self.state.update(obs, d, at) {
+            self.events += 1;
+            self.lines.json_line(&e)?;
+        }
+        Ok(())
+    }
+
+    /// The state file first (a heartbeat line promises it is up to date), then the heartbeat.
+    fn beat(
+        &mut self,
+        hosts: &[(HostObservation, Diagnosis)],
+        run: &RunInfo,
+        targets: usize,
+        round: u64,
+        interval: std::time::Duration,
+    ) -> Result<(), OutputError> {
+        self.snapshot(hosts, run)?;
+        let hb = Heartbeat::new(
+            &self.state,
+            targets,
+            round,
+            interval,
+            self.events,
+            SystemTime::now(),
+        );
+        self.lines.json_line(&hb)
+    }
+
+    /// Nobody reads standard output and there is no state file to keep: nothing to serve.
+    fn pointless(&self) -> bool {
+        self.lines.is_closed() && self.reporting.file.is_none()
+    }
+
+    /// Writes the state file (`--output`), atomically, in `--format`.
+    fn snapshot(
+        &self,
+        hosts: &[(HostObservation, Diagnosis)],
+        run: &RunInfo,
+    ) -> Result<(), OutputError> {
+        let Some(path) = &self.reporting.file else {
+            return Ok(());
+        };
+        let content = match self.reporting.format {
+            Format::Prometheus => {
+                prometheus::render(hosts, SystemTime::now(), &self.last_success).into_bytes()
+            }
+            Format::Json => {
+                let code =
+                    ExitCode::for_targets(hosts.iter().map(|(o, _)| o), self.reporting.audit);
+                let doc = report::json::document(run, hosts, None, code.code());
+                let mut v = serde_json::to_vec_pretty(&doc).expect("serialisable");
+                v.push(b'\n');
+                v
+            }
+            Format::Human | Format::Ndjson => {
+                let mut v = Vec::new();
+                let _ = report::human::write(&mut v, run, hosts);
+                v
+            }
+        };
+        output::write_atomically(path, &content).map_err(|source| OutputError::StateFile {
+            path: path.clone(),
+            source,
+        })
+    }
+}
+
+fn unix(t: SystemTime) -> f64 {
+    t.duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+/// `--watch` of named targets.
+pub fn targets(config: ProbeConfig) -> Result<ExitCode, AppError> {
     let interval = config.watch.expect("watch mode");
-    let r = &config.reporting;
-    check_output(r)?;
     runtime()?.block_on(async {
         let probe = config.host_probe();
         let (tx, mut rx) = mpsc::channel::<(HostObservation, SystemTime)>(64);
@@ -50,16 +154,12 @@ pub fn run(config: ProbeConfig) -> Result<ExitCode, AppError> {
 
         let started_at = SystemTime::now();
         let start = Instant::now();
-        let mut state = WatchState::new();
+        let mut watch = Watch::new(&config.reporting);
         let mut latest: Vec<Option<(HostObservation, Diagnosis)>> =
             vec![None; config.targets.len()];
-        let mut last_success = LastSuccess::new();
-        let mut events = 0u64;
         let mut beats = 0u64;
         let mut heartbeat = tokio::time::interval(interval);
         heartbeat.tick().await; // the first tick is immediate; the first beat comes one interval in
-
-        let mut lines = Lines::new(r.quiet);
 
         let mut stopping = false;
         while !stopping {
@@ -69,40 +169,23 @@ pub fn run(config: ProbeConfig) -> Result<ExitCode, AppError> {
                 msg = rx.recv() => {
                     let Some((obs, at)) = msg else { break };
                     let d = diagnose(&obs);
-                    let target = obs.target.input.clone();
-                    if d.verdict.status == Status::Reachable {
-                        last_success.insert(target.clone(), unix(at));
-                    }
-                    for e in state.update(&obs, &d, at) {
-                        events += 1;
-                        lines.emit(&e);
-                    }
-                    if let Some(i) = config.targets.iter().position(|t| t.input == target) {
+                    watch.observe(&obs, &d, at)?;
+                    if let Some(i) = config.targets.iter().position(|t| t.input == obs.target.input) {
                         latest[i] = Some((obs, d));
                     }
-                    if lines.reader_gone() && r.file.is_none() {
-                        break; // nobody is listening and there is no state file to keep
+                    if watch.pointless() {
+                        break;
                     }
                     continue;
                 }
                 _ = heartbeat.tick() => {}
             }
-            // The state file first: a heartbeat line promises the file is up to date.
             let hosts: Vec<(HostObservation, Diagnosis)> =
                 latest.iter().flatten().cloned().collect();
-            let run = super::probe::run_info(&config, started_at, start);
-            snapshot(r, &hosts, &last_success, &run)?;
             beats += 1;
-            let hb = Heartbeat::new(
-                &state,
-                config.targets.len(),
-                beats,
-                interval,
-                events,
-                SystemTime::now(),
-            );
-            lines.emit(&hb);
-            if lines.reader_gone() && r.file.is_none() {
+            let run = run_info(&config, started_at, start);
+            watch.beat(&hosts, &run, config.targets.len(), beats, interval)?;
+            if watch.pointless() {
                 break;
             }
         }
@@ -111,127 +194,34 @@ pub fn run(config: ProbeConfig) -> Result<ExitCode, AppError> {
     })
 }
 
-fn unix(t: SystemTime) -> f64 {
-    t.duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
-}
-
-/// Writes the state file (`--output`), atomically, in `--format`.
-fn snapshot(
-    reporting: &Reporting,
-    hosts: &[(HostObservation, Diagnosis)],
-    last_success: &LastSuccess,
-    run: &RunInfo,
-) -> Result<(), AppError> {
-    let Some(path) = &reporting.file else {
-        return Ok(());
-    };
-    let content = match reporting.format {
-        Output::Prometheus => {
-            prometheus::render(hosts, SystemTime::now(), last_success).into_bytes()
-        }
-        Output::Json => {
-            let code = super::probe::exit_code(hosts, reporting.audit);
-            let doc = report::json::document(run, hosts, None, code.code());
-            let mut v = serde_json::to_vec_pretty(&doc).expect("serialisable");
-            v.push(b'\n');
-            v
-        }
-        Output::Human | Output::Ndjson => {
-            let mut v = Vec::new();
-            let _ = report::human::write(&mut v, run, hosts);
-            v
-        }
-    };
-    output::write_atomically(path, &content).map_err(|e| {
-        AppError::Output(format!(
-            "cannot write the state file {}: {e}",
-            path.display()
-        ))
-    })
-}
-
-/// Standard output of a watch: one JSON line at a time, until the reader goes away.
-struct Lines {
-    open: bool,
-    gone: bool,
-}
-
-impl Lines {
-    fn new(quiet: bool) -> Self {
-        Lines {
-            open: !quiet,
-            gone: false,
-        }
-    }
-
-    /// Whether standard output was closed by its reader (not merely silenced by `--quiet`).
-    fn reader_gone(&self) -> bool {
-        self.gone
-    }
-
-    fn emit(&mut self, line: &dyn erased_line::Line) {
-        if !self.open {
-            return;
-        }
-        let mut out = io::stdout().lock();
-        if line.write(&mut out).and_then(|()| out.flush()).is_err() {
-            // The reader went away: keep watching for the state file, stop printing.
-            self.open = false;
-            self.gone = true;
-        }
-    }
-}
-
-fn check_output(r: &Reporting) -> Result<(), AppError> {
-    if r.file.is_none() && r.quiet {
-        return Err(AppError::Usage(
-            "--watch with --quiet reports nothing and never ends: add --output FILE for a state file, or drop --quiet".into(),
-        ));
-    }
-    if r.file.is_none() && r.format != Output::Human {
-        return Err(AppError::Usage(
-            "with --watch, standard output carries the events; --format (or --json) applies to the state file: add --output FILE".into(),
-        ));
-    }
-    Ok(())
-}
-
 /// `--watch` over a scan: a full scan per round (at most one round per interval). Hosts join the
 /// watch the first time they are reported (an open port, or a debugger port filtered or
 /// rejected on a live host) and are then followed every round, so a debugger that appears or
 /// goes away is an event; hosts that never had anything to report hold no memory.
-pub async fn scan_rounds(config: ScanConfig) -> Result<ExitCode, AppError> {
+pub fn sweep(config: ScanConfig) -> Result<ExitCode, AppError> {
+    runtime()?.block_on(sweep_rounds(config))
+}
+
+async fn sweep_rounds(config: ScanConfig) -> Result<ExitCode, AppError> {
     let interval = config.watch.expect("watch mode");
-    check_output(&config.reporting)?;
-    let mut lines = Lines::new(config.reporting.quiet);
     let stop = platform::shutdown_signal();
     tokio::pin!(stop);
     let started_at = SystemTime::now();
     let start = Instant::now();
-    let mut state = WatchState::new();
+    let mut watch = Watch::new(&config.reporting);
     // The latest observation of every followed host: a host whose debugger went away stays in
     // the state file (with target_reachable 0) instead of silently vanishing from it.
     let mut followed: BTreeMap<String, (HostObservation, Diagnosis)> = BTreeMap::new();
-    let mut last_success = LastSuccess::new();
-    let mut events = 0u64;
     let mut round = 0u64;
     loop {
         round += 1;
         let round_start = tokio::time::Instant::now();
-        let plan = sweep::prepare(&config.sweep)
-            .await
-            .map_err(|e| AppError::Usage(e.to_string()))?;
-        let ports = plan.ports.iter().map(|p| p.port).collect();
-        let mut run = Scan::builder(plan.targets.clone(), ports)
-            .settings(config.settings)
-            .after_connect(ReadGreeting {
-                wait: config.greeting_wait,
-            })
-            .build()
-            .map_err(|e| AppError::Usage(e.to_string()))?
+        let plan = sweep::prepare(&config.sweep).await?;
+        let mut run = config
+            .scan(&plan)
+            .map_err(|e| AppError::Config(ConfigError::Scan(e)))?
             .start();
+        let mut triage = Triage::new(&plan, false);
         let mut stopping = false;
         loop {
             tokio::select! {
@@ -243,21 +233,11 @@ pub async fn scan_rounds(config: ScanConfig) -> Result<ExitCode, AppError> {
                     let Some(batch) = batch else { break };
                     let at = SystemTime::now();
                     for host in batch {
-                        let flags = sweep::flags(host.address.ip, &plan.ports, &host.ports);
-                        let key = plan.observe_key(&host);
-                        if !(flags.interesting || state.knows(&key)) {
-                            continue;
-                        }
-                        let obs = plan.observe(host);
+                        let known = |key: &str| watch.state.knows(key);
+                        let Some(obs) = triage.take(host, Some(&known)) else { continue };
                         let d = diagnose(&obs);
-                        if d.verdict.status == Status::Reachable {
-                            last_success.insert(obs.target.input.clone(), unix(at));
-                        }
-                        for e in state.update(&obs, &d, at) {
-                            events += 1;
-                            lines.emit(&e);
-                        }
-                        followed.insert(key, (obs, d));
+                        watch.observe(&obs, &d, at)?;
+                        followed.insert(obs.target.input.clone(), (obs, d));
                     }
                 }
             }
@@ -272,41 +252,14 @@ pub async fn scan_rounds(config: ScanConfig) -> Result<ExitCode, AppError> {
         };
         // A cut-short round still writes what it saw, then the last heartbeat.
         let hosts: Vec<(HostObservation, Diagnosis)> = followed.values().cloned().collect();
-        snapshot(&config.reporting, &hosts, &last_success, &run)?;
-        let hosts = usize::try_from(outcome.hosts_done).unwrap_or(usize::MAX);
-        lines.emit(&Heartbeat::new(
-            &state,
-            hosts,
-            round,
-            interval,
-            events,
-            SystemTime::now(),
-        ));
-        if stopping || !outcome.completed {
+        let scanned = usize::try_from(outcome.hosts_done).unwrap_or(usize::MAX);
+        watch.beat(&hosts, &run, scanned, round, interval)?;
+        if stopping || !outcome.completed || watch.pointless() {
             return Ok(ExitCode::Found);
-        }
-        if lines.reader_gone() && config.reporting.file.is_none() {
-            return Ok(ExitCode::Found); // nobody is listening and there is no state file
         }
         tokio::select! {
             _ = &mut stop => return Ok(ExitCode::Found),
             _ = tokio::time::sleep_until(round_start + interval) => {}
-        }
-    }
-}
-
-/// Events and heartbeats are both one JSON line.
-mod erased_line {
-    use std::io::{self, Write};
-
-    pub trait Line {
-        fn write(&self, w: &mut dyn Write) -> io::Result<()>;
-    }
-
-    impl<T: serde::Serialize> Line for T {
-        fn write(&self, w: &mut dyn Write) -> io::Result<()> {
-            serde_json::to_writer(&mut *w, self)?;
-            writeln!(w)
         }
     }
 }

@@ -135,12 +135,12 @@ pub fn summary(run: &ScanFacts) -> ScanSummaryJson {
             })
             .collect(),
         ports: PortCountsJson {
-            open: t.states[0],
-            closed: t.states[1],
-            filtered: t.states[2],
-            rejected: t.states[3],
-            no_host: t.states[4],
-            local_error: t.states[5],
+            open: t.ports.open,
+            closed: t.ports.closed,
+            filtered: t.ports.filtered,
+            rejected: t.ports.rejected,
+            no_host: t.ports.no_host,
+            local_error: t.ports.local_error,
         },
         probes_sent: run.outcome.probes_sent,
         retries_sent: run.outcome.retries_sent,
@@ -275,7 +275,12 @@ pub fn write_summary_human(w: &mut dyn Write, run: &ScanFacts) -> io::Result<()>
     writeln!(
         w,
         "{dim}Ports: {} open, {} closed, {} filtered, {} rejected, {} without a host, {} not probed (local errors).{dim:#}",
-        t.states[0], t.states[1], t.states[2], t.states[3], t.states[4], t.states[5]
+        t.ports.open,
+        t.ports.closed,
+        t.ports.filtered,
+        t.ports.rejected,
+        t.ports.no_host,
+        t.ports.local_error
     )?;
     for (name, why) in &run.unresolved {
         writeln!(w, "Not scanned: '{name}' did not resolve ({why}).")?;

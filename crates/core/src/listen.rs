@@ -99,17 +99,59 @@ pub struct Settings {
     pub discovery: bool,
 }
 
-/// Why `listen` could not start; names the address and what to do.
+/// Why `listen` could not start: which socket, and what to do about it.
 #[derive(Debug)]
-pub struct ListenError(pub String);
+#[non_exhaustive]
+pub enum ListenError {
+    /// A socket could not be bound.
+    Bind {
+        /// `TCP` or `UDP`.
+        protocol: &'static str,
+        addr: SocketAddr,
+        source: io::Error,
+    },
+    /// No port was left to listen on.
+    NothingToListenOn,
+}
 
 impl std::fmt::Display for ListenError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+        let (protocol, addr, e) = match self {
+            ListenError::NothingToListenOn => return f.write_str("nothing to listen on"),
+            ListenError::Bind {
+                protocol,
+                addr,
+                source,
+            } => (protocol, addr, source),
+        };
+        write!(f, "cannot listen on {protocol} {addr}: {e}")?;
+        match e.kind() {
+            io::ErrorKind::AddrInUse => write!(
+                f,
+                "; something already listens there (msvsmon, another `msvsmon-probe listen`{}): stop it or choose other ports",
+                if addr.port() == PORT {
+                    ", wsdd, or Windows' Function Discovery"
+                } else {
+                    ""
+                }
+            ),
+            io::ErrorKind::AddrNotAvailable => {
+                f.write_str("; this machine has no such address: give one of its own with --bind")
+            }
+            io::ErrorKind::PermissionDenied => f.write_str("; ports below 1024 need privileges"),
+            _ => Ok(()),
+        }
     }
 }
 
-impl std::error::Error for ListenError {}
+impl std::error::Error for ListenError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ListenError::Bind { source, .. } => Some(source),
+            ListenError::NothingToListenOn => None,
+        }
+    }
+}
 
 /// Every socket, bound and ready.
 pub struct Bound {
@@ -120,19 +162,12 @@ pub struct Bound {
     pub listening: Listening,
 }
 
-fn bind_error(what: &str, addr: SocketAddr, e: &io::Error) -> ListenError {
-    let hint = match e.kind() {
-        io::ErrorKind::AddrInUse => format!(
-            "; something already listens there (msvsmon, another `msvsmon-probe listen`{}): stop it or choose other ports",
-            if addr.port() == PORT { ", wsdd, or Windows' Function Discovery" } else { "" }
-        ),
-        io::ErrorKind::AddrNotAvailable => {
-            "; this machine has no such address: give one of its own with --bind".to_string()
-        }
-        io::ErrorKind::PermissionDenied => "; ports below 1024 need privileges".to_string(),
-        _ => String::new(),
-    };
-    ListenError(format!("cannot listen on {what} {addr}: {e}{hint}"))
+fn bind_error(protocol: &'static str, addr: SocketAddr, e: io::Error) -> ListenError {
+    ListenError::Bind {
+        protocol,
+        addr,
+        source: e,
+    }
 }
 
 fn udp_socket(addr: SocketAddr) -> io::Result<Socket> {
@@ -182,7 +217,7 @@ pub fn bind(cfg: &Settings) -> Result<Bound, ListenError> {
                     failed = true;
                     break;
                 }
-                Err(e) => return Err(bind_error("TCP", addr, &e)),
+                Err(e) => return Err(bind_error("TCP", addr, e)),
             }
         }
         if failed {
@@ -203,8 +238,8 @@ pub fn bind(cfg: &Settings) -> Result<Bound, ListenError> {
                 s.bind(&addr.into())?;
                 Ok(s)
             })
-            .map_err(|e| bind_error("UDP", addr, &e))?;
-        unicast.push(UdpSocket::from_std(u.into()).map_err(|e| bind_error("UDP", addr, &e))?);
+            .map_err(|e| bind_error("UDP", addr, e))?;
+        unicast.push(UdpSocket::from_std(u.into()).map_err(|e| bind_error("UDP", addr, e))?);
         unicast_addrs.push(addr);
 
         if ip.is_loopback() {
@@ -258,7 +293,7 @@ pub fn bind(cfg: &Settings) -> Result<Bound, ListenError> {
         }
     }
     if tcp.is_empty() {
-        return Err(ListenError("nothing to listen on".into()));
+        return Err(ListenError::NothingToListenOn);
     }
     let instance = SystemTime::now()
         .duration_since(UNIX_EPOCH)

@@ -94,8 +94,10 @@ impl Shard {
     pub const WHOLE: Shard = Shard { index: 1, count: 1 };
 
     /// Parses `K/N` with 1 ≤ K ≤ N.
-    pub fn parse(s: &str) -> Result<Shard, String> {
-        let bad = || format!("invalid shard '{s}'; expected K/N with 1 <= K <= N, e.g. 2/4");
+    pub fn parse(s: &str) -> Result<Shard, ShardError> {
+        let bad = || ShardError {
+            input: s.to_string(),
+        };
         let (k, n) = s.trim().split_once('/').ok_or_else(bad)?;
         let (k, n) = (
             k.trim().parse::<u64>().map_err(|_| bad())?,
@@ -144,6 +146,24 @@ impl Rng {
         }
     }
 }
+
+/// A `--shard` value that is not `K/N` with `1 <= K <= N`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShardError {
+    pub input: String,
+}
+
+impl std::fmt::Display for ShardError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "invalid shard '{}'; expected K/N with 1 <= K <= N, e.g. 2/4",
+            self.input
+        )
+    }
+}
+
+impl std::error::Error for ShardError {}
 
 /// One probe to make: the host's position in the scan and the port's index in the port list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -334,7 +354,8 @@ mod tests {
         assert_eq!(Shard::parse("2/4"), Ok(Shard { index: 2, count: 4 }));
         for bad in ["3/2", "0/2", "1/0", "x", "1/", "/2", "-1/2"] {
             let e = Shard::parse(bad).unwrap_err();
-            assert!(e.contains(&format!("'{bad}'")), "{e}");
+            assert_eq!(e.input, bad);
+            assert!(e.to_string().contains(&format!("'{bad}'")), "{e}");
         }
     }
 

@@ -245,17 +245,47 @@ pub fn flags(
     }
 }
 
-/// Running totals of a scan, for the summary.
+/// Ports by state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PortCounts {
+    pub open: u64,
+    pub closed: u64,
+    pub filtered: u64,
+    pub rejected: u64,
+    pub no_host: u64,
+    /// Not probed: this machine ran out of something.
+    pub local_error: u64,
+}
+
+impl PortCounts {
+    fn add(&mut self, state: PortState) {
+        let n = match state {
+            PortState::Open => &mut self.open,
+            PortState::Closed => &mut self.closed,
+            PortState::Filtered => &mut self.filtered,
+            PortState::Rejected => &mut self.rejected,
+            PortState::NoHost => &mut self.no_host,
+            PortState::LocalError => &mut self.local_error,
+        };
+        *n += 1;
+    }
+}
+
+/// Running totals of a run: a scan's summary, and what the exit code of any run is decided
+/// from (the probe of named targets tallies its targets the same way).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Tally {
+    /// Hosts (addresses) probed.
     pub hosts: u128,
     pub hosts_up: u128,
+    /// Hosts with a debugger port (main, custom or WoW64) open: a monitor runs.
     pub debugger_hosts: u128,
     /// Hosts where Visual Studio can attach (a main or custom port accepts).
     pub reachable_hosts: u128,
     pub reported: u128,
-    /// Ports by state: open, closed, filtered, rejected, no_host, local_error.
-    pub states: [u64; 6],
+    /// Names that did not resolve, so nothing of them was probed.
+    pub unresolved: u128,
+    pub ports: PortCounts,
 }
 
 impl Tally {
@@ -266,16 +296,57 @@ impl Tally {
         self.reachable_hosts += u128::from(f.reachable);
         self.reported += u128::from(reported);
         for r in results {
-            let i = match r.state {
-                PortState::Open => 0,
-                PortState::Closed => 1,
-                PortState::Filtered => 2,
-                PortState::Rejected => 3,
-                PortState::NoHost => 4,
-                PortState::LocalError => 5,
-            };
-            self.states[i] += 1;
+            self.ports.add(r.state);
         }
+    }
+
+    /// Every address of a named target, reported; or the name, unresolved.
+    pub fn add_target(&mut self, obs: &HostObservation) {
+        if obs.resolution.error().is_some() {
+            self.unresolved += 1;
+        }
+        for a in &obs.addresses {
+            let planned: Vec<PlannedPort> = a.ports.iter().map(|p| p.planned.clone()).collect();
+            let results: Vec<crate::probe::PortResult> =
+                a.ports.iter().map(|p| p.result.clone()).collect();
+            self.add(&results, flags(a.address.ip, &planned, &results), true);
+        }
+    }
+}
+
+/// Which hosts of a scan become observations, counting every host on the way: the one step
+/// from a scanned host to what is reported, for a scan and for a watched scan alike.
+pub struct Triage<'a> {
+    plan: &'a SweepPlan,
+    /// `--all`: every host is reported.
+    all: bool,
+    pub tally: Tally,
+}
+
+impl<'a> Triage<'a> {
+    pub fn new(plan: &'a SweepPlan, all: bool) -> Self {
+        Triage {
+            plan,
+            all,
+            tally: Tally::default(),
+        }
+    }
+
+    /// The observation of `host` when it is reported: with `--all`, when it is interesting
+    /// ([`HostFlags::interesting`]), or when `follow` says so for its key (a watch follows the
+    /// hosts it has reported before). Most hosts of a sweep are never reported, and their
+    /// observation is never built.
+    pub fn take(
+        &mut self,
+        host: HostResult,
+        follow: Option<&dyn Fn(&str) -> bool>,
+    ) -> Option<HostObservation> {
+        let f = flags(host.address.ip, &self.plan.ports, &host.ports);
+        let report = self.all
+            || f.interesting
+            || follow.is_some_and(|follow| follow(&self.plan.observe_key(&host)));
+        self.tally.add(&host.ports, f, report);
+        report.then(|| self.plan.observe(host))
     }
 }
 

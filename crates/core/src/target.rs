@@ -144,17 +144,39 @@ impl fmt::Display for TargetError {
 impl std::error::Error for TargetError {}
 
 /// Parses a port number given on the command line or in a target.
-pub fn parse_port(s: &str) -> Result<Port, String> {
+pub fn parse_port(s: &str) -> Result<Port, PortError> {
     let t = s.trim();
     if t.is_empty() {
-        return Err("empty port; expected a number from 1 to 65535".into());
+        return Err(PortError::Empty);
     }
     match t.parse::<u32>() {
         Ok(n @ 1..=65535) => Ok(Port(n as u16)),
-        Ok(n) => Err(format!("port {n} is out of range; expected 1 to 65535")),
-        Err(_) => Err(format!("'{t}' is not a port number; expected 1 to 65535")),
+        Ok(n) => Err(PortError::OutOfRange(n)),
+        Err(_) => Err(PortError::NotANumber(t.to_string())),
     }
 }
+
+/// A port that is not one: what was given, against the accepted 1 to 65535.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PortError {
+    Empty,
+    OutOfRange(u32),
+    NotANumber(String),
+}
+
+impl fmt::Display for PortError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PortError::Empty => f.write_str("empty port; expected a number from 1 to 65535"),
+            PortError::OutOfRange(n) => write!(f, "port {n} is out of range; expected 1 to 65535"),
+            PortError::NotANumber(t) => {
+                write!(f, "'{t}' is not a port number; expected 1 to 65535")
+            }
+        }
+    }
+}
+
+impl std::error::Error for PortError {}
 
 /// Parses one target string.
 pub fn parse_target(input: &str) -> Result<Target, TargetError> {
@@ -191,7 +213,7 @@ fn parse_target_syntax(input: &str) -> Result<Target, TargetError> {
         let port = if after.is_empty() {
             None
         } else if let Some(p) = after.strip_prefix(':') {
-            Some(parse_port(p).map_err(&err)?)
+            Some(parse_port(p).map_err(|e| err(e.to_string()))?)
         } else {
             return Err(err(format!("unexpected '{after}' after ']'")));
         };
@@ -214,7 +236,7 @@ fn parse_target_syntax(input: &str) -> Result<Target, TargetError> {
     }
 
     let (host, port) = match s.split_once(':') {
-        Some((h, p)) => (h, Some(parse_port(p).map_err(&err)?)),
+        Some((h, p)) => (h, Some(parse_port(p).map_err(|e| err(e.to_string()))?)),
         None => (s, None),
     };
     if host.is_empty() {

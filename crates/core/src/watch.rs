@@ -18,10 +18,6 @@ use crate::observation::HostObservation;
 use crate::probe::PortState;
 use crate::target::{Address, Target};
 
-/// Shortest interval `--watch` accepts: below it a round of a filtered host would not finish
-/// before the next one starts.
-pub const MIN_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
-
 /// One change, as an NDJSON line (`"type": "event"`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Event {

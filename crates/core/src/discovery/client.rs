@@ -362,36 +362,81 @@ pub struct DiscoverRun {
     pub elapsed: Duration,
 }
 
+/// Why `--discover` has no interface to multicast on; names the usable ones.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InterfaceError {
+    /// None is up, multicast-capable, not loopback and with an address.
+    NoneUsable,
+    NoSuchInterface {
+        name: String,
+        usable: Vec<String>,
+    },
+    CannotMulticast {
+        name: String,
+        usable: Vec<String>,
+    },
+}
+
+impl std::fmt::Display for InterfaceError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let usable = |u: &[String]| {
+            if u.is_empty() {
+                "none here".to_string()
+            } else {
+                u.join(", ")
+            }
+        };
+        match self {
+            InterfaceError::NoneUsable => f.write_str(
+                "no interface to multicast on: none is up, multicast-capable and not loopback (usable: none here)",
+            ),
+            InterfaceError::NoSuchInterface { name, usable: u } => write!(
+                f,
+                "no network interface named '{name}'; usable for --discover: {}",
+                usable(u)
+            ),
+            InterfaceError::CannotMulticast { name, usable: u } => write!(
+                f,
+                "interface '{name}' cannot multicast (it must be up, multicast-capable, not loopback, with an address); usable: {}",
+                usable(u)
+            ),
+        }
+    }
+}
+
+impl std::error::Error for InterfaceError {}
+
 /// The interfaces `--discover` multicasts on: the named ones, or every one that is up,
-/// multicast-capable and not loopback. A name that is not there, or cannot multicast, is an error
-/// that names it and the usable ones.
-pub fn discover_interfaces(all: &[Interface], names: &[String]) -> Result<Vec<Interface>, String> {
+/// multicast-capable and not loopback. A name that is not there, or cannot multicast, is an
+/// error that names it and the usable ones.
+pub fn discover_interfaces(
+    all: &[Interface],
+    names: &[String],
+) -> Result<Vec<Interface>, InterfaceError> {
     let usable: Vec<&Interface> = all
         .iter()
         .filter(|i| i.multicasts() && !i.addrs.is_empty())
         .collect();
-    let usable_names = || {
-        let n: Vec<&str> = usable.iter().map(|i| i.name.as_str()).collect();
-        if n.is_empty() {
-            "none here".to_string()
-        } else {
-            n.join(", ")
-        }
-    };
+    let usable_names = || usable.iter().map(|i| i.name.clone()).collect::<Vec<_>>();
     if names.is_empty() {
         if usable.is_empty() {
-            return Err("no interface to multicast on: none is up, multicast-capable and not loopback (usable: none here)".into());
+            return Err(InterfaceError::NoneUsable);
         }
         return Ok(usable.into_iter().cloned().collect());
     }
     names
         .iter()
         .map(|n| match all.iter().find(|i| &i.name == n) {
-            None => Err(format!("no network interface named '{n}'; usable for --discover: {}", usable_names())),
-            Some(i) if !i.multicasts() || i.addrs.is_empty() => Err(format!(
-                "interface '{n}' cannot multicast (it must be up, multicast-capable, not loopback, with an address); usable: {}",
-                usable_names()
-            )),
+            None => Err(InterfaceError::NoSuchInterface {
+                name: n.clone(),
+                usable: usable_names(),
+            }),
+            Some(i) if !i.multicasts() || i.addrs.is_empty() => {
+                Err(InterfaceError::CannotMulticast {
+                    name: n.clone(),
+                    usable: usable_names(),
+                })
+            }
             Some(i) => Ok(i.clone()),
         })
         .collect()
@@ -611,11 +656,24 @@ mod tests {
             got.iter().map(|i| i.name.as_str()).collect::<Vec<_>>(),
             ["eth0"]
         );
-        let e = discover_interfaces(&l, &["wlan9".into()]).unwrap_err();
-        assert!(e.contains("'wlan9'") && e.contains("eth0"), "{e}");
-        let e = discover_interfaces(&l, &["lo".into()]).unwrap_err();
-        assert!(e.contains("'lo' cannot multicast"), "{e}");
-        assert!(discover_interfaces(&l[..1], &[]).is_err());
+        assert_eq!(
+            discover_interfaces(&l, &["wlan9".into()]),
+            Err(InterfaceError::NoSuchInterface {
+                name: "wlan9".into(),
+                usable: vec!["eth0".into()]
+            })
+        );
+        assert_eq!(
+            discover_interfaces(&l, &["lo".into()]),
+            Err(InterfaceError::CannotMulticast {
+                name: "lo".into(),
+                usable: vec!["eth0".into()]
+            })
+        );
+        assert_eq!(
+            discover_interfaces(&l[..1], &[]),
+            Err(InterfaceError::NoneUsable)
+        );
     }
 
     /// Loopback only: nothing listens on UDP 3702 of this test's own address, so the unicast
