@@ -7,6 +7,8 @@ pub mod json;
 pub mod progress;
 pub mod prometheus;
 pub mod sweep;
+#[cfg(test)]
+mod tests;
 
 use std::time::{Duration, SystemTime};
 
