@@ -9,6 +9,7 @@ pub mod prometheus;
 pub mod sweep;
 #[cfg(test)]
 mod tests;
+pub mod words;
 
 use std::time::{Duration, SystemTime};
 

@@ -1,5 +1,5 @@
 //! The words of the diagnosis, as people and scripts read them: for every scenario the diagnose
-//! rules are tested on (crates/core/src/diagnose/tests.rs), a snapshot of the human report and
+//! rules are tested on (crates/core/src/diagnose/tests/), a snapshot of the human report and
 //! of the JSON verdict and findings. Built from fixed observations (no sockets, fixed times), so
 //! a changed sentence shows up in review as a diff of `src/report/snapshots/`. Update with
 //! `cargo insta review` or `INSTA_UPDATE=always cargo test --bin msvsmon-probe report::tests`.
