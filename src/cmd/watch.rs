@@ -87,7 +87,7 @@ pub fn run(config: ProbeConfig) -> Result<ExitCode, AppError> {
                     }
                     for e in state.update(&obs, &d, at) {
                         events += 1;
-                        lines.emit(&e);
+                        lines.emit(&report::events::line(&e));
                     }
                     if let Some(i) = config.targets.iter().position(|t| t.input == target) {
                         latest[i] = Some((obs, d));
@@ -271,7 +271,7 @@ pub async fn scan_rounds(config: ScanConfig) -> Result<ExitCode, AppError> {
                         }
                         for e in state.update(&obs, &d, at) {
                             events += 1;
-                            lines.emit(&e);
+                            lines.emit(&report::events::line(&e));
                         }
                         followed.insert(key, (obs, d));
                     }

@@ -134,7 +134,7 @@ fn write_target(
     writeln!(
         w,
         "\n  Verdict: {vstyle}{mark}{vstyle:#} — {}",
-        d.verdict.summary
+        words::summary(&d.verdict)
     )?;
     for f in &d.findings {
         write_finding(w, obs, f)?;

@@ -430,7 +430,7 @@ pub fn target(obs: &HostObservation, d: &Diagnosis) -> TargetJson {
         addresses: obs.addresses.iter().map(address).collect(),
         verdict: VerdictJson {
             status: d.verdict.status,
-            summary: d.verdict.summary.clone(),
+            summary: words::summary(&d.verdict),
             endpoints: d
                 .verdict
                 .endpoints

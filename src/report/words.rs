@@ -6,8 +6,8 @@
 //! port's releases, label and state, what the network sent) is read from the observation the
 //! finding was made from. Wording changes show up in the snapshots of `src/report/snapshots/`.
 
-use msvsmon_probe_core::catalog::{join_releases, Port, Release};
-use msvsmon_probe_core::diagnose::{DiscoverySilence, Evidence, Finding};
+use msvsmon_probe_core::catalog::{self, join_releases, Port, Release};
+use msvsmon_probe_core::diagnose::{DiscoverySilence, Evidence, Finding, Status, Verdict};
 use msvsmon_probe_core::discovery::DebuggerHint;
 use msvsmon_probe_core::observation::{HostObservation, PortObservation};
 use msvsmon_probe_core::probe::{Greeting, Reason};
@@ -21,6 +21,40 @@ pub fn cause(f: &Finding, obs: &HostObservation) -> String {
 /// What to do next.
 pub fn action(f: &Finding, obs: &HostObservation) -> String {
     sentences(f, obs).1
+}
+
+/// The verdict in one line: where the debugger is reachable, or why it is not.
+pub fn summary(v: &Verdict) -> String {
+    let host = &v.host;
+    match v.status {
+        Status::Reachable => v
+            .endpoints
+            .iter()
+            .map(|e| {
+                let what = if e.custom && e.releases.is_empty() {
+                    "a service on the custom port (msvsmon /port?)".to_string()
+                } else {
+                    let rs: Vec<&Release> = e
+                        .releases
+                        .iter()
+                        .filter_map(|k| catalog::release(k))
+                        .collect();
+                    format!("{} remote debugger", join_releases(&rs))
+                };
+                format!("{what} reachable at {}", e.address.with_port(e.port))
+            })
+            .collect::<Vec<_>>()
+            .join("; "),
+        Status::Wow64Only => format!(
+            "only a WoW64 port answers on {host} ({}); the main port does not, so Visual Studio cannot attach",
+            v.wow64_port.map_or_else(String::new, |p| p.to_string())
+        ),
+        Status::Incomplete => format!(
+            "no debugger port answered on {host}, but local errors kept some ports from being probed"
+        ),
+        Status::NotReachable => format!("no remote debugger port answers on {host}"),
+        Status::Unresolved => format!("{host} did not resolve; nothing was probed"),
+    }
 }
 
 const FIREWALL_RULE: &str = "New-NetFirewallRule -DisplayName 'Visual Studio Remote Debugger' \

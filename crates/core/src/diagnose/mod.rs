@@ -24,13 +24,12 @@ mod silence;
 #[cfg(test)]
 mod tests;
 
-use std::fmt::Write as _;
 use std::net::IpAddr;
 use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::catalog::{join_releases, Port, Release};
+use crate::catalog::{Port, Release};
 use crate::discovery::DebuggerHint;
 use crate::observation::{AddressObservation, HostObservation, PortObservation};
 use crate::probe::{Greeting, IcmpDetail, PortState, Reason};
@@ -314,11 +313,16 @@ pub struct Endpoint {
     pub attach_as: String,
 }
 
+/// The answer for one target, and what its one-line summary names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verdict {
     pub status: Status,
+    /// Where Visual Studio can connect (reachable targets).
     pub endpoints: Vec<Endpoint>,
-    pub summary: String,
+    /// The host the verdict is about, as the target named it.
+    pub host: Host,
+    /// The first WoW64 port that accepts, when only WoW64 ports do ([`Status::Wow64Only`]).
+    pub wow64_port: Option<Port>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -330,14 +334,15 @@ pub struct Diagnosis {
 /// Diagnoses one target: every rule, in the order a report lists findings of equal severity,
 /// then good news first, then what is in the way, then the rest.
 pub fn diagnose(obs: &HostObservation) -> Diagnosis {
-    let host = obs.target.host.to_string();
+    let host = obs.target.host.clone();
 
     if obs.addresses.is_empty() {
         return Diagnosis {
             verdict: Verdict {
                 status: Status::Unresolved,
                 endpoints: vec![],
-                summary: format!("{host} did not resolve; nothing was probed"),
+                host,
+                wow64_port: None,
             },
             findings: vec![addresses::unresolved(obs)],
         };
@@ -374,50 +379,25 @@ pub fn diagnose(obs: &HostObservation) -> Diagnosis {
         findings.push(discovery::finding(d, &endpoints));
     }
 
-    let wow64_open: Vec<&PortObservation> = obs
+    let wow64_port = obs
         .addresses
         .iter()
         .flat_map(|a| a.debugger_ports())
-        .filter(|p| p.planned.is_wow64_only())
-        .collect();
+        .find(|p| p.planned.is_wow64_only())
+        .map(|p| p.planned.port);
     let local_errors = obs
         .addresses
         .iter()
         .flat_map(|a| &a.ports)
         .any(|p| p.result.state == PortState::LocalError);
-
-    let (status, summary) = if !endpoints.is_empty() {
-        let mut s = String::new();
-        for (i, e) in endpoints.iter().enumerate() {
-            if i > 0 {
-                s.push_str("; ");
-            }
-            let what = if e.custom && e.releases.is_empty() {
-                "a service on the custom port (msvsmon /port?)".to_string()
-            } else {
-                format!("{} remote debugger", release_names(&e.releases))
-            };
-            let _ = write!(s, "{what} reachable at {}", e.address.with_port(e.port));
-        }
-        (Status::Reachable, s)
-    } else if !wow64_open.is_empty() {
-        (
-            Status::Wow64Only,
-            format!(
-                "only a WoW64 port answers on {host} ({}); the main port does not, so Visual Studio cannot attach",
-                wow64_open[0].planned.port
-            ),
-        )
+    let status = if !endpoints.is_empty() {
+        Status::Reachable
+    } else if wow64_port.is_some() {
+        Status::Wow64Only
     } else if local_errors {
-        (
-            Status::Incomplete,
-            format!("no debugger port answered on {host}, but local errors kept some ports from being probed"),
-        )
+        Status::Incomplete
     } else {
-        (
-            Status::NotReachable,
-            format!("no remote debugger port answers on {host}"),
-        )
+        Status::NotReachable
     };
 
     // Good news first, then what is in the way, then the rest.
@@ -430,19 +410,16 @@ pub fn diagnose(obs: &HostObservation) -> Diagnosis {
     Diagnosis {
         verdict: Verdict {
             status,
+            wow64_port: if status == Status::Wow64Only {
+                wow64_port
+            } else {
+                None
+            },
             endpoints,
-            summary,
+            host,
         },
         findings,
     }
-}
-
-fn release_names(keys: &[&'static str]) -> String {
-    let rs: Vec<&Release> = keys
-        .iter()
-        .filter_map(|k| crate::catalog::release(k))
-        .collect();
-    join_releases(&rs)
 }
 
 /// Main and custom ports that accept with nothing contradicting the debugger.

@@ -101,6 +101,7 @@ const MAINS: [u16; 6] = [4016, 4018, 4020, 4022, 4024, 4026];
 fn open_4026_is_reported_as_2022_or_2026_never_just_2022() {
     let d = diagnose(&host("devbox", &[("10.0.0.5", vec![(4026, open())])]));
     assert_eq!(d.verdict.status, Status::Reachable);
+    assert_eq!(d.verdict.wow64_port, None);
     assert_eq!(d.verdict.endpoints[0].releases, ["2022", "2026"]);
     assert_eq!(d.verdict.endpoints[0].attach_as, "devbox:4026");
     let f = finding(&d, Code::DebuggerReachable);
@@ -260,6 +261,12 @@ fn only_wow64_open_is_its_own_verdict() {
         )],
     ));
     assert_eq!(d.verdict.status, Status::Wow64Only);
+    assert_eq!(
+        d.verdict.wow64_port,
+        Some(Port(4025)),
+        "what the summary names"
+    );
+    assert!(d.verdict.endpoints.is_empty());
     let f = finding(&d, Code::OnlyWow64);
     assert_eq!((f.severity, &f.ports), (Severity::Problem, &ports(&[4025])));
     // 4026 did not refuse: its firewall rule is the advice.
@@ -510,18 +517,9 @@ fn app_service_hosts_get_no_release_mismatch() {
         "{:#?}",
         d.findings
     );
-    // The summary names the App Service, not VS 2019.
+    // The verdict names the App Service, not VS 2019.
+    assert_eq!(d.verdict.status, Status::Reachable);
     assert_eq!(d.verdict.endpoints[0].releases, ["app-service"]);
-    assert!(
-        d.verdict.summary.contains("App Service"),
-        "{}",
-        d.verdict.summary
-    );
-    assert!(
-        !d.verdict.summary.contains("VS 2019"),
-        "{}",
-        d.verdict.summary
-    );
     assert_eq!(
         finding(&d, Code::AppService).evidence,
         Evidence::AppService {
@@ -591,6 +589,7 @@ fn unresolved_names_are_a_finding() {
     o.resolution.error = Some("Name or service not known".into());
     let d = diagnose(&o);
     assert_eq!(d.verdict.status, Status::Unresolved);
+    assert_eq!(d.verdict.host, Host::Name("ghost.local".into()));
     assert_eq!(codes(&d), [Code::Unresolved]);
     let f = finding(&d, Code::Unresolved);
     assert_eq!((f.severity, f.address), (Severity::Problem, None));
@@ -609,11 +608,7 @@ fn custom_port_open_is_reachable_and_labelled_custom() {
     let e = &d.verdict.endpoints[0];
     assert!(e.custom && e.releases.is_empty());
     assert_eq!(e.port, Port(4567));
-    assert!(
-        d.verdict.summary.contains("custom port"),
-        "{}",
-        d.verdict.summary
-    );
+    assert_eq!(e.label, "custom port (msvsmon /port)");
 }
 
 #[test]
