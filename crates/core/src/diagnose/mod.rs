@@ -1,14 +1,14 @@
 //! From observations to a verdict and findings: pure rules, no I/O, no words.
 //!
-//! Each rule is a small function in the file of its family — [`silence`] (nothing came back),
-//! [`refusals`] (resets), [`icmp`] (ICMP errors), [`greetings`] (a service that speaks first),
-//! [`releases`] (which monitor answers, and where), [`addresses`] (names and addresses, and what
-//! kept ports from being probed) and [`discovery`] (WS-Discovery) — and returns a [`Finding`]:
-//! a [`Code`], a [`Severity`], the address and ports it is about, and the [`Evidence`] it rests
-//! on. Findings are grouped (all closed main ports of an address in one finding) so a report
-//! stays readable, while the per-port facts stay in the observation. The sentences that say
-//! what a finding means and what to do are written by the reports (the binary's
-//! `src/report/words.rs`), from the finding and the observation it was made from.
+//! Each rule is a small function in the file of its family — `silence.rs` (nothing came back),
+//! `refusals.rs` (resets), `icmp.rs` (ICMP errors), `greetings.rs` (a service that speaks
+//! first), `releases.rs` (which monitor answers, and where), `addresses.rs` (names and
+//! addresses, and what kept ports from being probed) and `discovery.rs` (WS-Discovery) — and
+//! returns a [`Finding`]: a [`Code`], a [`Severity`], the address and ports it is about, and
+//! the [`Evidence`] it rests on. Findings are grouped (all closed main ports of an address in
+//! one finding) so a report stays readable, while the per-port facts stay in the observation.
+//! The sentences that say what a finding means and what to do are written by the reports (the
+//! binary's `src/report/words.rs`), from the finding and the observation it was made from.
 //!
 //! A new rule: write `fn rule(cx: &AddressCtx) -> Option<Finding>` in its family's file, with a
 //! doc comment saying what it claims and on what evidence; add its [`Code`] and [`Evidence`]
