@@ -65,7 +65,7 @@ impl<'a> Watch<'a> {
         }
         for e in self.state.update(obs, d, at) {
             self.events += 1;
-            self.lines.json_line(&e)?;
+            self.lines.json_line(&report::events::line(&e))?;
         }
         Ok(())
     }

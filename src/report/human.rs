@@ -6,8 +6,8 @@ use std::io::{self, Write};
 
 use anstyle::{AnsiColor, Style};
 
-use super::RunInfo;
-use msvsmon_probe_core::diagnose::{Diagnosis, Severity, Status};
+use super::{words, RunInfo};
+use msvsmon_probe_core::diagnose::{Diagnosis, Finding, Severity, Status};
 use msvsmon_probe_core::discovery::client::DiscoverRun;
 use msvsmon_probe_core::discovery::{
     DiscoveryObservation, DiscoveryStatus, Reach, Responder, RouteKind,
@@ -134,14 +134,19 @@ fn write_target(
     writeln!(
         w,
         "\n  Verdict: {vstyle}{mark}{vstyle:#} — {}",
-        d.verdict.summary
+        words::summary(&d.verdict)
     )?;
     for f in &d.findings {
-        let (tag, style) = severity_tag(f.severity);
-        writeln!(w, "  {style}{tag:>7}{style:#}  {}", f.cause)?;
-        writeln!(w, "           {DIM}→{DIM:#} {}", f.action)?;
+        write_finding(w, obs, f)?;
     }
     Ok(())
+}
+
+/// One finding: its severity, what it means, and what to do.
+fn write_finding(w: &mut dyn Write, obs: &HostObservation, f: &Finding) -> io::Result<()> {
+    let (tag, style) = severity_tag(f.severity);
+    writeln!(w, "  {style}{tag:>7}{style:#}  {}", words::cause(f, obs))?;
+    writeln!(w, "           {DIM}→{DIM:#} {}", words::action(f, obs))
 }
 
 fn write_address(w: &mut dyn Write, a: &AddressObservation, heading: bool) -> io::Result<()> {
@@ -392,9 +397,7 @@ pub fn write_discover(
             .iter()
             .filter(|f| matches!(f.severity, Severity::Problem | Severity::Warning))
         {
-            let (tag, style) = severity_tag(f.severity);
-            writeln!(w, "  {style}{tag:>7}{style:#}  {}", f.cause)?;
-            writeln!(w, "           {DIM}→{DIM:#} {}", f.action)?;
+            write_finding(w, obs, f)?;
         }
     }
     if found.ignored.total() > 0 {

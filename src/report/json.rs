@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use super::RunInfo;
+use super::{words, RunInfo};
 use msvsmon_probe_core::catalog::{Certainty, Role};
 use msvsmon_probe_core::diagnose::{Code, Diagnosis, Severity, Status};
 use msvsmon_probe_core::discovery::client::DiscoverRun;
@@ -432,7 +432,7 @@ pub fn target(obs: &HostObservation, d: &Diagnosis) -> TargetJson {
         addresses: obs.addresses.iter().map(address).collect(),
         verdict: VerdictJson {
             status: d.verdict.status,
-            summary: d.verdict.summary.clone(),
+            summary: words::summary(&d.verdict),
             endpoints: d
                 .verdict
                 .endpoints
@@ -455,8 +455,8 @@ pub fn target(obs: &HostObservation, d: &Diagnosis) -> TargetJson {
                 severity: f.severity,
                 address: f.address.map(|a| a.to_string()),
                 ports: f.ports.iter().map(|p| p.0).collect(),
-                cause: f.cause.clone(),
-                action: f.action.clone(),
+                cause: words::cause(f, obs),
+                action: words::action(f, obs),
             })
             .collect(),
         discovery: obs.discovery.as_ref().map(discovery),

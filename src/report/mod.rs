@@ -2,11 +2,15 @@
 //! observations and diagnoses; they never touch a socket.
 
 pub mod catalog;
+pub mod events;
 pub mod human;
 pub mod json;
 pub mod progress;
 pub mod prometheus;
 pub mod sweep;
+#[cfg(test)]
+mod tests;
+pub mod words;
 
 use std::time::{Duration, SystemTime};
 

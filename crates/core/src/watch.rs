@@ -12,29 +12,25 @@ use serde::Serialize;
 
 use tokio::sync::mpsc;
 
-use crate::diagnose::{Diagnosis, Status};
+use crate::diagnose::{Diagnosis, Status, Verdict};
 use crate::host_probe::HostProbe;
 use crate::observation::HostObservation;
 use crate::probe::PortState;
 use crate::target::{Address, Target};
 
-/// One change, as an NDJSON line (`"type": "event"`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// One change of one target (the binary writes it as an NDJSON line, `"type": "event"`).
+#[derive(Debug, Clone, PartialEq)]
 pub struct Event {
-    #[serde(rename = "type")]
-    pub kind_of_line: &'static str,
     /// RFC 3339, UTC, when the probe that saw the change finished.
     pub time: String,
     pub target: String,
     /// This target's probe round (1 for the first).
     pub round: u64,
-    #[serde(flatten)]
     pub change: Change,
 }
 
 /// What changed.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Change {
     /// A port's state; `new` is null when the address is no longer probed (the name moved).
     Port {
@@ -45,12 +41,8 @@ pub enum Change {
         new: Option<PortState>,
         reason: Option<&'static str>,
     },
-    /// The target's verdict.
-    Verdict {
-        old: Option<Status>,
-        new: Status,
-        summary: String,
-    },
+    /// The target's verdict: its status changed from `old` (null on the first round).
+    Verdict { old: Option<Status>, new: Verdict },
     /// The addresses the name resolves to.
     Addresses { old: Vec<String>, new: Vec<String> },
     /// The WS-Discovery status (`answered`, `no_reply`…); null when discovery was not probed.
@@ -147,8 +139,7 @@ impl WatchState {
         if st.verdict != Some(d.verdict.status) {
             changes.push(Change::Verdict {
                 old: st.verdict,
-                new: d.verdict.status,
-                summary: d.verdict.summary.clone(),
+                new: d.verdict.clone(),
             });
         }
         st.ports = seen;
@@ -158,7 +149,6 @@ impl WatchState {
         changes
             .into_iter()
             .map(|change| Event {
-                kind_of_line: "event",
                 time: time.clone(),
                 target: key.clone(),
                 round,
@@ -317,7 +307,7 @@ mod tests {
         e.iter()
             .map(|e| match &e.change {
                 Change::Port { port, old, new, .. } => format!("port {port} {old:?}->{new:?}"),
-                Change::Verdict { old, new, .. } => format!("verdict {old:?}->{new:?}"),
+                Change::Verdict { old, new } => format!("verdict {old:?}->{:?}", new.status),
                 Change::Addresses { old, new } => format!("addresses {old:?}->{new:?}"),
                 Change::Discovery { old, new } => format!("discovery {old:?}->{new:?}"),
             })

@@ -66,22 +66,6 @@ impl Greeting {
             protocol: protocol_of(bytes),
         }
     }
-
-    /// "an SSH server", "an unknown service" – for sentences in hints.
-    pub fn service_phrase(&self) -> String {
-        match self.protocol {
-            Some("ssh") => "an SSH server".into(),
-            Some("http") => "an HTTP server".into(),
-            Some("ftp-or-smtp") => "an FTP or SMTP server".into(),
-            Some("pop3") => "a POP3 server".into(),
-            Some("imap") => "an IMAP server".into(),
-            Some("vnc") => "a VNC server".into(),
-            Some("telnet") => "a Telnet server".into(),
-            Some("mysql") => "a MySQL server".into(),
-            Some(p) => format!("a {p} service"),
-            None => "a service that greets first".into(),
-        }
-    }
 }
 
 fn protocol_of(b: &[u8]) -> Option<&'static str> {

@@ -1,0 +1,186 @@
+//! `--watch` event lines: one NDJSON object per change (`"type": "event"`), built from the
+//! engine's events; a verdict's summary is written by [`super::words`].
+
+use serde::Serialize;
+
+use super::words;
+use msvsmon_probe_core::diagnose::Status;
+use msvsmon_probe_core::probe::PortState;
+use msvsmon_probe_core::watch::{Change, Event};
+
+/// One event line.
+#[derive(Debug, Serialize)]
+pub struct EventLine<'a> {
+    #[serde(rename = "type")]
+    kind_of_line: &'static str,
+    /// RFC 3339, UTC, when the probe that saw the change finished.
+    time: &'a str,
+    target: &'a str,
+    /// This target's probe round (1 for the first).
+    round: u64,
+    #[serde(flatten)]
+    change: ChangeLine<'a>,
+}
+
+/// What changed, under `"kind"`.
+#[derive(Debug, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum ChangeLine<'a> {
+    /// A port's state; `new` is null when the address is no longer probed (the name moved).
+    Port {
+        address: &'a str,
+        port: u16,
+        label: &'a str,
+        old: Option<PortState>,
+        new: Option<PortState>,
+        reason: Option<&'static str>,
+    },
+    /// The target's verdict.
+    Verdict {
+        old: Option<Status>,
+        new: Status,
+        summary: String,
+    },
+    /// The addresses the name resolves to.
+    Addresses {
+        old: &'a [String],
+        new: &'a [String],
+    },
+    /// The WS-Discovery status (`answered`, `no_reply`…); null when discovery was not probed.
+    Discovery {
+        old: Option<&'static str>,
+        new: Option<&'static str>,
+    },
+}
+
+/// The line of one event.
+pub fn line(e: &Event) -> EventLine<'_> {
+    EventLine {
+        kind_of_line: "event",
+        time: &e.time,
+        target: &e.target,
+        round: e.round,
+        change: match &e.change {
+            Change::Port {
+                address,
+                port,
+                label,
+                old,
+                new,
+                reason,
+            } => ChangeLine::Port {
+                address,
+                port: *port,
+                label,
+                old: *old,
+                new: *new,
+                reason: *reason,
+            },
+            Change::Verdict { old, new } => ChangeLine::Verdict {
+                old: *old,
+                new: new.status,
+                summary: words::summary(new),
+            },
+            Change::Addresses { old, new } => ChangeLine::Addresses { old, new },
+            Change::Discovery { old, new } => ChangeLine::Discovery {
+                old: *old,
+                new: *new,
+            },
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, SystemTime};
+
+    use super::*;
+    use msvsmon_probe_core::catalog::Selection;
+    use msvsmon_probe_core::diagnose::diagnose;
+    use msvsmon_probe_core::observation::{AddressObservation, HostObservation, PortObservation};
+    use msvsmon_probe_core::probe::{conclude, Attempt};
+    use msvsmon_probe_core::resolve::{Addresses, Resolution, Source};
+    use msvsmon_probe_core::target::{parse_target, Address};
+    use msvsmon_probe_core::watch::WatchState;
+
+    /// `devbox` at `ips`, VS 2022's ports, 4026 open or refused.
+    fn obs(ips: &[&str], open: bool) -> HostObservation {
+        let plan = Selection {
+            releases: Some(vec![msvsmon_probe_core::catalog::release("2022").unwrap()]),
+            ..Default::default()
+        }
+        .plan(false, None);
+        let addresses: Vec<AddressObservation> = ips
+            .iter()
+            .map(|ip| {
+                let address = Address::new(ip.parse().unwrap());
+                let ports = plan
+                    .iter()
+                    .map(|p| {
+                        let a = if open && p.port.0 == 4026 {
+                            Attempt::Accepted {
+                                rtt: Duration::from_millis(1),
+                                greeting: None,
+                            }
+                        } else {
+                            Attempt::Refused {
+                                rtt: Duration::from_millis(1),
+                            }
+                        };
+                        PortObservation {
+                            planned: p.clone(),
+                            result: conclude(&a, address.ip, 1),
+                        }
+                    })
+                    .collect();
+                AddressObservation { address, ports }
+            })
+            .collect();
+        HostObservation {
+            target: parse_target("devbox").unwrap(),
+            resolution: Resolution::Found {
+                source: Source::System,
+                addresses: Addresses::new(addresses.iter().map(|a| a.address)).expect("an address"),
+            },
+            addresses,
+            discovery: None,
+            elapsed: Duration::from_millis(2),
+        }
+    }
+
+    fn lines(state: &mut WatchState, o: &HostObservation) -> Vec<String> {
+        state
+            .update(o, &diagnose(o), SystemTime::UNIX_EPOCH)
+            .iter()
+            .map(|e| serde_json::to_string(&line(e)).unwrap())
+            .collect()
+    }
+
+    /// The lines as scripts read them: every field, in this order, byte for byte.
+    #[test]
+    fn event_lines_are_the_documented_ndjson() {
+        let mut w = WatchState::new();
+        let first = lines(&mut w, &obs(&["10.0.0.5"], false));
+        assert_eq!(
+            first[0],
+            r#"{"type":"event","time":"1970-01-01T00:00:00.000Z","target":"devbox","round":1,"kind":"port","address":"10.0.0.5","port":4025,"label":"VS 2019, 2022 or 2026 · WoW64","old":null,"new":"closed","reason":"conn-refused"}"#
+        );
+        assert_eq!(
+            first.last().unwrap(),
+            r#"{"type":"event","time":"1970-01-01T00:00:00.000Z","target":"devbox","round":1,"kind":"verdict","old":null,"new":"not_reachable","summary":"no remote debugger port answers on devbox"}"#
+        );
+        let up = lines(&mut w, &obs(&["10.0.0.6"], true));
+        assert_eq!(
+            up[0],
+            r#"{"type":"event","time":"1970-01-01T00:00:00.000Z","target":"devbox","round":2,"kind":"addresses","old":["10.0.0.5"],"new":["10.0.0.6"]}"#
+        );
+        assert!(
+            up.contains(&r#"{"type":"event","time":"1970-01-01T00:00:00.000Z","target":"devbox","round":2,"kind":"port","address":"10.0.0.5","port":4026,"label":"","old":"closed","new":null,"reason":null}"#.to_string()),
+            "{up:#?}"
+        );
+        assert_eq!(
+            up.last().unwrap(),
+            r#"{"type":"event","time":"1970-01-01T00:00:00.000Z","target":"devbox","round":2,"kind":"verdict","old":"not_reachable","new":"reachable","summary":"VS 2022 or 2026 remote debugger reachable at 10.0.0.6:4026"}"#
+        );
+    }
+}

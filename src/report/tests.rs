@@ -1,0 +1,769 @@
+//! The words of the diagnosis, as people and scripts read them: for every scenario the diagnose
+//! rules are tested on (crates/core/src/diagnose/tests/), a snapshot of the human report and
+//! of the JSON verdict and findings. Built from fixed observations (no sockets, fixed times), so
+//! a changed sentence shows up in review as a diff of `src/report/snapshots/`. Update with
+//! `cargo insta review` or `INSTA_UPDATE=always cargo test --bin msvsmon-probe report::tests`.
+
+use std::net::IpAddr;
+use std::time::{Duration, SystemTime};
+
+use msvsmon_probe_core::catalog::Selection;
+use msvsmon_probe_core::diagnose::{diagnose, Diagnosis};
+use msvsmon_probe_core::discovery::client::{self, DiscoverRun};
+use msvsmon_probe_core::discovery::collect::{Collector, SentProbe};
+use msvsmon_probe_core::discovery::{
+    samples, AddressReach, DiscoveryObservation, DiscoveryStatus, ProbeKind, Reach, RouteKind,
+    RouteRecord, Version,
+};
+use msvsmon_probe_core::engine::Settings;
+use msvsmon_probe_core::observation::{AddressObservation, HostObservation, PortObservation};
+use msvsmon_probe_core::platform::{ConnectErrorKind, IcmpReport, IfAddr, Interface};
+use msvsmon_probe_core::probe::{conclude, Attempt, Greeting, IcmpDetail, IcmpKind};
+use msvsmon_probe_core::resolve::{Addresses, Resolution, ResolveError, Source};
+use msvsmon_probe_core::target::{parse_target, Address, Host};
+
+use super::{human, json, RunInfo};
+
+// --- fixed observations ------------------------------------------------------------------------
+
+/// An observation of `target`: `addrs` maps each address to port → attempt; unlisted ports are
+/// refused. Every port made `attempts` attempts.
+fn host_with(
+    target: &str,
+    addrs: &[(&str, Vec<(u16, Attempt)>)],
+    attempts: u32,
+) -> HostObservation {
+    let t = parse_target(target).unwrap();
+    let plan = Selection::default().plan(t.is_app_service(), t.port);
+    let addresses: Vec<AddressObservation> = addrs
+        .iter()
+        .map(|(ip, states)| {
+            let address = Address::new(ip.parse().unwrap());
+            let ports = plan
+                .iter()
+                .map(|p| {
+                    let a = states
+                        .iter()
+                        .find(|(port, _)| *port == p.port.0)
+                        .map(|(_, a)| a.clone())
+                        .unwrap_or(Attempt::Refused {
+                            rtt: Duration::from_micros(100),
+                        });
+                    PortObservation {
+                        planned: p.clone(),
+                        result: conclude(&a, address.ip, attempts),
+                    }
+                })
+                .collect();
+            AddressObservation { address, ports }
+        })
+        .collect();
+    let source = match t.host {
+        Host::Literal(_) => Source::Literal,
+        Host::Name(_) => Source::System,
+    };
+    let resolution = match (&t.host, Addresses::new(addresses.iter().map(|a| a.address))) {
+        (Host::Literal(a), _) => Resolution::Literal(*a),
+        (_, Some(addresses)) => Resolution::Found { source, addresses },
+        (_, None) => Resolution::Failed {
+            source,
+            error: ResolveError::NoSuchName,
+        },
+    };
+    HostObservation {
+        target: t,
+        resolution,
+        addresses,
+        discovery: None,
+        elapsed: Duration::from_millis(3),
+    }
+}
+
+fn host(target: &str, addrs: &[(&str, Vec<(u16, Attempt)>)]) -> HostObservation {
+    host_with(target, addrs, 1)
+}
+
+fn open() -> Attempt {
+    Attempt::Accepted {
+        rtt: Duration::from_micros(300),
+        greeting: None,
+    }
+}
+
+fn silent() -> Attempt {
+    Attempt::NoResponse
+}
+
+fn icmp(code: u8, from: &str) -> Attempt {
+    Attempt::Icmp {
+        rtt: Duration::from_micros(400),
+        report: IcmpReport {
+            v6: false,
+            icmp_type: 3,
+            code,
+            offender: Some(from.parse().unwrap()),
+        },
+        local: Some("10.0.0.2".parse().unwrap()),
+    }
+}
+
+/// Every default port of 10.0.0.5 (or `ip`) answering with `a`.
+fn every_port(a: Attempt) -> Vec<(u16, Attempt)> {
+    Selection::default()
+        .plan(false, None)
+        .iter()
+        .map(|p| (p.port.0, a.clone()))
+        .collect()
+}
+
+/// A discovery observation of 10.0.0.5 reached `reach`, with `replies` (real samples, fed
+/// through the real collector) answering Probe `id`.
+fn disc(status: DiscoveryStatus, reach: Reach, id: &str, replies: &[&str]) -> DiscoveryObservation {
+    let a = Address::new("10.0.0.5".parse().unwrap());
+    let mut c = Collector::new(
+        vec![SentProbe {
+            id: id.into(),
+            route: RouteKind::Multicast,
+            version: Version::V2005,
+            kind: ProbeKind::Device,
+            group: 0,
+        }],
+        Some(vec![a]),
+    );
+    for r in replies {
+        c.offer(
+            "10.0.0.5:3702".parse().unwrap(),
+            r.as_bytes(),
+            Duration::from_millis(5),
+        );
+    }
+    let (mut responders, ignored) = c.into_parts();
+    for r in &mut responders {
+        // The stand-in's endpoint is a fresh UUID each time.
+        if r.endpoint
+            .as_deref()
+            .is_some_and(|e| e.starts_with("urn:uuid:"))
+        {
+            r.endpoint = Some("urn:uuid:00000000-0000-4000-8000-000000000000".into());
+        }
+    }
+    let mut routes = vec![RouteRecord {
+        kind: RouteKind::Unicast,
+        address: a,
+        destination: "10.0.0.5:3702".parse().unwrap(),
+        interface: None,
+        datagrams: 8,
+        error: None,
+    }];
+    if reach.multicasts() {
+        routes.push(RouteRecord {
+            kind: RouteKind::Multicast,
+            address: a,
+            destination: "239.255.255.250:3702".parse().unwrap(),
+            interface: Some("eth0".into()),
+            datagrams: 16,
+            error: None,
+        });
+    }
+    DiscoveryObservation {
+        status,
+        addresses: vec![AddressReach {
+            address: a,
+            reach,
+            icmp: None,
+        }],
+        routes,
+        responders,
+        ignored,
+        error: None,
+        wait: Duration::from_secs(3),
+        elapsed: Duration::from_secs(3),
+        stopped_early: false,
+    }
+}
+
+fn eth0() -> Reach {
+    Reach::OnLink {
+        interface: "eth0".into(),
+        index: 2,
+        multicast: true,
+    }
+}
+
+fn port_unreachable_3702() -> Option<IcmpDetail> {
+    Some(IcmpDetail {
+        kind: IcmpKind::PortUnreachable,
+        icmp_type: 3,
+        code: 3,
+        v6: false,
+        from: Some("10.0.0.5".parse().unwrap()),
+    })
+}
+
+fn admin_prohibited_3702(from: &str) -> Option<IcmpDetail> {
+    Some(IcmpDetail {
+        kind: IcmpKind::AdminProhibited,
+        icmp_type: 3,
+        code: 13,
+        v6: false,
+        from: Some(from.parse().unwrap()),
+    })
+}
+
+fn with(d: DiscoveryObservation, ports: Vec<(u16, Attempt)>) -> HostObservation {
+    let mut o = host("devbox", &[("10.0.0.5", ports)]);
+    o.discovery = Some(d);
+    o
+}
+
+const WSDD_ID: &str = "urn:uuid:5a4f0a53-1c1e-4d9f-9a3a-0c8f2b6e7d11";
+const PYTHON_ID: &str = "urn:uuid:0f5d2c9e-8a47-4c36-9a8e-3f1b2d4c5e60";
+
+fn stand_in_reply() -> String {
+    let mut si = msvsmon_probe_core::discovery::responder::StandIn::new(1);
+    let probe = msvsmon_probe_core::discovery::message::Probe {
+        message_id: WSDD_ID.into(),
+        version: Version::V2005,
+        kind: ProbeKind::Device,
+    };
+    match si.answer(
+        probe.to_xml().as_bytes(),
+        "10.0.0.9".parse().unwrap(),
+        RouteKind::Unicast,
+    ) {
+        msvsmon_probe_core::discovery::responder::Answer::Reply { xml, .. } => xml,
+        other => panic!("{other:?}"),
+    }
+}
+
+// --- rendering ---------------------------------------------------------------------------------
+
+fn run_info(discovery: bool) -> RunInfo {
+    RunInfo {
+        started_at: SystemTime::UNIX_EPOCH,
+        elapsed: Duration::from_millis(1234),
+        settings: Settings::fixed(Duration::from_secs(1), 1, 64),
+        greeting_wait: Duration::from_millis(300),
+        discovery: discovery.then(client::Settings::default),
+    }
+}
+
+/// The human report without styles, then the JSON verdict and findings.
+fn render(obs: HostObservation) -> String {
+    let d = diagnose(&obs);
+    let run = run_info(obs.discovery.is_some());
+    let hosts = [(obs, d)];
+    let mut human = Vec::new();
+    human::write(&mut human, &run, &hosts).unwrap();
+    let human = String::from_utf8(human).unwrap();
+    let t = json::target(&hosts[0].0, &hosts[0].1);
+    /// The part of a `--json` target object the diagnosis fills, fields in document order.
+    #[derive(serde::Serialize)]
+    struct Diagnosed<'a> {
+        verdict: &'a json::VerdictJson,
+        findings: &'a [json::FindingJson],
+    }
+    let json = serde_json::to_string_pretty(&Diagnosed {
+        verdict: &t.verdict,
+        findings: &t.findings,
+    })
+    .unwrap();
+    format!(
+        "{}\n--- JSON verdict and findings ---\n{json}\n",
+        anstream::adapter::strip_str(&human)
+    )
+}
+
+macro_rules! report {
+    ($name:ident, $obs:expr) => {
+        #[test]
+        fn $name() {
+            insta::assert_snapshot!(stringify!($name), render($obs));
+        }
+    };
+}
+
+// --- the scenarios of the diagnose unit tests --------------------------------------------------
+
+report!(
+    open_4026,
+    host("devbox", &[("10.0.0.5", vec![(4026, open())])])
+);
+report!(all_closed, host("10.0.0.5", &[("10.0.0.5", vec![])]));
+report!(
+    filtered_main_port_on_a_live_host,
+    host_with("10.0.0.5", &[("10.0.0.5", vec![(4026, silent())])], 2)
+);
+report!(
+    filtered_main_and_wow64_ports_beside_an_open_one,
+    host_with(
+        "10.0.0.5",
+        &[(
+            "10.0.0.5",
+            vec![(4024, open()), (4026, silent()), (4025, silent())]
+        )],
+        2
+    )
+);
+report!(
+    silent_host,
+    host_with("10.0.0.5", &[("10.0.0.5", every_port(silent()))], 2)
+);
+report!(
+    greeting_on_4026,
+    host(
+        "10.0.0.5",
+        &[(
+            "10.0.0.5",
+            vec![(
+                4026,
+                Attempt::Accepted {
+                    rtt: Duration::from_micros(300),
+                    greeting: Some(Greeting::identify(b"SSH-2.0-OpenSSH_9.2\r\n")),
+                }
+            )]
+        )]
+    )
+);
+report!(
+    greeting_on_a_wow64_port_beside_the_debugger,
+    host(
+        "10.0.0.5",
+        &[(
+            "10.0.0.5",
+            vec![
+                (4026, open()),
+                (
+                    4025,
+                    Attempt::Accepted {
+                        rtt: Duration::from_micros(300),
+                        greeting: Some(Greeting::identify(b"220 mail ESMTP\r\n")),
+                    }
+                )
+            ]
+        )]
+    )
+);
+report!(
+    release_mismatch,
+    host("10.0.0.5", &[("10.0.0.5", vec![(4024, open())])])
+);
+report!(
+    only_wow64_with_the_main_port_silent,
+    host(
+        "10.0.0.5",
+        &[("10.0.0.5", vec![(4025, open()), (4026, silent())])]
+    )
+);
+report!(
+    only_wow64_with_the_main_port_refused,
+    host("10.0.0.5", &[("10.0.0.5", vec![(4025, open())])])
+);
+report!(
+    side_by_side_2019_and_2022,
+    host(
+        "10.0.0.5",
+        &[("10.0.0.5", vec![(4024, open()), (4026, open())])]
+    )
+);
+report!(
+    app_service_without_its_debugger,
+    host("myapp.azurewebsites.net", &[("20.1.2.3", vec![])])
+);
+report!(
+    app_service_with_its_debugger,
+    host(
+        "myapp.azurewebsites.net",
+        &[("10.0.0.5", vec![(4024, open())])]
+    )
+);
+report!(
+    public_address,
+    host("20.1.2.3", &[("20.1.2.3", vec![(4026, open())])])
+);
+report!(
+    ipv6_address,
+    host("fd00::5", &[("fd00::5", vec![(4026, open())])])
+);
+report!(
+    addresses_that_disagree,
+    host(
+        "devbox",
+        &[
+            ("10.0.0.5", vec![(4026, open())]),
+            ("10.0.0.6", vec![(4026, silent())])
+        ]
+    )
+);
+report!(
+    addresses_that_disagree_without_a_debugger,
+    host(
+        "devbox",
+        &[("10.0.0.5", vec![]), ("10.0.0.6", vec![(4026, silent())])]
+    )
+);
+report!(
+    addresses_that_agree,
+    host(
+        "devbox",
+        &[
+            ("10.0.0.5", vec![(4026, open())]),
+            ("10.0.0.6", vec![(4026, open())])
+        ]
+    )
+);
+report!(
+    icmp_rejection_by_a_router,
+    host(
+        "10.0.0.5",
+        &[("10.0.0.5", vec![(4026, icmp(13, "10.0.0.1"))])]
+    )
+);
+report!(
+    icmp_rejections_by_the_host_and_a_router,
+    host(
+        "10.0.0.5",
+        &[(
+            "10.0.0.5",
+            vec![
+                (4026, icmp(13, "10.0.0.1")),
+                (4024, icmp(3, "10.0.0.5")),
+                (4025, icmp(3, "10.0.0.5"))
+            ]
+        )]
+    )
+);
+report!(
+    icmp_rate_limiting,
+    host(
+        "10.0.0.5",
+        &[(
+            "10.0.0.5",
+            vec![
+                (4026, icmp(3, "10.0.0.5")),
+                (4024, icmp(3, "10.0.0.5")),
+                (4022, silent())
+            ]
+        )]
+    )
+);
+report!(
+    a_routers_icmp_among_silence,
+    host(
+        "10.0.0.5",
+        &[("10.0.0.5", {
+            let mut ports = every_port(silent());
+            ports.retain(|(p, _)| *p != 4026);
+            ports.push((4026, icmp(13, "10.0.0.1")));
+            ports
+        })]
+    )
+);
+report!(
+    dead_address_on_the_link,
+    host(
+        "10.0.0.9",
+        &[(
+            "10.0.0.9",
+            every_port(Attempt::Icmp {
+                rtt: Duration::from_secs(1),
+                report: IcmpReport {
+                    v6: false,
+                    icmp_type: 3,
+                    code: 1,
+                    offender: Some("10.0.0.2".parse().unwrap()),
+                },
+                local: Some("10.0.0.2".parse().unwrap()),
+            })
+        )]
+    )
+);
+report!(
+    no_route_to_some_ports_of_a_name,
+    host(
+        "devbox",
+        &[(
+            "10.0.0.9",
+            vec![
+                (
+                    4026,
+                    Attempt::Unreachable {
+                        rtt: Duration::from_micros(50),
+                        kind: ConnectErrorKind::NetUnreachable,
+                    }
+                ),
+                (
+                    4024,
+                    Attempt::Unreachable {
+                        rtt: Duration::from_micros(50),
+                        kind: ConnectErrorKind::NetUnreachable,
+                    }
+                )
+            ]
+        )]
+    )
+);
+report!(
+    host_unreachable_from_a_router,
+    host("10.0.0.9", &[("10.0.0.9", every_port(icmp(1, "10.0.0.1")))])
+);
+report!(unresolved_name, host("ghost", &[]));
+report!(unresolved_mdns_name, host("ghost.local", &[]));
+report!(
+    custom_port_open,
+    host("devbox:4567", &[("10.0.0.5", vec![(4567, open())])])
+);
+report!(
+    local_errors,
+    host(
+        "10.0.0.5",
+        &[(
+            "10.0.0.5",
+            every_port(Attempt::Local {
+                kind: ConnectErrorKind::NoFileDescriptors,
+                error: "Too many open files".into(),
+            })
+        )]
+    )
+);
+report!(
+    local_policy_on_one_port,
+    host(
+        "10.0.0.5",
+        &[(
+            "10.0.0.5",
+            vec![
+                (4026, open()),
+                (
+                    4024,
+                    Attempt::Local {
+                        kind: ConnectErrorKind::LocalPolicy,
+                        error: "Operation not permitted".into(),
+                    }
+                )
+            ]
+        )]
+    )
+);
+
+// --- WS-Discovery ------------------------------------------------------------------------------
+
+report!(
+    debugger_without_a_discovery_answer_on_the_link,
+    with(
+        disc(DiscoveryStatus::NoReply, eth0(), WSDD_ID, &[]),
+        vec![(4026, open())]
+    )
+);
+report!(
+    debugger_without_a_discovery_answer_off_the_link,
+    with(
+        disc(DiscoveryStatus::NoReply, Reach::OffLink, WSDD_ID, &[]),
+        vec![(4026, open())]
+    )
+);
+report!(
+    debugger_without_a_discovery_answer_by_unicast,
+    with(
+        disc(
+            DiscoveryStatus::NoReply,
+            Reach::OnLink {
+                interface: "tun0".into(),
+                index: 3,
+                multicast: false,
+            },
+            WSDD_ID,
+            &[]
+        ),
+        vec![(4026, open())]
+    )
+);
+report!(
+    this_machine_without_a_discovery_answer_or_debugger,
+    with(
+        disc(DiscoveryStatus::NoReply, Reach::ThisMachine, WSDD_ID, &[]),
+        vec![]
+    )
+);
+report!(
+    closed_udp_3702_beside_a_debugger,
+    with(
+        {
+            let mut o = disc(DiscoveryStatus::Closed, eth0(), WSDD_ID, &[]);
+            o.addresses[0].icmp = port_unreachable_3702();
+            o
+        },
+        vec![(4026, open())]
+    )
+);
+report!(
+    closed_udp_3702_without_a_debugger,
+    with(
+        {
+            let mut o = disc(DiscoveryStatus::Closed, eth0(), WSDD_ID, &[]);
+            o.addresses[0].icmp = port_unreachable_3702();
+            o
+        },
+        vec![]
+    )
+);
+report!(
+    closed_udp_3702_off_the_link,
+    with(
+        {
+            let mut o = disc(DiscoveryStatus::Closed, Reach::OffLink, WSDD_ID, &[]);
+            o.addresses[0].icmp = port_unreachable_3702();
+            o
+        },
+        vec![(4026, open())]
+    )
+);
+report!(
+    rejected_udp_3702_off_the_link,
+    with(
+        {
+            let mut o = disc(DiscoveryStatus::Rejected, Reach::OffLink, WSDD_ID, &[]);
+            o.addresses[0].icmp = admin_prohibited_3702("10.0.0.1");
+            o
+        },
+        vec![(4026, open())]
+    )
+);
+report!(
+    rejected_udp_3702_on_the_link_without_a_debugger,
+    with(
+        {
+            let mut o = disc(DiscoveryStatus::Rejected, eth0(), WSDD_ID, &[]);
+            o.addresses[0].icmp = admin_prohibited_3702("10.0.0.5");
+            o
+        },
+        vec![]
+    )
+);
+report!(
+    a_windows_computer_answering_without_a_debugger,
+    with(
+        disc(DiscoveryStatus::Answered, eth0(), WSDD_ID, &[samples::WSDD]),
+        vec![]
+    )
+);
+report!(
+    a_windows_computer_answering_beside_a_debugger,
+    with(
+        disc(DiscoveryStatus::Answered, eth0(), WSDD_ID, &[samples::WSDD]),
+        vec![(4026, open())]
+    )
+);
+report!(
+    windows_function_discovery_beside_a_debugger,
+    with(
+        disc(
+            DiscoveryStatus::Answered,
+            eth0(),
+            samples::WINDOWS_PROBE_ID,
+            &[samples::WINDOWS_COMPUTER]
+        ),
+        vec![(4026, open())]
+    )
+);
+report!(
+    an_unknown_service_answering_beside_a_debugger,
+    with(
+        disc(
+            DiscoveryStatus::Answered,
+            eth0(),
+            PYTHON_ID,
+            &[samples::PYTHON_WSDISCOVERY]
+        ),
+        vec![(4026, open())]
+    )
+);
+report!(
+    an_empty_answer_without_a_debugger,
+    with(
+        disc(
+            DiscoveryStatus::NoMatch,
+            eth0(),
+            PYTHON_ID,
+            &[samples::EMPTY_MATCHES]
+        ),
+        vec![]
+    )
+);
+report!(
+    the_stand_in_beside_its_ports,
+    with(
+        disc(
+            DiscoveryStatus::Answered,
+            eth0(),
+            WSDD_ID,
+            &[&stand_in_reply()]
+        ),
+        vec![(4026, open())]
+    )
+);
+report!(
+    the_stand_in_with_its_ports_dropped,
+    with(
+        disc(
+            DiscoveryStatus::Answered,
+            eth0(),
+            WSDD_ID,
+            &[&stand_in_reply()]
+        ),
+        every_port(silent())
+    )
+);
+report!(
+    discovery_that_could_not_send,
+    with(
+        {
+            let mut o = disc(DiscoveryStatus::Failed, eth0(), WSDD_ID, &[]);
+            o.error = Some("cannot open a UDP socket (IPv4): Permission denied".into());
+            o
+        },
+        vec![(4026, open())]
+    )
+);
+
+/// `--discover`: each responder host's verdict in one line, its problems and warnings.
+#[test]
+fn discover_report() {
+    let computer = with(
+        disc(DiscoveryStatus::Answered, eth0(), WSDD_ID, &[samples::WSDD]),
+        vec![(4025, open())],
+    );
+    let debugger = with(
+        disc(DiscoveryStatus::Answered, eth0(), WSDD_ID, &[samples::WSDD]),
+        vec![(4024, open())],
+    );
+    let hosts: Vec<(HostObservation, Diagnosis)> = [computer, debugger]
+        .into_iter()
+        .map(|o| {
+            let d = diagnose(&o);
+            (o, d)
+        })
+        .collect();
+    let found = DiscoverRun {
+        interfaces: vec![Interface {
+            name: "eth0".into(),
+            index: 2,
+            up: true,
+            loopback: false,
+            multicast: true,
+            addrs: vec![IfAddr {
+                ip: "10.0.0.2".parse::<IpAddr>().unwrap(),
+                prefix: 24,
+            }],
+        }],
+        routes: vec![],
+        responders: vec![],
+        ignored: Default::default(),
+        wait: Duration::from_secs(3),
+        elapsed: Duration::from_secs(3),
+    };
+    let mut out = Vec::new();
+    human::write_discover(&mut out, &run_info(true), &found, &hosts).unwrap();
+    let out = String::from_utf8(out).unwrap();
+    insta::assert_snapshot!("discover", anstream::adapter::strip_str(&out).to_string());
+}

@@ -1,0 +1,620 @@
+//! The words of the diagnosis, in one place: for each finding one sentence of cause and one
+//! concrete next step that names the release and the port, and the verdict's one-line summary.
+//! Every report (human, JSON, NDJSON, watch events) takes its sentences from here.
+//!
+//! A finding names its ports by number and carries the facts its rule decided on; the rest (a
+//! port's releases, label and state, what the network sent) is read from the observation the
+//! finding was made from. Wording changes show up in the snapshots of `src/report/snapshots/`.
+
+use msvsmon_probe_core::catalog::{self, join_releases, Port, Release};
+use msvsmon_probe_core::diagnose::{DiscoverySilence, Evidence, Finding, Status, Verdict};
+use msvsmon_probe_core::discovery::DebuggerHint;
+use msvsmon_probe_core::observation::{HostObservation, PortObservation};
+use msvsmon_probe_core::probe::{Greeting, Reason};
+use msvsmon_probe_core::target::{Address, Host};
+
+/// What the network showed and what it means.
+pub fn cause(f: &Finding, obs: &HostObservation) -> String {
+    sentences(f, obs).0
+}
+
+/// What to do next.
+pub fn action(f: &Finding, obs: &HostObservation) -> String {
+    sentences(f, obs).1
+}
+
+/// The verdict in one line: where the debugger is reachable, or why it is not.
+pub fn summary(v: &Verdict) -> String {
+    let host = &v.host;
+    match v.status {
+        Status::Reachable => v
+            .endpoints
+            .iter()
+            .map(|e| {
+                let what = if e.custom && e.releases.is_empty() {
+                    "a service on the custom port (msvsmon /port?)".to_string()
+                } else {
+                    let rs: Vec<&Release> = e
+                        .releases
+                        .iter()
+                        .filter_map(|k| catalog::release(k))
+                        .collect();
+                    format!("{} remote debugger", join_releases(&rs))
+                };
+                format!("{what} reachable at {}", e.address.with_port(e.port))
+            })
+            .collect::<Vec<_>>()
+            .join("; "),
+        Status::Wow64Only => format!(
+            "only a WoW64 port answers on {host} ({}); the main port does not, so Visual Studio cannot attach",
+            v.wow64_port.map_or_else(String::new, |p| p.to_string())
+        ),
+        Status::Incomplete => format!(
+            "no debugger port answered on {host}, but local errors kept some ports from being probed"
+        ),
+        Status::NotReachable => format!("no remote debugger port answers on {host}"),
+        Status::Unresolved => format!("{host} did not resolve; nothing was probed"),
+    }
+}
+
+const FIREWALL_RULE: &str = "New-NetFirewallRule -DisplayName 'Visual Studio Remote Debugger' \
+     -Direction Inbound -Action Allow -Protocol TCP -Program '<path>\\msvsmon.exe' -LocalPort";
+
+/// The finding's ports as the observation of its address has them.
+struct Ports<'o> {
+    obs: &'o HostObservation,
+    address: Option<Address>,
+}
+
+impl<'o> Ports<'o> {
+    fn get(&self, port: Port) -> Option<&'o PortObservation> {
+        self.obs
+            .addresses
+            .iter()
+            .find(|a| Some(a.address) == self.address)?
+            .ports
+            .iter()
+            .find(|p| p.planned.port == port)
+    }
+
+    /// "VS 2022 or 2026 · main".
+    fn label(&self, port: Port) -> String {
+        self.get(port)
+            .map(|p| p.planned.label())
+            .unwrap_or_else(|| port.to_string())
+    }
+
+    /// "closed".
+    fn state(&self, port: Port) -> &'static str {
+        self.get(port)
+            .map_or("unknown", |p| p.result.state.as_str())
+    }
+
+    /// "4024 (VS 2019), 4026 (VS 2022 or 2026)".
+    fn list(&self, ports: &[Port]) -> String {
+        ports
+            .iter()
+            .map(|&port| match self.get(port) {
+                Some(p) if !p.planned.claims.is_empty() => {
+                    let rs: Vec<&Release> = p.planned.claims.iter().map(|c| c.release).collect();
+                    format!("{port} ({})", join_releases(&rs))
+                }
+                Some(_) => format!("{port} (custom)"),
+                None => port.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// "4024,4026", as a firewall rule takes them.
+fn comma(ports: &[Port]) -> String {
+    ports
+        .iter()
+        .map(|p| p.to_string())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// "4024, 4026", as a sentence lists them.
+fn spaced(ports: &[Port]) -> String {
+    ports
+        .iter()
+        .map(|p| p.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// "an SSH server", "an unknown service": what greeted.
+fn service(g: &Greeting) -> String {
+    match g.protocol {
+        Some("ssh") => "an SSH server".into(),
+        Some("http") => "an HTTP server".into(),
+        Some("ftp-or-smtp") => "an FTP or SMTP server".into(),
+        Some("pop3") => "a POP3 server".into(),
+        Some("imap") => "an IMAP server".into(),
+        Some("vnc") => "a VNC server".into(),
+        Some("telnet") => "a Telnet server".into(),
+        Some("mysql") => "a MySQL server".into(),
+        Some(p) => format!("a {p} service"),
+        None => "a service that greets first".into(),
+    }
+}
+
+/// "icmp-admin-prohibited" as a sentence says it: "ICMP admin prohibited".
+fn icmp_reason(r: Reason) -> String {
+    r.as_str().replace('-', " ").replacen("icmp", "ICMP", 1)
+}
+
+/// Cause and action of one finding.
+fn sentences(f: &Finding, obs: &HostObservation) -> (String, String) {
+    let host = obs.target.host.to_string();
+    let ports = Ports {
+        obs,
+        address: f.address,
+    };
+    // Findings about an address always name it; the others never use it.
+    let addr = || f.address.expect("a finding about an address names it");
+    let first = f.ports.first().copied().unwrap_or(Port(0));
+    match &f.evidence {
+        Evidence::DebuggerReachable { attach_as } => (
+            format!(
+                "{} accepts connections ({}) and nothing contradicts the remote debugger",
+                addr().with_port(first),
+                ports.label(first)
+            ),
+            format!(
+                "in Visual Studio: Debug > Attach to Process, connection type Remote (Windows), target {attach_as}"
+            ),
+        ),
+        Evidence::NotTheDebugger { greeting } => (
+            format!(
+                "{} ({}) accepts, but greets first with \"{}\" ({}); msvsmon waits for the client, so this is not the remote debugger",
+                addr().with_port(first),
+                ports.label(first),
+                greeting.text,
+                service(greeting)
+            ),
+            format!(
+                "another program holds port {first}: find it on the remote machine (netstat -abno | findstr :{first}), or start msvsmon with /port N and attach to name:N"
+            ),
+        ),
+        Evidence::HostSilent {
+            attempts,
+            answered_discovery,
+            main_ports,
+        } => {
+            let addr = addr();
+            let why = if *answered_discovery {
+                format!("{addr} is up (it answered WS-Discovery), so a firewall drops every debugger port (there, in between, or this machine's own outgoing rules)")
+            } else {
+                "the host is down, the address is wrong, or a firewall drops everything (there, in between, or this machine's own outgoing rules)".to_string()
+            };
+            (
+                format!(
+                    "no answer from {addr} on any of its {} ports after {attempts} attempt(s) each: {why}",
+                    f.ports.len()
+                ),
+                format!(
+                    "check that the machine is on and that {addr} is its address; if it is, allow the debugger through its firewall: {FIREWALL_RULE} {}",
+                    comma(main_ports)
+                ),
+            )
+        }
+        Evidence::Filtered { attempts, host_up } => {
+            let up = if *host_up {
+                format!(
+                    "{} is up (it answered on other ports), so a firewall drops these",
+                    addr()
+                )
+            } else {
+                "a firewall drops them, or the host is down".to_string()
+            };
+            (
+                format!(
+                    "no answer on {} after {attempts} attempt(s): {up}",
+                    ports.list(&f.ports)
+                ),
+                format!(
+                    "on the remote machine, allow inbound TCP {} for msvsmon.exe: {FIREWALL_RULE} {} (and open any network firewall in between; a firewall on this machine that drops outgoing connections looks the same)",
+                    comma(&f.ports),
+                    comma(&f.ports)
+                ),
+            )
+        }
+        Evidence::Wow64Filtered => (
+            format!(
+                "no answer on WoW64 port(s) {}: dropped by a firewall; they are needed only to debug 32-bit processes",
+                ports.list(&f.ports)
+            ),
+            format!(
+                "to debug 32-bit processes, also allow inbound TCP {} for msvsmon.exe",
+                comma(&f.ports)
+            ),
+        ),
+        Evidence::Closed {
+            debugger_here: true,
+        } => (
+            format!(
+                "nothing listens on {}: the remote tools of those releases are not running",
+                ports.list(&f.ports)
+            ),
+            "nothing to do unless you need one of those releases".to_string(),
+        ),
+        Evidence::Closed {
+            debugger_here: false,
+        } => (
+            format!(
+                "{} answers, but nothing listens on {}: the remote debugger is not running, or it listens on another port",
+                addr(),
+                ports.list(&f.ports)
+            ),
+            "start the Remote Debugger (msvsmon.exe) of your Visual Studio release on the remote machine; if it was started with /port N, probe that port: msvsmon-probe HOST -p N".to_string(),
+        ),
+        Evidence::Wow64Closed => (
+            format!(
+                "WoW64 port(s) {} closed: normal, a 64-bit monitor opens its WoW64 port only while it debugs a 32-bit process",
+                spaced(&f.ports)
+            ),
+            "nothing to do".to_string(),
+        ),
+        Evidence::IcmpRateLimited { rejected, senders } => {
+            let addr = addr();
+            let senders = if senders.is_empty() {
+                "something on the way".to_string()
+            } else {
+                senders
+                    .iter()
+                    .map(|&s| {
+                        if s == addr.ip {
+                            format!("{addr} itself")
+                        } else {
+                            s.to_string()
+                        }
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            (
+                format!(
+                    "{} port(s) of {addr} were rejected with ICMP by {senders} but {} other(s) got no answer ({}): senders rate-limit their ICMP errors, so the silent ports are probably rejected the same way, not dropped",
+                    rejected.len(),
+                    f.ports.len(),
+                    spaced(&f.ports)
+                ),
+                format!(
+                    "probe fewer ports at a time to see their real answer (e.g. msvsmon-probe {addr} --release 2022); where a firewall rejects, allow inbound TCP {} for msvsmon.exe: {FIREWALL_RULE} {}",
+                    comma(&f.ports),
+                    comma(&f.ports)
+                ),
+            )
+        }
+        Evidence::Rejected { reason, from } => {
+            let addr = addr();
+            let who = match from {
+                Some(s) if *s == addr.ip => format!("by {addr} itself: its firewall rejects"),
+                Some(s) => format!("by {s}, a router or firewall between here and {addr}"),
+                None => "by something on the way".to_string(),
+            };
+            (
+                format!(
+                    "{} rejected with {} {who}",
+                    ports.list(&f.ports),
+                    icmp_reason(*reason)
+                ),
+                format!(
+                    "allow inbound TCP {} in that firewall (for Windows Firewall on the remote machine: {FIREWALL_RULE} {})",
+                    comma(&f.ports),
+                    comma(&f.ports)
+                ),
+            )
+        }
+        Evidence::NoHost {
+            reason,
+            from,
+            every_port,
+        } => {
+            let addr = addr();
+            let cause = match (reason, from) {
+                (Reason::NeighbourUnreachable, _) => format!(
+                    "no host answered ARP/neighbour discovery for {addr} on the local link: nothing is at this address"
+                ),
+                (Reason::NoRoute, _) => format!("this machine has no route to {addr}"),
+                (_, Some(router)) => {
+                    format!("{router} reports {addr} unreachable ({})", reason.as_str())
+                }
+                _ => format!("{addr} is unreachable ({})", reason.as_str()),
+            };
+            (
+                if *every_port {
+                    cause
+                } else {
+                    format!("{cause} (on {})", ports.list(&f.ports))
+                },
+                format!(
+                    "check the address{}: is the machine on, on this network, or behind a VPN that is not connected?",
+                    match &obs.target.host {
+                        Host::Name(n) => format!(" '{n}' resolves to"),
+                        Host::Literal(_) => String::new(),
+                    }
+                ),
+            )
+        }
+        Evidence::LocalError { reason } => {
+            let why = ports
+                .get(first)
+                .and_then(|p| p.result.error.clone())
+                .unwrap_or_default();
+            (
+                format!(
+                    "could not probe {}: {} ({why}); this says nothing about the remote machine",
+                    ports.list(&f.ports),
+                    reason.as_str()
+                ),
+                match reason {
+                    Reason::NoFileDescriptors => {
+                        "raise the open-file limit (ulimit -n) or lower --concurrency, then run again"
+                    }
+                    Reason::NoLocalPorts => {
+                        "wait for closed connections to expire or lower --concurrency, then run again"
+                    }
+                    Reason::LocalPolicy => {
+                        "this machine's own firewall blocks outgoing connections to these ports: allow them"
+                    }
+                    _ => "run again; if it persists, report it with the error text",
+                }
+                .to_string(),
+            )
+        }
+        Evidence::OnlyWow64 {
+            main_ports,
+            blocked_mains,
+        } => {
+            let states = main_ports
+                .iter()
+                .map(|&p| format!("{p} {}", ports.state(p)))
+                .collect::<Vec<_>>()
+                .join(", ");
+            // A refused main port means nothing listens there; only a silent one points at a
+            // firewall.
+            let (meaning, action) = if blocked_mains.is_empty() {
+                (
+                    "nothing listens on the main port; a 64-bit monitor started with /port N keeps its default WoW64 port, so it may listen on another port, or another program holds the WoW64 port".to_string(),
+                    "find the monitor's port (its window: Tools > Options, or its /port switch), probe it with -p N and attach to name:N".to_string(),
+                )
+            } else {
+                (
+                    "a monitor likely runs, but its main port, the one Visual Studio connects to, is not reachable".to_string(),
+                    format!(
+                        "allow inbound TCP {} for msvsmon.exe as well; if the monitor runs with /port N, probe N with -p N and attach to name:N",
+                        comma(blocked_mains)
+                    ),
+                )
+            };
+            (
+                format!(
+                    "only WoW64 port(s) {} accept; the main port(s) {} do not ({states}): {meaning}",
+                    ports.list(&f.ports),
+                    ports.list(main_ports),
+                ),
+                action,
+            )
+        }
+        Evidence::Wow64Conflict => (
+            format!(
+                "VS 2019 (4024) and VS 2022 or 2026 (4026) monitors run side by side on {}; both want WoW64 port 4025, so the one started second cannot debug 32-bit processes (\"Another process is already bound to the TCP/IP port\")",
+                addr()
+            ),
+            "start one of them with /wow64port <a free port>".to_string(),
+        ),
+        Evidence::ReleaseMismatch {
+            newest,
+            newest_ports,
+        } => (
+            format!(
+                "the debugger that answers is {} ({}), while {}: a newer Visual Studio needs the remote tools of its own release",
+                newest.short,
+                spaced(newest_ports),
+                f.ports
+                    .iter()
+                    .map(|&p| format!("{} is {}", ports.list(&[p]), ports.state(p)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            format!(
+                "attach from {}, or install and start the remote tools that match your Visual Studio on the remote machine",
+                newest.name
+            ),
+        ),
+        Evidence::PublicAddress => (
+            format!("{} is a public internet address: Microsoft does not support remote debugging over the internet (Azure scenarios aside)", addr()),
+            "use a VPN or the machine's private address; an open debugger port on the internet is a security risk".to_string(),
+        ),
+        Evidence::MixedAddresses {
+            answering,
+            not_answering,
+        } => {
+            let addrs: Vec<String> = obs
+                .addresses
+                .iter()
+                .map(|a| a.address.to_string())
+                .collect();
+            let works: Vec<String> = answering.iter().map(|(a, p)| a.with_port(*p)).collect();
+            match works.first() {
+                None => (
+                    format!("{host} resolves to {}, and they answer differently", addrs.join(", ")),
+                    format!("make sure {host} points at the machine that runs the debugger; each address is diagnosed on its own"),
+                ),
+                Some(first) => (
+                    format!(
+                        "{host} resolves to {}; the debugger answers at {} but not on {}",
+                        addrs.join(", "),
+                        works.join(", "),
+                        not_answering
+                            .iter()
+                            .map(|a| a.to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    format!(
+                        "Visual Studio may pick another address: attach with {first}, or fix the records of {host}"
+                    ),
+                ),
+            }
+        }
+        Evidence::AppService { debugger_on_4024 } => (
+            format!("{host} is an Azure App Service: its remote debugger is reached on 4024 for every Visual Studio release, not on 4026"),
+            if *debugger_on_4024 {
+                format!("attach to {host}:4024")
+            } else {
+                format!("turn on remote debugging for the app (Configuration > General settings in the Azure portal), then attach to {host}:4024")
+            },
+        ),
+        Evidence::BeyondTheNetwork => (
+            "the network path to the monitor is open".to_string(),
+            "if attaching still fails, the cause is not the network: the authentication mode (Windows Authentication or No Authentication) must match in the IDE and the monitor, your account needs permission (Tools > Permissions in msvsmon), and older debug engines need the remote machine to reach back to this one".to_string(),
+        ),
+        Evidence::Unresolved { mdns } => {
+            let error = obs
+                .resolution
+                .error()
+                .map_or_else(|| "no address".to_string(), |e| e.to_string());
+            (
+                format!("'{host}' could not be resolved: {error}"),
+                if *mdns {
+                    format!("'.local' names need multicast DNS (Bonjour, nss-mdns, or Windows 10+); check the name or use the machine's address instead of '{host}'")
+                } else {
+                    format!("check the spelling and the DNS suffix, or use the machine's address instead of '{host}'; Visual Studio needs the same name to resolve")
+                },
+            )
+        }
+        Evidence::DiscoveryFailed => (
+            format!(
+                "could not send WS-Discovery Probes to {host}: {}; this says nothing about the remote machine",
+                obs.discovery
+                    .as_ref()
+                    .and_then(|d| d.error.as_deref())
+                    .unwrap_or("unknown error")
+            ),
+            "check this machine's own firewall for outgoing UDP 3702, or skip discovery with --no-discovery".to_string(),
+        ),
+        Evidence::StandIn {
+            responder,
+            debugger_ports_open,
+        } => (
+            format!(
+                "{responder} answers WS-Discovery as msvsmon-probe's stand-in (msvsmon-probe listen), not as the Visual Studio remote debugger{}",
+                if *debugger_ports_open { "; the open ports are likely the stand-in's too" } else { "" }
+            ),
+            if *debugger_ports_open {
+                "the network path works, WS-Discovery included: stop `msvsmon-probe listen` and start the remote debugger (msvsmon.exe) on the same ports; it is found the same way unless it runs with /nodiscovery".to_string()
+            } else {
+                // The stand-in answered discovery, but none of its TCP ports did: only half of
+                // the path is open (the findings above say what blocks the ports).
+                "WS-Discovery passes, but the debugger ports do not: fix what the port findings above name (a firewall rule for msvsmon.exe, or the port the stand-in listens on), then probe again before installing the remote debugger".to_string()
+            },
+        ),
+        Evidence::DiscoveryAnswered {
+            responders,
+            hint,
+            attach_as,
+        } => (
+            answered(obs, &host, responders, hint),
+            format!(
+                "Find (Attach to Process) can list machines on this link; if {host} is missing there, the monitor itself may run with /nodiscovery: typing {attach_as} as the connection target works regardless"
+            ),
+        ),
+        Evidence::DiscoveryWithoutDebugger { responders, hint } => (
+            format!(
+                "{}. No debugger port accepts, so the answer is not from a running remote debugger on the ports probed",
+                answered(obs, &host, responders, hint)
+            ),
+            "the port findings say what to fix; a machine that Find lists but that cannot be attached has a TCP problem, not a discovery one (a monitor started with /port N: probe it with -p N)".to_string(),
+        ),
+        Evidence::NoDiscoveryAnswer {
+            why,
+            off_link,
+            inconclusive,
+        } => (
+            format!(
+                "no WS-Discovery answer from {host}: {}{}; no debugger port accepts either",
+                silence(why, *off_link),
+                if *inconclusive { "; inconclusive" } else { "" }
+            ),
+            "nothing to do for discovery until a debugger port answers".to_string(),
+        ),
+        Evidence::NotDiscoverable {
+            why,
+            off_link,
+            attach_as,
+        } => (
+            format!(
+                "{attach_as} accepts connections, but nothing answered WS-Discovery: {}. {host} will not show in the Find dialog (Attach to Process > Find…)",
+                silence(why, *off_link)
+            ),
+            format!(
+                "type {attach_as} as the connection target: attaching works without discovery. To make it show in Find: start msvsmon without /nodiscovery, allow inbound UDP 3702 for msvsmon.exe, and search from a machine on the same subnet"
+            ),
+        ),
+    }
+}
+
+/// "devbox answers WS-Discovery on UDP 3702: a WSD printer (…); nothing in its reply …".
+fn answered(
+    obs: &HostObservation,
+    host: &str,
+    responders: &[usize],
+    hint: &DebuggerHint,
+) -> String {
+    let all = obs
+        .discovery
+        .as_ref()
+        .map_or(&[][..], |d| &d.responders[..]);
+    let what: Vec<String> = responders
+        .iter()
+        .filter_map(|&i| all.get(i))
+        .map(|r| {
+            let types: Vec<&str> = r.types.iter().map(|t| t.text.as_str()).collect();
+            if types.is_empty() {
+                r.classification.kind.phrase().to_string()
+            } else {
+                format!("{} ({})", r.classification.kind.phrase(), types.join(" "))
+            }
+        })
+        .collect();
+    format!(
+        "{host} answers WS-Discovery on UDP 3702: {}; {}",
+        what.join("; "),
+        hint.sentence()
+    )
+}
+
+/// Why nothing answered WS-Discovery.
+fn silence(why: &DiscoverySilence, off_link: bool) -> String {
+    let elsewhere = if off_link {
+        "; besides, it is on another subnet, and multicast does not cross routers"
+    } else {
+        ""
+    };
+    match why {
+        DiscoverySilence::Closed { address } => format!(
+            "UDP 3702 is closed: {address} answered the Probe with ICMP port unreachable, so nothing there listens for discovery (msvsmon /nodiscovery, or no discovery service){elsewhere}"
+        ),
+        DiscoverySilence::Rejected { address, icmp } => format!(
+            "UDP 3702 to {address} is rejected ({} from {}): a firewall refuses discovery{elsewhere}",
+            icmp.kind.reason().as_str(),
+            icmp.from
+                .map(|f| f.to_string())
+                .unwrap_or_else(|| "an unknown sender".into())
+        ),
+        DiscoverySilence::ThisMachine => "it is this machine: a multicast Probe does not come back to its sender, and Windows ignores unicast Probes, so this cannot be told from here".to_string(),
+        DiscoverySilence::OffLink => "it is on another subnet: multicast does not cross routers, and Windows ignores unicast Probes".to_string(),
+        DiscoverySilence::NoAnswer { multicast: true, wait } => format!(
+            "no answer to multicast or unicast Probes within {:.1} s: discovery is off (msvsmon /nodiscovery), a firewall drops UDP 3702, or the host ignores Probes from a network it does not consider its own",
+            wait.as_secs_f64()
+        ),
+        DiscoverySilence::NoAnswer { multicast: false, wait } => {
+            format!("no answer to the unicast Probe within {:.1} s", wait.as_secs_f64())
+        }
+    }
+}
