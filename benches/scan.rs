@@ -11,7 +11,10 @@
 //! 2. 127.0.0.0/16 on loopback, everything closed: probes per second against the floor;
 //! 3. memory: peak RSS for the /16 and for the first million targets of 10.0.0.0/8.
 //!
-//! Environment: `BENCH_ROUNDS` (default 3), `BENCH_ONLY` (farm, loopback, memory; comma list).
+//! Environment: `BENCH_ROUNDS` (default 3), `BENCH_ONLY` (farm, loopback, memory; comma list),
+//! `BENCH_BASELINE` (the path of another msvsmon-probe build, e.g. the last release or the
+//! commit before a change: it runs interleaved with this one in the same rounds, and the ratio
+//! of the two is printed, so a regression shows against the same machine's noise).
 //! Every packet stays in namespaces the bench creates or on loopback; the scanner has no
 //! default route. Timings are printed, never asserted.
 
@@ -107,7 +110,12 @@ mod linux {
     }
 
     fn ours(lab: &Lab, target: &str, extra: &[&str]) -> Run {
-        let mut cmd = tool(lab, BIN);
+        build_of(lab, std::path::Path::new(BIN), target, extra)
+    }
+
+    /// A run of an msvsmon-probe binary (this build, or `BENCH_BASELINE`'s).
+    fn build_of(lab: &Lab, bin: &std::path::Path, target: &str, extra: &[&str]) -> Run {
+        let mut cmd = tool(lab, bin);
         cmd.arg("--ndjson").args(extra).arg(target);
         let (mut run, out) = measure(cmd);
         for line in String::from_utf8_lossy(&out).lines() {
@@ -322,6 +330,20 @@ mod linux {
         );
     }
 
+    /// This build against the baseline's, medians of the same interleaved rounds.
+    fn compare_to_baseline(ours: &[Run], base: &[Run]) {
+        if base.is_empty() {
+            return;
+        }
+        let wall = |r: &[Run]| median(r.iter().map(|x| x.wall).collect()).as_secs_f64();
+        let cpu = |r: &[Run]| median(r.iter().map(|x| x.cpu).collect()).as_secs_f64();
+        println!(
+            "this build / baseline build: wall {:.3}×, CPU {:.3}×",
+            wall(ours) / wall(base),
+            cpu(ours) / cpu(base)
+        );
+    }
+
     fn header(title: &str) {
         println!("\n### {title}\n");
         println!("| tool             | wall (median) | CPU (median) | peak RSS | open found / missed / invented | exit | last stderr line |");
@@ -347,6 +369,11 @@ mod linux {
             }
         };
         let floor_bin = compile("floor", &["-pthread"]);
+        let baseline = std::env::var_os("BENCH_BASELINE").map(PathBuf::from);
+        if let Some(b) = &baseline {
+            assert!(b.is_file(), "BENCH_BASELINE={} is not a file", b.display());
+            println!("baseline build: {}", b.display());
+        }
         let concurrency = {
             // Same budget as ours: the open-file limit less headroom (the config's rule).
             let mut lim: libc::rlimit = unsafe { std::mem::zeroed() };
@@ -379,9 +406,13 @@ mod linux {
             };
             let rs = rustscan_bin();
             let (mut o, mut f, mut n, mut r) = (vec![], vec![], vec![], vec![]);
+            let mut b = vec![];
             for round in 0..rounds {
                 eprintln!("farm round {}/{rounds}", round + 1);
                 o.push(ours(&lab, FARM, &[]));
+                if let Some(base) = &baseline {
+                    b.push(build_of(&lab, base, FARM, &[]));
+                }
                 f.push(floor(
                     &lab,
                     &floor_bin,
@@ -400,6 +431,9 @@ mod linux {
                 truth.len()
             ));
             row("msvsmon-probe", &o, Some(&truth));
+            if !b.is_empty() {
+                row("baseline build", &b, Some(&truth));
+            }
             row("floor (C, epoll)", &f, Some(&truth));
             row("nmap -sT", &n, Some(&truth));
             if !r.is_empty() {
@@ -410,13 +444,17 @@ mod linux {
             let ratio = median(o.iter().map(|r| r.wall).collect()).as_secs_f64()
                 / median(f.iter().map(|r| r.wall).collect()).as_secs_f64();
             println!("\nmsvsmon-probe / floor wall time: {ratio:.2}×");
+            compare_to_baseline(&o, &b);
         }
 
         if only.contains("loopback") {
-            let (mut o, mut f) = (vec![], vec![]);
+            let (mut o, mut f, mut b) = (vec![], vec![], vec![]);
             for round in 0..rounds {
                 eprintln!("loopback round {}/{rounds}", round + 1);
                 o.push(ours(&lab, "127.0.0.0/16", &[]));
+                if let Some(base) = &baseline {
+                    b.push(build_of(&lab, base, "127.0.0.0/16", &[]));
+                }
                 f.push(floor(
                     &lab,
                     &floor_bin,
@@ -428,6 +466,9 @@ mod linux {
             }
             header("Loopback: 127.0.0.0/16 × 12 ports, all closed (786,432 probes)");
             row("msvsmon-probe", &o, None);
+            if !b.is_empty() {
+                row("baseline build", &b, None);
+            }
             row("floor (C, epoll)", &f, None);
             let pps = |runs: &[Run]| {
                 786_432.0 / median(runs.iter().map(|r| r.wall).collect()).as_secs_f64()
@@ -438,6 +479,7 @@ mod linux {
                 pps(&f),
                 pps(&f) / pps(&o)
             );
+            compare_to_baseline(&o, &b);
         }
 
         if only.contains("memory") {
