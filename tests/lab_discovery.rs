@@ -5,8 +5,8 @@
 //!
 //! The lab is the standard one plus the hosts of [`spec`]: stand-ins, firewalls on UDP 3702, a
 //! hostile responder, a second LAN (`lan1`) with a wsdd, a publisher and a host where one case
-//! starts a stand-in, and hosts one router away (unicast only). README.md, "How the lab tests
-//! work", has the list. One lab serves every case (`harness = false`, crates/lab/src/runner.rs); as
+//! starts a stand-in, and hosts one router away (unicast only). docs/lab.md has the
+//! list. One lab serves every case (`harness = false`, crates/lab/src/runner.rs); as
 //! root the lab installs what it lacks, otherwise the cases are skipped loudly (a failure under
 //! CI=true). Run one case: `cargo test --test lab_discovery -- wsdd::ipv4_on_the_link`.
 
@@ -592,7 +592,7 @@ mod linux {
     /// (Probed at its ULA instead, wsdd answers the ff02::c Probe from its link-local address,
     /// which is not the target's, and refuses the unicast Probe with ICMP port unreachable: its
     /// IPv6 sockets are bound to the link-local address and the group only. The report then
-    /// says `closed`: README, "Known limit: IPv6 targets at a global or ULA address".)
+    /// says `closed`: docs/ws-discovery.md, "Known limit: IPv6 targets at a global or ULA address".)
     fn wsdd_link_local(lab: &Lab) {
         let ll = link_local(lab, "wsdd");
         let target = format!("{ll}%lan0");

@@ -2,7 +2,7 @@
 //! Probe parser (what `listen` reads), the reply collector and the stand-in's answer. None may
 //! panic; each is one bounded pass over at most 64 KiB.
 //!
-//! Seeds: `fuzz/seeds/` (real replies and our Probes). Run: see README, "Testing".
+//! Seeds: `fuzz/seeds/` (real replies and our Probes). Run: see docs/testing.md.
 #![no_main]
 
 use std::net::SocketAddr;

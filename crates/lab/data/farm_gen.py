@@ -16,7 +16,7 @@ import sys
 
 SEED = "msvsmon-probe farm v1"
 NET = (10, 232)
-# Main port first; WoW64 ports as the remote tools open them (catalog: src/catalog.rs).
+# Main port first; WoW64 ports as the remote tools open them (catalog: crates/core/src/catalog.rs).
 PROFILES = [
     [4026],              # VS 2022/2026, 64-bit monitor idle
     [4026, 4025],        # VS 2022/2026 debugging a 32-bit process

@@ -238,7 +238,7 @@ pub fn standard() -> Vec<HostSpec> {
         ),
         // Dual-stack VS 2022 monitor.
         HostSpec::new("dual", 22).ipv6().listen(&[4026]),
-        // WS-Discovery responders (see docs in README, "How the lab tests work").
+        // WS-Discovery responders (see docs/lab.md).
         HostSpec::new("wsdd", 30).ipv6().run(wsdd("WSDD-LAB", WSDD_UUID)),
         HostSpec::new("wsdpub", 31).listen(&[4026]).run(wsd_publisher()),
     ]

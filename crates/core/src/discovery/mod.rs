@@ -10,7 +10,7 @@
 //! A reply proves "this host answers WS-Discovery" and no more; no reply is inconclusive
 //! (discovery off with `msvsmon /nodiscovery`, UDP 3702 blocked, or another subnet: multicast does
 //! not cross routers). How real responders behave (WSDAPI, wsdd, python wsdiscovery) is in the
-//! README's WS-Discovery section and exercised by `tests/lab_discovery.rs`.
+//! docs/ws-discovery.md and exercised by `tests/lab_discovery.rs`.
 
 pub mod classify;
 pub mod client;

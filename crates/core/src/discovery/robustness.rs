@@ -4,7 +4,7 @@
 //! the same is `fuzz/` (cargo fuzz, nightly only, run by hand).
 //!
 //! `MSVSMON_PROBE_MUTATION_CASES` and `MSVSMON_PROBE_MUTATION_SEED` change the bounds and the seed
-//! (the README records a long run).
+//! (docs/testing.md records a long run).
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -125,7 +125,7 @@ fn env_u64(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-// The one test that reports a number: the README records it (run with --nocapture).
+// The one test that reports a number: docs/testing.md records it (run with --nocapture).
 #[allow(clippy::print_stderr)]
 #[test]
 fn mutated_replies_and_arbitrary_bytes_never_panic() {

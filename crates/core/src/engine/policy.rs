@@ -25,7 +25,7 @@ pub const SELF_CONNECT_RETRIES: u32 = 2;
 /// Extra attempts after local resource exhaustion.
 pub const LOCAL_RETRIES: u32 = 8;
 /// Unanswered retries of never-answering hosts after which a run concludes its path does not
-/// lose SYNs, and stops retrying such hosts. The price (documented in the README): on a path that
+/// lose SYNs, and stops retrying such hosts. The price (documented in docs/scanning.md): on a path that
 /// loses SYNs rarely, a host whose only answering port is an open one whose SYN was lost after
 /// the sample is missed; a host that answers on any other port is "up" and always retried.
 pub const LOSS_SAMPLE: u64 = 256;
