@@ -7,8 +7,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use msvsmon_probe_core::catalog::{self, Port, Release};
-use msvsmon_probe_core::order::Shard;
+use msvsmon_probe_core::{Port, Release, Shard};
 
 use crate::error::ValueError;
 
@@ -322,13 +321,13 @@ pub enum ColorWhen {
 }
 
 fn parse_port(s: &str) -> Result<Port, ValueError> {
-    msvsmon_probe_core::target::parse_port(s).map_err(ValueError::Port)
+    msvsmon_probe_core::parse_port(s).map_err(ValueError::Port)
 }
 
 fn parse_release(s: &str) -> Result<&'static Release, ValueError> {
-    catalog::release(s).ok_or_else(|| ValueError::UnknownRelease {
+    Release::find(s).ok_or_else(|| ValueError::UnknownRelease {
         value: s.to_string(),
-        accepted: catalog::release_keys(),
+        accepted: Release::keys(),
     })
 }
 
@@ -458,7 +457,7 @@ mod tests {
     fn default_timeout_matches_the_platform() {
         assert_eq!(
             parse_timeout(DEFAULT_TIMEOUT),
-            Ok(msvsmon_probe_core::platform::DEFAULT_CONNECT_TIMEOUT)
+            Ok(msvsmon_probe_core::DEFAULT_CONNECT_TIMEOUT)
         );
     }
 
@@ -502,7 +501,7 @@ mod tests {
         let cli = Cli::try_parse_from(["msvsmon-probe", "devbox"]).unwrap();
         assert_eq!(
             cli.probe.discovery_wait,
-            msvsmon_probe_core::discovery::client::DEFAULT_WAIT
+            msvsmon_probe_core::DEFAULT_DISCOVERY_WAIT
         );
     }
 

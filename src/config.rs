@@ -8,17 +8,12 @@ use std::time::Duration;
 
 use crate::cli::{Cli, Command, CompletionsArgs, Format, ListenArgs, ManArgs, ProbeArgs};
 use crate::error::ConfigError;
-use msvsmon_probe_core::catalog::{self, Port, Release, Role, Selection};
-use msvsmon_probe_core::discovery;
-use msvsmon_probe_core::engine::{self, Order, Scan};
-use msvsmon_probe_core::host_probe::HostProbe;
-use msvsmon_probe_core::order::Shard;
-use msvsmon_probe_core::platform::{self, Interface};
-use msvsmon_probe_core::probe::greeting::ReadGreeting;
-use msvsmon_probe_core::resolve::{HostsFile, Resolver};
-use msvsmon_probe_core::sweep::{SweepPlan, SweepRequest};
-use msvsmon_probe_core::target::{parse_target, Target};
-use msvsmon_probe_core::target_set::{is_set_syntax, parse_spec, read_specs, Spec};
+use msvsmon_probe_core::{
+    discover_interfaces, interfaces, is_set_syntax, parse_spec, parse_target, raise_fd_limit,
+    read_specs, Claim, DiscoverySettings, EngineSettings, HostProbe, HostsFile, Interface, Kind,
+    Order, Port, ReadGreeting, Release, Resolver, Role, Scan, ScanBuildError, Selection, Shard,
+    Spec, SweepPlan, SweepRequest, Target,
+};
 
 /// Shortest interval `--watch` accepts: below it a round of a filtered host would not finish
 /// before the next one starts.
@@ -53,7 +48,7 @@ impl Job {
             Some(Command::Man(a)) => Job::Man(a.clone()),
             Some(Command::Listen(a)) => Job::Listen(ListenConfig::from_args(a)),
             None => {
-                let fd_limit = platform::raise_fd_limit();
+                let fd_limit = raise_fd_limit();
                 let args = &cli.probe;
                 if is_scan(args) {
                     let c = ScanConfig::from_args(args, fd_limit, stdin)?;
@@ -148,14 +143,14 @@ pub struct ProbeConfig {
     pub mode: Mode,
     pub targets: Vec<Target>,
     pub selection: Selection,
-    pub engine: engine::Settings,
+    pub engine: EngineSettings,
     pub greeting_wait: Duration,
     pub resolver: Resolver,
     pub reporting: Reporting,
     /// `--watch`: probe again every interval.
     pub watch: Option<Duration>,
     /// The WS-Discovery probe's settings; `None` with `--no-discovery`.
-    pub discovery: Option<discovery::client::Settings>,
+    pub discovery: Option<DiscoverySettings>,
 }
 
 /// `--hosts-file` (names only from that file) or the system resolver.
@@ -180,8 +175,8 @@ fn selection_from(args: &ProbeArgs) -> Selection {
 }
 
 /// The WS-Discovery settings of `--discovery-wait`.
-fn discovery_from(args: &ProbeArgs) -> discovery::client::Settings {
-    discovery::client::Settings {
+fn discovery_from(args: &ProbeArgs) -> DiscoverySettings {
+    DiscoverySettings {
         wait: args.discovery_wait,
     }
 }
@@ -237,9 +232,9 @@ impl ProbeConfig {
             reporting.check_watch()?;
         }
         let mode = if args.discover {
-            let all = platform::interfaces().map_err(ConfigError::ListInterfaces)?;
+            let all = interfaces().map_err(ConfigError::ListInterfaces)?;
             Mode::Discover {
-                interfaces: discovery::client::discover_interfaces(&all, &args.interfaces)
+                interfaces: discover_interfaces(&all, &args.interfaces)
                     .map_err(ConfigError::Interfaces)?,
             }
         } else {
@@ -249,7 +244,7 @@ impl ProbeConfig {
             mode,
             targets,
             selection,
-            engine: engine::Settings::fixed(args.timeout, args.retries, concurrency_for(fd_limit)),
+            engine: EngineSettings::fixed(args.timeout, args.retries, concurrency_for(fd_limit)),
             greeting_wait: args.greeting_wait,
             resolver,
             reporting,
@@ -276,7 +271,7 @@ impl ProbeConfig {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListenConfig {
     /// What to listen on.
-    pub listen: msvsmon_probe_core::listen::Settings,
+    pub listen: msvsmon_probe_core::ListenSettings,
     /// The releases it stands in for, for the banner.
     pub releases: Vec<&'static Release>,
 }
@@ -286,7 +281,7 @@ impl ListenConfig {
         let mut releases = args.releases.clone();
         releases.dedup_by_key(|r| r.key);
         if releases.is_empty() && args.ports.is_empty() {
-            releases.push(catalog::release("2022").expect("2022 is in the catalog"));
+            releases.push(Release::find("2022").expect("2022 is in the catalog"));
         }
         // The ports a monitor of each release listens on: main and WoW64. The 17.2+ service's
         // 4040 is left out: it belongs to the service set-up, not to a monitor started by hand.
@@ -299,21 +294,21 @@ impl ListenConfig {
             .collect();
         ports.sort();
         ports.dedup();
-        let kinds: Vec<catalog::Kind> = releases.iter().map(|r| r.kind).collect();
+        let kinds: Vec<Kind> = releases.iter().map(|r| r.kind).collect();
         let ports = ports
             .into_iter()
             .map(|p| {
-                let claims = catalog::claims(p, &kinds);
+                let claims = Claim::on(p, &kinds);
                 let label = if claims.is_empty() {
                     "custom port".to_string()
                 } else {
-                    catalog::label(&claims)
+                    Claim::label(&claims)
                 };
                 (p, label)
             })
             .collect();
         ListenConfig {
-            listen: msvsmon_probe_core::listen::Settings {
+            listen: msvsmon_probe_core::ListenSettings {
                 ports,
                 bind: args.bind,
                 discovery: !args.no_discovery,
@@ -340,11 +335,11 @@ pub fn is_scan(args: &ProbeArgs) -> bool {
 pub struct ScanConfig {
     /// The targets, exclusions, ports and resolver: what the scan covers.
     pub sweep: SweepRequest,
-    pub settings: engine::Settings,
+    pub settings: EngineSettings,
     pub greeting_wait: Duration,
     pub reporting: Reporting,
     /// `--discovery`: WS-Discovery of each reported host.
-    pub discovery: Option<discovery::client::Settings>,
+    pub discovery: Option<DiscoverySettings>,
     /// `--watch`: scan again every interval.
     pub watch: Option<Duration>,
     pub all: bool,
@@ -352,7 +347,7 @@ pub struct ScanConfig {
 
 impl ScanConfig {
     /// The engine's scan of a prepared plan, as configured.
-    pub fn scan(&self, plan: &SweepPlan) -> Result<Scan, engine::BuildError> {
+    pub fn scan(&self, plan: &SweepPlan) -> Result<Scan, ScanBuildError> {
         Scan::builder(
             plan.targets.clone(),
             plan.ports.iter().map(|p| p.port).collect(),
@@ -457,7 +452,7 @@ impl ScanConfig {
                 .map(|p| p.port.to_string()),
         );
         Ok(ScanConfig {
-            settings: engine::Settings {
+            settings: EngineSettings {
                 max_timeout: args.timeout,
                 min_timeout: args.min_timeout,
                 retries: args.retries,

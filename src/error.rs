@@ -8,14 +8,10 @@ use std::io;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use msvsmon_probe_core::discovery::client::InterfaceError;
-use msvsmon_probe_core::engine::BuildError;
-use msvsmon_probe_core::listen::ListenError;
-use msvsmon_probe_core::order::ShardError;
-use msvsmon_probe_core::resolve::HostsFileError;
-use msvsmon_probe_core::sweep::SweepError;
-use msvsmon_probe_core::target::{PortError, TargetError};
-use msvsmon_probe_core::target_set::SpecError;
+use msvsmon_probe_core::{
+    HostsFileError, InterfaceError, ListenError, PortError, ScanBuildError, ShardError, SpecError,
+    SweepError, TargetError,
+};
 
 use crate::exit_code::ExitCode;
 
@@ -128,7 +124,7 @@ pub enum ConfigError {
     /// `--output` names a file that cannot be written.
     Output(OutputError),
     /// The scan's settings do not make a scan (checked above; kept for the engine's own check).
-    Scan(BuildError),
+    Scan(ScanBuildError),
 }
 
 impl fmt::Display for ConfigError {

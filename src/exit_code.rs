@@ -1,8 +1,7 @@
 //! The process exit codes, documented in `--help` and the README. A monitoring check maps them
 //! directly: 0 found, 1 not found, anything else an error of the check itself.
 
-use msvsmon_probe_core::observation::HostObservation;
-use msvsmon_probe_core::sweep::Tally;
+use msvsmon_probe_core::{HostObservation, Tally};
 
 /// Why the process ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

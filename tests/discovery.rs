@@ -195,8 +195,7 @@ fn listen_takes_releases_and_ports() {
 /// silent for the whole window.)
 #[test]
 fn a_rate_limited_probe_is_answered_when_repeated() {
-    use msvsmon_probe_core::discovery::message::{parse_probe_matches, Probe};
-    use msvsmon_probe_core::discovery::{ProbeKind, Version};
+    use msvsmon_probe_core::{parse_probe_matches, ProbeKind, Version, WsdProbe as Probe};
     use std::collections::BTreeSet;
     use std::net::UdpSocket;
     use std::time::Instant;

@@ -440,7 +440,7 @@ mod linux {
             "{line}: {sc:#}"
         );
         // Re-probed a fixed number of times whatever --retries says (src/engine.rs).
-        let attempts = 1 + msvsmon_probe_core::engine::SELF_CONNECT_RETRIES;
+        let attempts = 1 + msvsmon_probe_core::SELF_CONNECT_RETRIES;
         assert_eq!(
             sc["attempts"], attempts,
             "a self-connect is retried, then reported: {sc:#}"

@@ -6,15 +6,17 @@ use crate::config::ListenConfig;
 use crate::error::AppError;
 use crate::exit_code::ExitCode;
 use crate::output::Output;
-use msvsmon_probe_core::listen::{self, Event, ProbeOutcome};
-use msvsmon_probe_core::platform;
+use msvsmon_probe_core::{
+    bind_stand_in, serve_stand_in, shutdown_signal, ListenEvent, Port, ProbeOutcome,
+    MAX_ANSWERS_PER_SECOND, WSD_PORT,
+};
 
 /// Binds, prints what it listens on, logs what happens, stops on Ctrl-C or SIGTERM. A reader
 /// of the log that goes away stops the log, not the stand-in.
 pub fn run(cfg: ListenConfig) -> Result<ExitCode, AppError> {
     let runtime = super::runtime()?;
     runtime.block_on(async {
-        let bound = listen::bind(&cfg.listen)?;
+        let bound = bind_stand_in(&cfg.listen)?;
         let start = Instant::now();
         let mut out = Output::stdout();
         let l = &bound.listening;
@@ -22,7 +24,7 @@ pub fn run(cfg: ListenConfig) -> Result<ExitCode, AppError> {
         let what = if releases.is_empty() {
             format!(
                 "a remote debugger on port(s) {}",
-                listen::port_list(&cfg.listen.ports)
+                port_list(&cfg.listen.ports)
             )
         } else {
             format!("the {} remote debugger", releases.join(" and "))
@@ -39,7 +41,7 @@ pub fn run(cfg: ListenConfig) -> Result<ExitCode, AppError> {
                 writeln!(w, "  UDP  {a:<28} WS-Discovery, unicast Probes")?;
             }
             for (g, i) in &l.multicast {
-                let g = std::net::SocketAddr::new(*g, msvsmon_probe_core::discovery::PORT);
+                let g = std::net::SocketAddr::new(*g, WSD_PORT);
                 writeln!(w, "  UDP  {g:<28} WS-Discovery, multicast on {i}")?;
             }
             if cfg.listen.discovery {
@@ -54,7 +56,7 @@ pub fn run(cfg: ListenConfig) -> Result<ExitCode, AppError> {
         })?;
 
         let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
-        let server = listen::serve(bound, tx, platform::shutdown_signal());
+        let server = serve_stand_in(bound, tx, shutdown_signal());
         let log = async {
             while let Some(ev) = rx.recv().await {
                 let t = start.elapsed().as_secs_f64();
@@ -74,11 +76,22 @@ pub fn run(cfg: ListenConfig) -> Result<ExitCode, AppError> {
     })
 }
 
+/// The ports of a listen run, for the banner.
+fn port_list(ports: &[(Port, String)]) -> String {
+    ports
+        .iter()
+        .map(|(p, _)| p.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// One line of the log.
-fn describe(ev: Event) -> String {
+fn describe(ev: ListenEvent) -> String {
     match ev {
-        Event::Connection { from, local } => format!("TCP {from} -> {local}: accepted and closed"),
-        Event::Probe {
+        ListenEvent::Connection { from, local } => {
+            format!("TCP {from} -> {local}: accepted and closed")
+        }
+        ListenEvent::Probe {
             from,
             route,
             version,
@@ -93,7 +106,7 @@ fn describe(ev: Event) -> String {
                 ProbeOutcome::Silent(why) => format!("not answered: {why}"),
                 ProbeOutcome::RateLimited => format!(
                     "not answered: more than {} Probes this second",
-                    listen::MAX_ANSWERS_PER_SECOND
+                    MAX_ANSWERS_PER_SECOND
                 ),
             };
             format!(
@@ -101,7 +114,9 @@ fn describe(ev: Event) -> String {
                 route.as_str()
             )
         }
-        Event::NotAProbe { from, why } => format!("UDP 3702 datagram from {from} ignored: {why}"),
-        Event::Error(e) => format!("error: {e}"),
+        ListenEvent::NotAProbe { from, why } => {
+            format!("UDP 3702 datagram from {from} ignored: {why}")
+        }
+        ListenEvent::Error(e) => format!("error: {e}"),
     }
 }

@@ -11,10 +11,7 @@ use crate::config::{Mode, Output, ProbeConfig};
 use crate::error::AppError;
 use crate::exit_code::ExitCode;
 use crate::report;
-use msvsmon_probe_core::diagnose::{diagnose, Diagnosis};
-use msvsmon_probe_core::discovery::client as discovery_client;
-use msvsmon_probe_core::observation::HostObservation;
-use msvsmon_probe_core::platform;
+use msvsmon_probe_core::{diagnose, discover, shutdown_signal, Diagnosis, HostObservation};
 
 use super::{report_output, run_info, runtime};
 
@@ -40,7 +37,7 @@ pub fn run(config: ProbeConfig) -> Result<ExitCode, AppError> {
                 }
                 Mode::Discover { interfaces } => {
                     let settings = config.discovery.unwrap_or_default();
-                    let found = discovery_client::discover(interfaces, &settings).await;
+                    let found = discover(interfaces, &settings).await;
                     let hosts =
                         join_all(found.hosts().into_iter().map(|h| probe.observe_found(h))).await;
                     (hosts, Some(found))
@@ -49,7 +46,7 @@ pub fn run(config: ProbeConfig) -> Result<ExitCode, AppError> {
         };
         tokio::select! {
             obs = work => Some(obs),
-            _ = platform::shutdown_signal() => None,
+            _ = shutdown_signal() => None,
         }
     });
     let Some((observed, found)) = observed else {

@@ -14,11 +14,9 @@ use crate::output::Output;
 use crate::report::progress::Progress;
 use crate::report::sweep::{self as out, ScanFacts};
 use crate::report::{json, prometheus};
-use msvsmon_probe_core::diagnose::{diagnose, Diagnosis};
-use msvsmon_probe_core::discovery::client as discovery_client;
-use msvsmon_probe_core::observation::HostObservation;
-use msvsmon_probe_core::platform;
-use msvsmon_probe_core::sweep::{self, Triage};
+use msvsmon_probe_core::{
+    diagnose, probe_host, shutdown_signal, Diagnosis, HostObservation, Triage,
+};
 
 use super::{report_output, runtime};
 
@@ -36,7 +34,7 @@ struct Kept {
 async fn scan(config: ScanConfig) -> Result<ExitCode, AppError> {
     let started_at = SystemTime::now();
     let start = Instant::now();
-    let plan = sweep::prepare(&config.sweep).await?;
+    let plan = config.sweep.prepare().await?;
     let format = config.reporting.format;
     let mut output = report_output(&config.reporting)?;
 
@@ -49,7 +47,7 @@ async fn scan(config: ScanConfig) -> Result<ExitCode, AppError> {
         let cancel = run.canceller();
         let signalled = signalled.clone();
         tokio::spawn(async move {
-            platform::shutdown_signal().await;
+            shutdown_signal().await;
             signalled.store(true, Ordering::SeqCst);
             cancel.cancel();
         });
@@ -83,7 +81,7 @@ async fn scan(config: ScanConfig) -> Result<ExitCode, AppError> {
                         pending.push(async move {
                             let mut obs = obs;
                             let addrs: Vec<_> = obs.addresses.iter().map(|a| a.address).collect();
-                            obs.discovery = Some(discovery_client::probe_host(&addrs, &settings).await);
+                            obs.discovery = Some(probe_host(&addrs, &settings).await);
                             let d = diagnose(&obs);
                             (obs, d)
                         });

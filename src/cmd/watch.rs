@@ -21,11 +21,10 @@ use crate::exit_code::ExitCode;
 use crate::output::{self, Output};
 use crate::report::prometheus::{self, LastSuccess};
 use crate::report::{self, RunInfo};
-use msvsmon_probe_core::diagnose::{diagnose, Diagnosis, Status};
-use msvsmon_probe_core::observation::HostObservation;
-use msvsmon_probe_core::platform;
-use msvsmon_probe_core::sweep::{self, Triage};
-use msvsmon_probe_core::watch::{probe_every, Heartbeat, WatchState};
+use msvsmon_probe_core::{
+    diagnose, probe_every, shutdown_signal, Diagnosis, Heartbeat, HostObservation, Status, Triage,
+    WatchState,
+};
 
 use super::{run_info, runtime};
 
@@ -149,7 +148,7 @@ pub fn targets(config: ProbeConfig) -> Result<ExitCode, AppError> {
                 .map(|t| probe_every(&probe, t, interval, &tx)),
         );
         tokio::pin!(loops);
-        let stop = platform::shutdown_signal();
+        let stop = shutdown_signal();
         tokio::pin!(stop);
 
         let started_at = SystemTime::now();
@@ -204,7 +203,7 @@ pub fn sweep(config: ScanConfig) -> Result<ExitCode, AppError> {
 
 async fn sweep_rounds(config: ScanConfig) -> Result<ExitCode, AppError> {
     let interval = config.watch.expect("watch mode");
-    let stop = platform::shutdown_signal();
+    let stop = shutdown_signal();
     tokio::pin!(stop);
     let started_at = SystemTime::now();
     let start = Instant::now();
@@ -216,7 +215,7 @@ async fn sweep_rounds(config: ScanConfig) -> Result<ExitCode, AppError> {
     loop {
         round += 1;
         let round_start = tokio::time::Instant::now();
-        let plan = sweep::prepare(&config.sweep).await?;
+        let plan = config.sweep.prepare().await?;
         let mut run = config
             .scan(&plan)
             .map_err(|e| AppError::Config(ConfigError::Scan(e)))?

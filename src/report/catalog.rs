@@ -4,7 +4,7 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use msvsmon_probe_core::catalog::{Assignment, Kind, Release, RELEASES};
+use msvsmon_probe_core::{Assignment, Kind, Release, RELEASES};
 
 #[derive(Serialize)]
 struct CatalogJson {
@@ -58,8 +58,8 @@ pub fn write_table(w: &mut dyn Write) -> io::Result<()> {
             } = a;
             let name = if i == 0 { r.short } else { "" };
             let certainty = match certainty {
-                msvsmon_probe_core::catalog::Certainty::Documented => "documented",
-                msvsmon_probe_core::catalog::Certainty::Inferred => "inferred",
+                msvsmon_probe_core::Certainty::Documented => "documented",
+                msvsmon_probe_core::Certainty::Inferred => "inferred",
             };
             writeln!(
                 w,

@@ -4,9 +4,7 @@
 use serde::Serialize;
 
 use super::words;
-use msvsmon_probe_core::diagnose::Status;
-use msvsmon_probe_core::probe::PortState;
-use msvsmon_probe_core::watch::{Change, Event};
+use msvsmon_probe_core::{PortState, Status, WatchChange, WatchEvent};
 
 /// One event line.
 #[derive(Debug, Serialize)]
@@ -54,14 +52,14 @@ enum ChangeLine<'a> {
 }
 
 /// The line of one event.
-pub fn line(e: &Event) -> EventLine<'_> {
+pub fn line(e: &WatchEvent) -> EventLine<'_> {
     EventLine {
         kind_of_line: "event",
         time: &e.time,
         target: &e.target,
         round: e.round,
         change: match &e.change {
-            Change::Port {
+            WatchChange::Port {
                 address,
                 port,
                 label,
@@ -76,13 +74,13 @@ pub fn line(e: &Event) -> EventLine<'_> {
                 new: *new,
                 reason: *reason,
             },
-            Change::Verdict { old, new } => ChangeLine::Verdict {
+            WatchChange::Verdict { old, new } => ChangeLine::Verdict {
                 old: *old,
                 new: new.status,
                 summary: words::summary(new),
             },
-            Change::Addresses { old, new } => ChangeLine::Addresses { old, new },
-            Change::Discovery { old, new } => ChangeLine::Discovery {
+            WatchChange::Addresses { old, new } => ChangeLine::Addresses { old, new },
+            WatchChange::Discovery { old, new } => ChangeLine::Discovery {
                 old: *old,
                 new: *new,
             },
@@ -95,18 +93,15 @@ mod tests {
     use std::time::{Duration, SystemTime};
 
     use super::*;
-    use msvsmon_probe_core::catalog::Selection;
-    use msvsmon_probe_core::diagnose::diagnose;
-    use msvsmon_probe_core::observation::{AddressObservation, HostObservation, PortObservation};
-    use msvsmon_probe_core::probe::{conclude, Attempt};
-    use msvsmon_probe_core::resolve::{Addresses, Resolution, Source};
-    use msvsmon_probe_core::target::{parse_target, Address};
-    use msvsmon_probe_core::watch::WatchState;
+    use msvsmon_probe_core::{
+        conclude, diagnose, parse_target, Address, AddressObservation, AddressSource, Addresses,
+        Attempt, HostObservation, PortObservation, Resolution, Selection, WatchState,
+    };
 
     /// `devbox` at `ips`, VS 2022's ports, 4026 open or refused.
     fn obs(ips: &[&str], open: bool) -> HostObservation {
         let plan = Selection {
-            releases: Some(vec![msvsmon_probe_core::catalog::release("2022").unwrap()]),
+            releases: Some(vec![msvsmon_probe_core::Release::find("2022").unwrap()]),
             ..Default::default()
         }
         .plan(false, None);
@@ -139,7 +134,7 @@ mod tests {
         HostObservation {
             target: parse_target("devbox").unwrap(),
             resolution: Resolution::Found {
-                source: Source::System,
+                source: AddressSource::System,
                 addresses: Addresses::new(addresses.iter().map(|a| a.address)).expect("an address"),
             },
             addresses,

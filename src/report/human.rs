@@ -7,14 +7,11 @@ use std::io::{self, Write};
 use anstyle::{AnsiColor, Style};
 
 use super::{words, RunInfo};
-use msvsmon_probe_core::diagnose::{Diagnosis, Finding, Severity, Status};
-use msvsmon_probe_core::discovery::client::DiscoverRun;
-use msvsmon_probe_core::discovery::{
-    DiscoveryObservation, DiscoveryStatus, Reach, Responder, RouteKind,
+use msvsmon_probe_core::{
+    AddressObservation, AddressSource, Diagnosis, DiscoverRun, DiscoveryObservation,
+    DiscoveryStatus, Finding, HostObservation, PortState, Reach, Responder, RouteKind, Severity,
+    Status,
 };
-use msvsmon_probe_core::observation::{AddressObservation, HostObservation};
-use msvsmon_probe_core::probe::PortState;
-use msvsmon_probe_core::resolve::Source;
 
 const BOLD: Style = Style::new().bold();
 const DIM: Style = Style::new().dimmed();
@@ -85,11 +82,11 @@ fn write_target(
 ) -> io::Result<()> {
     let addrs = address_list(obs);
     match obs.resolution.source() {
-        Source::Literal => writeln!(w, "{BOLD}{}{BOLD:#}", obs.target.input)?,
+        AddressSource::Literal => writeln!(w, "{BOLD}{}{BOLD:#}", obs.target.input)?,
         src => {
             let via = match src {
-                Source::HostsFile => "hosts file",
-                Source::Discovery => "WS-Discovery",
+                AddressSource::HostsFile => "hosts file",
+                AddressSource::Discovery => "WS-Discovery",
                 _ => "system resolver",
             };
             if addrs.is_empty() {
@@ -112,7 +109,7 @@ fn write_target(
         write_address(
             w,
             a,
-            obs.addresses.len() > 1 || obs.resolution.source() != Source::Literal,
+            obs.addresses.len() > 1 || obs.resolution.source() != AddressSource::Literal,
         )?;
     }
     match &obs.discovery {
@@ -328,7 +325,7 @@ fn write_responder(w: &mut dyn Write, r: &Responder) -> io::Result<()> {
     )
 }
 
-fn ignored_phrase(ig: &msvsmon_probe_core::discovery::Ignored) -> String {
+fn ignored_phrase(ig: &msvsmon_probe_core::Ignored) -> String {
     [
         (ig.other_hosts, "replies from other hosts"),
         (ig.duplicates, "repeats"),

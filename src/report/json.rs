@@ -5,13 +5,11 @@
 use serde::Serialize;
 
 use super::{words, RunInfo};
-use msvsmon_probe_core::catalog::{Certainty, Role};
-use msvsmon_probe_core::diagnose::{Code, Diagnosis, Severity, Status};
-use msvsmon_probe_core::discovery::client::DiscoverRun;
-use msvsmon_probe_core::discovery::{DiscoveryObservation, Ignored, Reach, Responder, RouteRecord};
-use msvsmon_probe_core::observation::{AddressObservation, HostObservation, PortObservation};
-use msvsmon_probe_core::probe::{IcmpKind, PortState};
-use msvsmon_probe_core::resolve::Source;
+use msvsmon_probe_core::{
+    AddressObservation, AddressSource, Certainty, Code, Diagnosis, DiscoverRun,
+    DiscoveryObservation, HostObservation, IcmpKind, Ignored, PortObservation, PortState, Reach,
+    Responder, Role, RouteRecord, Severity, Status,
+};
 
 /// Bumped only for a change that is not an addition.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -160,7 +158,7 @@ pub struct InterfaceJson {
 
 #[derive(Debug, Serialize)]
 pub struct ResolutionJson {
-    pub source: Source,
+    pub source: AddressSource,
     pub addresses: Vec<String>,
     pub error: Option<String>,
     pub error_kind: Option<&'static str>,
@@ -251,7 +249,7 @@ pub fn ms(d: std::time::Duration) -> f64 {
     (d.as_secs_f64() * 1e6).round() / 1e3
 }
 
-fn icmp_json(i: &msvsmon_probe_core::probe::IcmpDetail) -> IcmpJson {
+fn icmp_json(i: &msvsmon_probe_core::IcmpDetail) -> IcmpJson {
     IcmpJson {
         kind: i.kind,
         icmp_type: i.icmp_type,
@@ -276,7 +274,7 @@ pub fn responder(r: &Responder) -> ResponderJson {
     let c = &r.classification;
     ResponderJson {
         // With its zone (`fe80::1%eth0`): a link-local source means nothing without it.
-        source: msvsmon_probe_core::target::Address::from_socket_addr(r.source).to_string(),
+        source: msvsmon_probe_core::Address::from_socket_addr(r.source).to_string(),
         source_port: r.source.port(),
         version: r.version.as_str(),
         endpoint: r.endpoint.clone(),
@@ -299,7 +297,7 @@ pub fn responder(r: &Responder) -> ResponderJson {
         debugger: DebuggerJson {
             hint: c.debugger.as_str(),
             text: match &c.debugger {
-                msvsmon_probe_core::discovery::DebuggerHint::Mentions(t) => Some(t.clone()),
+                msvsmon_probe_core::DebuggerHint::Mentions(t) => Some(t.clone()),
                 _ => None,
             },
             note: c.debugger.sentence(),

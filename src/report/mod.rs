@@ -14,16 +14,15 @@ pub mod words;
 
 use std::time::{Duration, SystemTime};
 
-use msvsmon_probe_core::discovery;
-use msvsmon_probe_core::engine::Settings;
+use msvsmon_probe_core::{DiscoverySettings, EngineSettings};
 
 /// Facts about the run as a whole, for headers and footers.
 #[derive(Debug, Clone, Copy)]
 pub struct RunInfo {
     pub started_at: SystemTime,
     pub elapsed: Duration,
-    pub settings: Settings,
+    pub settings: EngineSettings,
     pub greeting_wait: Duration,
     /// The WS-Discovery settings; `None` with `--no-discovery`.
-    pub discovery: Option<discovery::client::Settings>,
+    pub discovery: Option<DiscoverySettings>,
 }

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use msvsmon_probe_core::engine::Progress as EngineProgress;
+use msvsmon_probe_core::ScanProgress;
 
 pub struct Progress {
     bar: Option<ProgressBar>,
@@ -36,7 +36,7 @@ impl Progress {
         }
     }
 
-    pub fn update(&mut self, p: &EngineProgress, debugger_hosts: u128) {
+    pub fn update(&mut self, p: &ScanProgress, debugger_hosts: u128) {
         let Some(bar) = &self.bar else { return };
         let now = Instant::now();
         let probes = p.probes_sent;

@@ -10,9 +10,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::time::SystemTime;
 
-use msvsmon_probe_core::diagnose::{Diagnosis, Status};
-use msvsmon_probe_core::observation::HostObservation;
-use msvsmon_probe_core::probe::PortState;
+use msvsmon_probe_core::{Diagnosis, HostObservation, PortState, Status};
 
 const STATES: [PortState; 6] = [
     PortState::Open,
@@ -184,18 +182,14 @@ pub fn render(
                     .claims
                     .iter()
                     .map(|c| match c.role {
-                        msvsmon_probe_core::catalog::Role::Main => "main",
-                        msvsmon_probe_core::catalog::Role::Wow64 => "wow64",
-                        msvsmon_probe_core::catalog::Role::Wow64Service => "wow64_service",
-                        msvsmon_probe_core::catalog::Role::AppServiceForwarder => {
-                            "app_service_forwarder"
-                        }
-                        msvsmon_probe_core::catalog::Role::AzureConnector => "azure_connector",
-                        msvsmon_probe_core::catalog::Role::AzureForwarder => "azure_forwarder",
-                        msvsmon_probe_core::catalog::Role::AzureForwarderX86 => {
-                            "azure_forwarder_x86"
-                        }
-                        msvsmon_probe_core::catalog::Role::AzureFileUpload => "azure_file_upload",
+                        msvsmon_probe_core::Role::Main => "main",
+                        msvsmon_probe_core::Role::Wow64 => "wow64",
+                        msvsmon_probe_core::Role::Wow64Service => "wow64_service",
+                        msvsmon_probe_core::Role::AppServiceForwarder => "app_service_forwarder",
+                        msvsmon_probe_core::Role::AzureConnector => "azure_connector",
+                        msvsmon_probe_core::Role::AzureForwarder => "azure_forwarder",
+                        msvsmon_probe_core::Role::AzureForwarderX86 => "azure_forwarder_x86",
+                        msvsmon_probe_core::Role::AzureFileUpload => "azure_file_upload",
                     })
                     .collect();
                 roles.sort_unstable();

@@ -8,19 +8,17 @@ use anstyle::{AnsiColor, Style};
 use serde::Serialize;
 
 use super::json::{self, TargetJson, Tool, SCHEMA_VERSION};
-use msvsmon_probe_core::diagnose::Diagnosis;
-use msvsmon_probe_core::engine::{Outcome, Settings};
-use msvsmon_probe_core::observation::HostObservation;
-use msvsmon_probe_core::resolve::ResolveError;
-use msvsmon_probe_core::sweep::Tally;
+use msvsmon_probe_core::{
+    Diagnosis, EngineSettings, HostObservation, ResolveError, ScanOutcome, Tally,
+};
 
 /// Facts about a finished (or interrupted) scan.
 #[derive(Debug, Clone)]
 pub struct ScanFacts {
     pub started_at: SystemTime,
     pub elapsed: Duration,
-    pub settings: Settings,
-    pub outcome: Outcome,
+    pub settings: EngineSettings,
+    pub outcome: ScanOutcome,
     pub tally: Tally,
     pub excluded: u128,
     pub unresolved: Vec<(String, ResolveError)>,

@@ -7,20 +7,14 @@
 use std::net::IpAddr;
 use std::time::{Duration, SystemTime};
 
-use msvsmon_probe_core::catalog::Selection;
-use msvsmon_probe_core::diagnose::{diagnose, Diagnosis};
-use msvsmon_probe_core::discovery::client::{self, DiscoverRun};
-use msvsmon_probe_core::discovery::collect::{Collector, SentProbe};
-use msvsmon_probe_core::discovery::{
-    samples, AddressReach, DiscoveryObservation, DiscoveryStatus, ProbeKind, Reach, RouteKind,
-    RouteRecord, Version,
+use msvsmon_probe_core::{
+    conclude, diagnose, parse_target, samples, Address, AddressObservation, AddressReach,
+    AddressSource, Addresses, Attempt, Collector, ConnectErrorKind, Diagnosis, DiscoverRun,
+    DiscoveryObservation, DiscoverySettings, DiscoveryStatus, EngineSettings, Greeting, Host,
+    HostObservation, IcmpDetail, IcmpKind, IcmpReport, IfAddr, Interface, PortObservation,
+    ProbeKind, Reach, Resolution, ResolveError, RouteKind, RouteRecord, Selection, SentProbe,
+    Version,
 };
-use msvsmon_probe_core::engine::Settings;
-use msvsmon_probe_core::observation::{AddressObservation, HostObservation, PortObservation};
-use msvsmon_probe_core::platform::{ConnectErrorKind, IcmpReport, IfAddr, Interface};
-use msvsmon_probe_core::probe::{conclude, Attempt, Greeting, IcmpDetail, IcmpKind};
-use msvsmon_probe_core::resolve::{Addresses, Resolution, ResolveError, Source};
-use msvsmon_probe_core::target::{parse_target, Address, Host};
 
 use super::{human, json, RunInfo};
 
@@ -59,8 +53,8 @@ fn host_with(
         })
         .collect();
     let source = match t.host {
-        Host::Literal(_) => Source::Literal,
-        Host::Name(_) => Source::System,
+        Host::Literal(_) => AddressSource::Literal,
+        Host::Name(_) => AddressSource::System,
     };
     let resolution = match (&t.host, Addresses::new(addresses.iter().map(|a| a.address))) {
         (Host::Literal(a), _) => Resolution::Literal(*a),
@@ -220,8 +214,8 @@ const WSDD_ID: &str = "urn:uuid:5a4f0a53-1c1e-4d9f-9a3a-0c8f2b6e7d11";
 const PYTHON_ID: &str = "urn:uuid:0f5d2c9e-8a47-4c36-9a8e-3f1b2d4c5e60";
 
 fn stand_in_reply() -> String {
-    let mut si = msvsmon_probe_core::discovery::responder::StandIn::new(1);
-    let probe = msvsmon_probe_core::discovery::message::Probe {
+    let mut si = msvsmon_probe_core::StandIn::new(1);
+    let probe = msvsmon_probe_core::WsdProbe {
         message_id: WSDD_ID.into(),
         version: Version::V2005,
         kind: ProbeKind::Device,
@@ -231,7 +225,7 @@ fn stand_in_reply() -> String {
         "10.0.0.9".parse().unwrap(),
         RouteKind::Unicast,
     ) {
-        msvsmon_probe_core::discovery::responder::Answer::Reply { xml, .. } => xml,
+        msvsmon_probe_core::StandInAnswer::Reply { xml, .. } => xml,
         other => panic!("{other:?}"),
     }
 }
@@ -242,9 +236,9 @@ fn run_info(discovery: bool) -> RunInfo {
     RunInfo {
         started_at: SystemTime::UNIX_EPOCH,
         elapsed: Duration::from_millis(1234),
-        settings: Settings::fixed(Duration::from_secs(1), 1, 64),
+        settings: EngineSettings::fixed(Duration::from_secs(1), 1, 64),
         greeting_wait: Duration::from_millis(300),
-        discovery: discovery.then(client::Settings::default),
+        discovery: discovery.then(DiscoverySettings::default),
     }
 }
 

@@ -6,12 +6,10 @@
 //! port's releases, label and state, what the network sent) is read from the observation the
 //! finding was made from. Wording changes show up in the snapshots of `src/report/snapshots/`.
 
-use msvsmon_probe_core::catalog::{self, join_releases, Port, Release};
-use msvsmon_probe_core::diagnose::{DiscoverySilence, Evidence, Finding, Status, Verdict};
-use msvsmon_probe_core::discovery::DebuggerHint;
-use msvsmon_probe_core::observation::{HostObservation, PortObservation};
-use msvsmon_probe_core::probe::{Greeting, Reason};
-use msvsmon_probe_core::target::{Address, Host};
+use msvsmon_probe_core::{
+    Address, DebuggerHint, DiscoverySilence, Evidence, Finding, Greeting, Host, HostObservation,
+    Port, PortObservation, Reason, Release, Status, Verdict,
+};
 
 /// What the network showed and what it means.
 pub fn cause(f: &Finding, obs: &HostObservation) -> String {
@@ -37,9 +35,9 @@ pub fn summary(v: &Verdict) -> String {
                     let rs: Vec<&Release> = e
                         .releases
                         .iter()
-                        .filter_map(|k| catalog::release(k))
+                        .filter_map(|k| Release::find(k))
                         .collect();
-                    format!("{} remote debugger", join_releases(&rs))
+                    format!("{} remote debugger", Release::join(&rs))
                 };
                 format!("{what} reachable at {}", e.address.with_port(e.port))
             })
@@ -97,7 +95,7 @@ impl<'o> Ports<'o> {
             .map(|&port| match self.get(port) {
                 Some(p) if !p.planned.claims.is_empty() => {
                     let rs: Vec<&Release> = p.planned.claims.iter().map(|c| c.release).collect();
-                    format!("{port} ({})", join_releases(&rs))
+                    format!("{port} ({})", Release::join(&rs))
                 }
                 Some(_) => format!("{port} (custom)"),
                 None => port.to_string(),

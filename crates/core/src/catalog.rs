@@ -269,17 +269,44 @@ pub static RELEASES: &[Release] = &[
     },
 ];
 
-/// Looks up a release by its key; accepts `vs2022` and `VS2022` as well as `2022`.
-pub fn release(key: &str) -> Option<&'static Release> {
-    let k = key.trim().to_ascii_lowercase();
-    let k = k.strip_prefix("vs").unwrap_or(&k);
-    let k = k.trim_start_matches(['-', ' ']);
-    RELEASES.iter().find(|r| r.key == k)
-}
+impl Release {
+    /// Looks up a release by its key; accepts `vs2022` and `VS2022` as well as `2022`.
+    pub fn find(key: &str) -> Option<&'static Release> {
+        let k = key.trim().to_ascii_lowercase();
+        let k = k.strip_prefix("vs").unwrap_or(&k);
+        let k = k.trim_start_matches(['-', ' ']);
+        RELEASES.iter().find(|r| r.key == k)
+    }
 
-/// The keys accepted by [`release`], for error messages and help.
-pub fn release_keys() -> Vec<&'static str> {
-    RELEASES.iter().map(|r| r.key).collect()
+    /// The keys [`Release::find`] accepts, for error messages and help.
+    pub fn keys() -> Vec<&'static str> {
+        RELEASES.iter().map(|r| r.key).collect()
+    }
+
+    /// Joins short release names the way a person would say them: "VS 2022 or 2026",
+    /// "VS 2019, 2022 or 2026". Only the first keeps the "VS " prefix.
+    pub fn join(releases: &[&Release]) -> String {
+        let mut names: Vec<String> = Vec::new();
+        let mut vs_seen = false;
+        for r in releases {
+            let name = match r.short.strip_prefix("VS ") {
+                Some(year) if vs_seen => year.to_string(),
+                Some(_) => {
+                    vs_seen = true;
+                    r.short.to_string()
+                }
+                None => r.short.to_string(),
+            };
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+        match names.len() {
+            0 => String::new(),
+            1 => names.remove(0),
+            n => format!("{} or {}", names[..n - 1].join(", "), names[n - 1]),
+        }
+    }
 }
 
 /// One (release, role) claim on a port.
@@ -290,75 +317,52 @@ pub struct Claim {
     pub certainty: Certainty,
 }
 
-/// Every release that claims `port`, within the releases `kinds` allows.
-pub fn claims(port: Port, kinds: &[Kind]) -> Vec<Claim> {
-    RELEASES
-        .iter()
-        .filter(|r| kinds.contains(&r.kind))
-        .flat_map(|r| {
-            r.ports
-                .iter()
-                .filter(move |a| a.port == port)
-                .map(move |a| Claim {
-                    release: r,
-                    role: a.role,
-                    certainty: a.certainty,
-                })
-        })
-        .collect()
-}
-
-/// Joins short release names the way a person would say them: "VS 2022 or 2026",
-/// "VS 2019, 2022 or 2026". Only the first keeps the "VS " prefix.
-pub fn join_releases(releases: &[&Release]) -> String {
-    let mut names: Vec<String> = Vec::new();
-    let mut vs_seen = false;
-    for r in releases {
-        let name = match r.short.strip_prefix("VS ") {
-            Some(year) if vs_seen => year.to_string(),
-            Some(_) => {
-                vs_seen = true;
-                r.short.to_string()
-            }
-            None => r.short.to_string(),
-        };
-        if !names.contains(&name) {
-            names.push(name);
-        }
+impl Claim {
+    /// Every release that claims `port`, within the releases `kinds` allows.
+    pub fn on(port: Port, kinds: &[Kind]) -> Vec<Claim> {
+        RELEASES
+            .iter()
+            .filter(|r| kinds.contains(&r.kind))
+            .flat_map(|r| {
+                r.ports
+                    .iter()
+                    .filter(move |a| a.port == port)
+                    .map(move |a| Claim {
+                        release: r,
+                        role: a.role,
+                        certainty: a.certainty,
+                    })
+            })
+            .collect()
     }
-    match names.len() {
-        0 => String::new(),
-        1 => names.remove(0),
-        n => format!("{} or {}", names[..n - 1].join(", "), names[n - 1]),
-    }
-}
 
-/// A label for a port from its claims: "VS 2022 or 2026 · main", "VS 2019, 2022 or 2026 · WoW64".
-/// Claims with different roles are listed role by role.
-pub fn label(claims: &[Claim]) -> String {
-    let mut roles: Vec<Role> = claims.iter().map(|c| c.role).collect();
-    roles.sort();
-    roles.dedup();
-    roles
-        .iter()
-        .map(|role| {
-            let rs: Vec<&Release> = claims
-                .iter()
-                .filter(|c| c.role == *role)
-                .map(|c| c.release)
-                .collect();
-            let inferred = claims
-                .iter()
-                .any(|c| c.role == *role && c.certainty == Certainty::Inferred);
-            format!(
-                "{} · {}{}",
-                join_releases(&rs),
-                role.label(),
-                if inferred { " (inferred)" } else { "" }
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("; ")
+    /// A label for a port from its claims: "VS 2022 or 2026 · main", "VS 2019, 2022 or 2026 ·
+    /// WoW64". Claims with different roles are listed role by role.
+    pub fn label(claims: &[Claim]) -> String {
+        let mut roles: Vec<Role> = claims.iter().map(|c| c.role).collect();
+        roles.sort();
+        roles.dedup();
+        roles
+            .iter()
+            .map(|role| {
+                let rs: Vec<&Release> = claims
+                    .iter()
+                    .filter(|c| c.role == *role)
+                    .map(|c| c.release)
+                    .collect();
+                let inferred = claims
+                    .iter()
+                    .any(|c| c.role == *role && c.certainty == Certainty::Inferred);
+                format!(
+                    "{} · {}{}",
+                    Release::join(&rs),
+                    role.label(),
+                    if inferred { " (inferred)" } else { "" }
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
 }
 
 /// A port to probe, with every catalog claim on it and whether the user asked for it.
@@ -376,8 +380,8 @@ impl PlannedPort {
     pub fn label(&self) -> String {
         match (self.claims.is_empty(), self.custom) {
             (true, _) => "custom port (msvsmon /port)".to_string(),
-            (false, true) => format!("{} (also given as custom)", label(&self.claims)),
-            (false, false) => label(&self.claims),
+            (false, true) => format!("{} (also given as custom)", Claim::label(&self.claims)),
+            (false, false) => Claim::label(&self.claims),
         }
     }
 
@@ -446,11 +450,11 @@ impl Selection {
             .map(|port| {
                 // On an App Service host, 4024 is the App Service forwarder whatever the
                 // release (visualstudio-docs #8224): not a VS 2019 monitor.
-                let service = claims(port, &[Kind::AppService]);
+                let service = Claim::on(port, &[Kind::AppService]);
                 let claims = if app_service && !service.is_empty() {
                     service
                 } else {
-                    claims(port, &kinds)
+                    Claim::on(port, &kinds)
                 };
                 PlannedPort {
                     port,
@@ -495,21 +499,24 @@ mod tests {
     #[test]
     fn shared_ports_name_every_release_that_uses_them() {
         assert_eq!(
-            label(&claims(Port(4026), DEFAULT)),
+            Claim::label(&Claim::on(Port(4026), DEFAULT)),
             "VS 2022 or 2026 · main"
         );
         assert_eq!(
-            label(&claims(Port(4025), DEFAULT)),
+            Claim::label(&Claim::on(Port(4025), DEFAULT)),
             "VS 2019, 2022 or 2026 · WoW64"
         );
-        assert_eq!(label(&claims(Port(4024), DEFAULT)), "VS 2019 · main");
+        assert_eq!(
+            Claim::label(&Claim::on(Port(4024), DEFAULT)),
+            "VS 2019 · main"
+        );
     }
 
     #[test]
     fn app_service_label_only_when_app_service_is_in_scope() {
-        let both = claims(Port(4024), &[Kind::RemoteTools, Kind::AppService]);
+        let both = Claim::on(Port(4024), &[Kind::RemoteTools, Kind::AppService]);
         assert_eq!(
-            label(&both),
+            Claim::label(&both),
             "VS 2019 · main; App Service · App Service forwarder"
         );
     }
@@ -517,28 +524,28 @@ mod tests {
     #[test]
     fn inferred_ports_say_so() {
         assert_eq!(
-            label(&claims(Port(4017), DEFAULT)),
+            Claim::label(&Claim::on(Port(4017), DEFAULT)),
             "VS 2012 · WoW64 (inferred)"
         );
         assert_eq!(
-            claims(Port(4019), DEFAULT)[0].certainty,
+            Claim::on(Port(4019), DEFAULT)[0].certainty,
             Certainty::Inferred
         );
         assert_eq!(
-            claims(Port(4021), DEFAULT)[0].certainty,
+            Claim::on(Port(4021), DEFAULT)[0].certainty,
             Certainty::Documented
         );
     }
 
     #[test]
     fn no_release_claims_4027_or_an_unknown_port() {
-        assert!(claims(Port(4027), DEFAULT).is_empty());
-        assert!(claims(Port(22), DEFAULT).is_empty());
+        assert!(Claim::on(Port(4027), DEFAULT).is_empty());
+        assert!(Claim::on(Port(22), DEFAULT).is_empty());
     }
 
     #[test]
     fn service_port_belongs_to_2022_only() {
-        let c = claims(Port(4040), DEFAULT);
+        let c = Claim::on(Port(4040), DEFAULT);
         assert_eq!(c.len(), 1);
         assert_eq!(c[0].release.key, "2022");
         assert_eq!(c[0].role, Role::Wow64Service);
@@ -546,22 +553,22 @@ mod tests {
 
     #[test]
     fn azure_cloud_service_ports_are_not_default() {
-        assert!(claims(Port(30400), DEFAULT).is_empty());
-        assert_eq!(claims(Port(30400), &[Kind::AzureCloudService]).len(), 1);
+        assert!(Claim::on(Port(30400), DEFAULT).is_empty());
+        assert_eq!(Claim::on(Port(30400), &[Kind::AzureCloudService]).len(), 1);
     }
 
     #[test]
     fn release_lookup_accepts_common_spellings() {
         for k in ["2022", "vs2022", "VS2022", "vs-2022", " 2022 "] {
-            assert_eq!(release(k).map(|r| r.key), Some("2022"), "{k}");
+            assert_eq!(Release::find(k).map(|r| r.key), Some("2022"), "{k}");
         }
-        assert!(release("2020").is_none());
-        assert_eq!(release("app-service").unwrap().kind, Kind::AppService);
+        assert!(Release::find("2020").is_none());
+        assert_eq!(Release::find("app-service").unwrap().kind, Kind::AppService);
     }
 
     #[test]
     fn keys_are_unique() {
-        let mut keys = release_keys();
+        let mut keys = Release::keys();
         keys.sort();
         let n = keys.len();
         keys.dedup();
@@ -600,7 +607,7 @@ mod tests {
     #[test]
     fn release_filter_limits_ports_but_not_labels() {
         let sel = Selection {
-            releases: Some(vec![release("2022").unwrap()]),
+            releases: Some(vec![Release::find("2022").unwrap()]),
             ..Default::default()
         };
         let plan = sel.plan(false, None);

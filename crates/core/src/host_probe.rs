@@ -5,9 +5,9 @@
 //! ports take to answer.
 //!
 //! ```no_run
-//! # async fn demo(targets: Vec<msvsmon_probe_core::target::Target>) {
+//! # async fn demo(targets: Vec<msvsmon_probe_core::Target>) {
 //! use futures::StreamExt;
-//! use msvsmon_probe_core::host_probe::HostProbe;
+//! use msvsmon_probe_core::HostProbe;
 //!
 //! let probe = HostProbe::builder().build();
 //! let mut seen = std::pin::pin!(probe.observe_all(&targets));
@@ -24,7 +24,7 @@ use futures::stream::{FuturesUnordered, Stream};
 
 use crate::catalog::Selection;
 use crate::discovery::{self, client::FoundHost};
-use crate::engine::{self, Settings};
+use crate::engine::{self, EngineSettings};
 use crate::observation::{AddressObservation, HostObservation, PortObservation};
 use crate::platform;
 use crate::probe::greeting::{self, ReadGreeting};
@@ -40,7 +40,7 @@ pub struct HostProbeBuilder {
     retries: u32,
     concurrency: usize,
     after: Arc<dyn AfterConnect>,
-    discovery: Option<discovery::client::Settings>,
+    discovery: Option<discovery::client::DiscoverySettings>,
 }
 
 impl HostProbeBuilder {
@@ -80,7 +80,7 @@ impl HostProbeBuilder {
     }
 
     /// WS-Discovery of each target beside its ports (`None`: not probed).
-    pub fn discovery(mut self, d: Option<discovery::client::Settings>) -> Self {
+    pub fn discovery(mut self, d: Option<discovery::client::DiscoverySettings>) -> Self {
         self.discovery = d;
         self
     }
@@ -89,7 +89,7 @@ impl HostProbeBuilder {
         HostProbe {
             selection: self.selection,
             resolver: self.resolver,
-            settings: Settings::fixed(self.timeout, self.retries, self.concurrency),
+            settings: EngineSettings::fixed(self.timeout, self.retries, self.concurrency),
             after: self.after,
             discovery: self.discovery,
         }
@@ -101,9 +101,9 @@ impl HostProbeBuilder {
 pub struct HostProbe {
     selection: Selection,
     resolver: Resolver,
-    settings: Settings,
+    settings: EngineSettings,
     after: Arc<dyn AfterConnect>,
-    discovery: Option<discovery::client::Settings>,
+    discovery: Option<discovery::client::DiscoverySettings>,
 }
 
 impl HostProbe {
@@ -117,7 +117,7 @@ impl HostProbe {
             after: Arc::new(ReadGreeting {
                 wait: greeting::DEFAULT_WAIT,
             }),
-            discovery: Some(discovery::client::Settings::default()),
+            discovery: Some(discovery::client::DiscoverySettings::default()),
         }
     }
 

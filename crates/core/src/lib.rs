@@ -1,32 +1,125 @@
-//! msvsmon-probe-core, the engine of msvsmon-probe: can this machine reach a Visual Studio Remote Debugger (msvsmon), and if not, why not?
+//! msvsmon-probe-core, the engine of msvsmon-probe: can this machine reach a Visual Studio Remote
+//! Debugger (msvsmon), and if not, why not?
 //!
-//! The library is organised after the domain: the release [`catalog`], the [`target`]s a user names
-//! and their [`resolve`]d addresses, one TCP [`probe`] and the [`engine`] that runs many
-//! ([`host_probe`] for named targets), WS-Discovery on UDP 3702 ([`discovery`]: the probe of a
-//! target, `--discover`, and the stand-in's answers that [`listen`] serves), the [`diagnose`]
-//! rules that turn [`observation`]s into a verdict and hints.
+//! The crate is organised after the domain: the release catalog ([`Release`], [`Port`]), the
+//! [`Target`]s a user names and their [`Resolution`], what one probe saw ([`PortResult`]), the
+//! engine that runs many under one retry policy ([`HostProbe`] for named targets, [`Scan`] for
+//! subnets), WS-Discovery on UDP 3702 ([`probe_host`], [`discover`], the stand-in's [`StandIn`]),
+//! the [`diagnose()`] rules that turn a [`HostObservation`] into a [`Verdict`] and [`Finding`]s
+//! carrying evidence (no English), scans' triage and tally ([`Triage`], [`Tally`]) and watch rounds
+//! ([`WatchState`]).
 //!
-//! Subnet scans: [`target_set`] (CIDR, ranges and files as intervals), [`order`] (the seeded
-//! permutation and shards), [`scan`] (the engine: lanes per core, adaptive timeouts from [`rtt`])
-//! and [`sweep`] (from a scan's hosts to observations). Monitoring: [`watch`] (what changed between
-//! rounds).
+//! Starting a probe or a scan is a builder and a stream of results back:
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use futures::StreamExt;
+//! use msvsmon_probe_core::{diagnose, parse_target, HostProbe};
+//!
+//! let targets = vec![parse_target("devbox")?];
+//! let probe = HostProbe::builder().build();
+//! let mut seen = std::pin::pin!(probe.observe_all(&targets));
+//! while let Some((_, observation)) = seen.next().await {
+//!     let verdict = diagnose(&observation).verdict;
+//!     println!("{:?}", verdict.status);
+//! }
+//! # Ok(()) }
+//! ```
 //!
 //! The library never prints and knows no output format: the `msvsmon-probe` binary (its CLI,
 //! configuration, reports and output files) does. It depends on no CLI or terminal crate.
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
-pub mod catalog;
-pub mod diagnose;
-pub mod discovery;
-pub mod engine;
-pub mod host_probe;
-pub mod listen;
-pub mod observation;
-pub mod order;
-pub mod platform;
-pub mod probe;
-pub mod resolve;
-pub mod sweep;
-pub mod target;
-pub mod target_set;
-pub mod watch;
+// Every module is private: what callers need is re-exported below, by domain, so the public API
+// is this list and nothing reaches into the engine's insides.
+mod catalog;
+mod diagnose;
+mod discovery;
+mod engine;
+mod host_probe;
+mod listen;
+mod observation;
+mod order;
+mod platform;
+mod probe;
+mod resolve;
+mod sweep;
+mod target;
+mod target_set;
+mod watch;
+
+// The release catalog: which release uses which port, in which role, how surely.
+pub use catalog::{
+    Assignment, Certainty, Claim, Kind, PlannedPort, Port, Release, Role, Selection, RELEASES,
+};
+
+// Targets: what the user names, sets of addresses for scans, the scan order's shards.
+pub use order::{Shard, ShardError};
+pub use target::{parse_port, parse_target, Address, Host, PortError, Target, TargetError};
+pub use target_set::{
+    is_set_syntax, parse_spec, read_specs, AddressSet, IndexedSet, Spec, SpecError,
+};
+
+// Name resolution.
+pub use resolve::{
+    AddressSource, Addresses, HostsFile, HostsFileError, Resolution, ResolveError, Resolver,
+};
+
+// What one probe saw, and the step after a TCP handshake.
+pub use probe::greeting::{Greeting, ReadGreeting, DEFAULT_WAIT as DEFAULT_GREETING_WAIT};
+pub use probe::tcp::{AfterConnect, Exchanged, JustConnect};
+pub use probe::{conclude, Attempt, IcmpDetail, IcmpKind, PortResult, PortState, Reason};
+
+// The engine: probes of named targets, scans, and the one retry policy.
+pub use engine::{
+    Canceller, EngineSettings, HostResult, Order, Scan, ScanBuildError, ScanBuilder, ScanOutcome,
+    ScanProgress, ScanRun, LOCAL_RETRIES, LOSS_SAMPLE, SELF_CONNECT_RETRIES,
+};
+pub use host_probe::{HostProbe, HostProbeBuilder};
+
+// Subnet scans between the engine and the reports.
+pub use sweep::{
+    HostFlags, PortCounts, SweepError, SweepPlan, SweepRequest, Tally, Triage, PUBLIC_LIMIT,
+};
+
+// What was observed, and what it means.
+pub use diagnose::{
+    diagnose, Code, Diagnosis, DiscoverySilence, Endpoint, Evidence, Finding, Severity, Status,
+    Verdict,
+};
+pub use observation::{AddressObservation, AddressScope, HostObservation, PortObservation};
+
+// WS-Discovery (UDP 3702): a target's probe, `--discover`, and the stand-in's answers.
+pub use discovery::client::{
+    discover, discover_interfaces, probe_host, DiscoverRun, DiscoverySettings, FoundHost,
+    InterfaceError, DEFAULT_WAIT as DEFAULT_DISCOVERY_WAIT,
+};
+pub use discovery::collect::{Collector, Offer, SentProbe};
+pub use discovery::message::{
+    parse_probe, parse_probe_matches, Probe as WsdProbe, ProbeKind, ProbeMatch, ProbeMatches,
+    ProbeRequest, QName, Rejected, Version,
+};
+pub use discovery::responder::{Answer as StandInAnswer, StandIn};
+pub use discovery::{
+    AddressReach, Classification, DebuggerHint, DiscoveryObservation, DiscoveryStatus, Ignored,
+    Reach, Responder, ResponderKind, RouteKind, RouteRecord, PORT as WSD_PORT,
+};
+
+// Monitoring: what changed between rounds.
+pub use watch::{probe_every, Heartbeat, WatchChange, WatchEvent, WatchState};
+
+// The stand-in monitor (`msvsmon-probe listen`).
+pub use listen::{
+    bind_stand_in, serve_stand_in, Bound, ListenError, ListenEvent, ListenSettings, Listening,
+    ProbeOutcome, MAX_ANSWERS_PER_SECOND,
+};
+
+// The few platform facts a caller needs (everything else about the OS stays inside).
+pub use platform::{
+    interfaces, raise_fd_limit, shutdown_signal, ConnectErrorKind, IcmpReport, IfAddr, Interface,
+    DEFAULT_CONNECT_TIMEOUT,
+};
+
+/// Sample WS-Discovery replies of real responders, for tests and fuzzing outside this crate.
+#[doc(hidden)]
+pub use discovery::samples;

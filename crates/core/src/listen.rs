@@ -61,7 +61,7 @@ pub struct Listening {
 
 /// Something that happened, for the running log.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Event {
+pub enum ListenEvent {
     /// A TCP connection was accepted and closed.
     Connection { from: SocketAddr, local: SocketAddr },
     /// A Probe arrived; `answered` says whether a ProbeMatches went back (and whether it matched).
@@ -90,7 +90,7 @@ pub enum ProbeOutcome {
 
 /// What the stand-in listens on.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Settings {
+pub struct ListenSettings {
     /// Ports to listen on, ascending, each with who uses it ("VS 2022 or 2026 · main").
     pub ports: Vec<(Port, String)>,
     /// `None`: every address of both families.
@@ -182,7 +182,7 @@ fn udp_socket(addr: SocketAddr) -> io::Result<Socket> {
 }
 
 /// Binds every socket `cfg` asks for.
-pub fn bind(cfg: &Settings) -> Result<Bound, ListenError> {
+pub fn bind_stand_in(cfg: &ListenSettings) -> Result<Bound, ListenError> {
     let ifaces = platform::interfaces().unwrap_or_default();
     let mut notes = Vec::new();
     let addrs: Vec<IpAddr> = match cfg.bind {
@@ -359,7 +359,11 @@ fn multicast_socket(group: IpAddr, ifaces: &[&Interface]) -> io::Result<(UdpSock
 
 /// Serves until `shutdown` completes. Events go to `events`; when its buffer is full they are
 /// dropped rather than slowing the sockets down.
-pub async fn serve(bound: Bound, events: mpsc::Sender<Event>, shutdown: impl Future<Output = ()>) {
+pub async fn serve_stand_in(
+    bound: Bound,
+    events: mpsc::Sender<ListenEvent>,
+    shutdown: impl Future<Output = ()>,
+) {
     let Bound {
         tcp,
         unicast,
@@ -380,10 +384,10 @@ pub async fn serve(bound: Bound, events: mpsc::Sender<Event>, shutdown: impl Fut
                     Ok((stream, from)) => {
                         let local = stream.local_addr().unwrap_or(from);
                         drop(stream);
-                        let _ = ev.try_send(Event::Connection { from, local });
+                        let _ = ev.try_send(ListenEvent::Connection { from, local });
                     }
                     Err(e) => {
-                        let _ = ev.try_send(Event::Error(format!("accept: {e}")));
+                        let _ = ev.try_send(ListenEvent::Error(format!("accept: {e}")));
                         // Out of descriptors and the like: give the system a moment.
                         tokio::time::sleep(Duration::from_millis(100)).await;
                     }
@@ -419,11 +423,11 @@ pub async fn serve(bound: Bound, events: mpsc::Sender<Event>, shutdown: impl Fut
                     .expect("the stand-in lock is never poisoned")
                     .answer(&buf[..n], from.ip(), route);
                 let event = match answer {
-                    Answer::NotAProbe(why) => Event::NotAProbe {
+                    Answer::NotAProbe(why) => ListenEvent::NotAProbe {
                         from,
                         why: why.to_string(),
                     },
-                    Answer::Silent { probe, why } => Event::Probe {
+                    Answer::Silent { probe, why } => ListenEvent::Probe {
                         from,
                         route,
                         version: probe.version,
@@ -469,7 +473,7 @@ pub async fn serve(bound: Bound, events: mpsc::Sender<Event>, shutdown: impl Fut
                                 }
                             }
                         };
-                        Event::Probe {
+                        ListenEvent::Probe {
                             from,
                             route,
                             version: probe.version,
@@ -518,13 +522,4 @@ async fn reply(sock: Arc<UdpSocket>, to: SocketAddr, xml: String, route: RouteKi
         last = at;
         let _ = sock.send_to(xml.as_bytes(), to).await;
     }
-}
-
-/// The ports of a listen run, for messages.
-pub fn port_list(ports: &[(Port, String)]) -> String {
-    ports
-        .iter()
-        .map(|(p, _)| p.to_string())
-        .collect::<Vec<_>>()
-        .join(", ")
 }

@@ -41,14 +41,6 @@ impl Permutation {
         Permutation { n, half_bits, keys }
     }
 
-    pub fn len(&self) -> u128 {
-        self.n
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.n == 0
-    }
-
     fn mask(&self) -> u128 {
         if self.half_bits >= 64 {
             u64::MAX as u128

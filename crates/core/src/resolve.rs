@@ -22,7 +22,7 @@ const SYSTEM_RESOLVE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Where the addresses of a target came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Source {
+pub enum AddressSource {
     /// The target was an address.
     Literal,
     /// getaddrinfo (DNS, /etc/hosts, mDNS, whatever the system is set up for).
@@ -64,11 +64,14 @@ pub enum Resolution {
     Literal(Address),
     /// The name resolved.
     Found {
-        source: Source,
+        source: AddressSource,
         addresses: Addresses,
     },
     /// The name did not resolve, and why.
-    Failed { source: Source, error: ResolveError },
+    Failed {
+        source: AddressSource,
+        error: ResolveError,
+    },
 }
 
 impl Resolution {
@@ -81,9 +84,9 @@ impl Resolution {
         }
     }
 
-    pub fn source(&self) -> Source {
+    pub fn source(&self) -> AddressSource {
         match self {
-            Resolution::Literal(_) => Source::Literal,
+            Resolution::Literal(_) => AddressSource::Literal,
             Resolution::Found { source, .. } | Resolution::Failed { source, .. } => *source,
         }
     }
@@ -291,11 +294,11 @@ impl Resolver {
                 .and_then(|a| Addresses::new(a.iter().copied()))
             {
                 Some(addresses) => Resolution::Found {
-                    source: Source::HostsFile,
+                    source: AddressSource::HostsFile,
                     addresses,
                 },
                 None => Resolution::Failed {
-                    source: Source::HostsFile,
+                    source: AddressSource::HostsFile,
                     error: ResolveError::NotInHostsFile {
                         name: name.to_string(),
                         path: file.path.clone(),
@@ -309,7 +312,7 @@ impl Resolver {
             Ok(Ok(Ok(found))) => match Addresses::new(found) {
                 Some(addresses) => {
                     return Resolution::Found {
-                        source: Source::System,
+                        source: AddressSource::System,
                         addresses,
                     }
                 }
@@ -324,7 +327,7 @@ impl Resolver {
             },
         };
         Resolution::Failed {
-            source: Source::System,
+            source: AddressSource::System,
             error,
         }
     }
@@ -384,7 +387,7 @@ mod tests {
         let r = Resolver::from_hosts_file(f);
         let ok = r.resolve(&parse_target("known").unwrap()).await;
         assert_eq!(ok.addresses().len(), 1);
-        assert_eq!(ok.source(), Source::HostsFile);
+        assert_eq!(ok.source(), AddressSource::HostsFile);
         // "localhost" would resolve through the system; with a hosts file it must not.
         let missing = r.resolve(&parse_target("localhost").unwrap()).await;
         assert!(missing.addresses().is_empty());
@@ -419,7 +422,7 @@ mod tests {
     async fn literals_resolve_to_themselves() {
         let r = Resolver::system();
         let res = r.resolve(&parse_target("127.0.0.1").unwrap()).await;
-        assert_eq!(res.source(), Source::Literal);
+        assert_eq!(res.source(), AddressSource::Literal);
         assert_eq!(res.addresses()[0].to_string(), "127.0.0.1");
     }
 }

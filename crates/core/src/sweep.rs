@@ -13,7 +13,7 @@ use crate::catalog::Selection;
 use crate::engine::HostResult;
 use crate::observation::{AddressObservation, HostObservation, PortObservation};
 use crate::probe::PortState;
-use crate::resolve::{Addresses, Resolution, ResolveError, Resolver, Source};
+use crate::resolve::{AddressSource, Addresses, Resolution, ResolveError, Resolver};
 use crate::target::{Address, Host, Target};
 use crate::target_set::{AddressSet, IndexedSet, Spec};
 
@@ -126,8 +126,14 @@ impl std::fmt::Display for SweepError {
 
 impl std::error::Error for SweepError {}
 
-/// Resolves and checks a scan, before any probe.
-pub async fn prepare(req: &SweepRequest) -> Result<SweepPlan, SweepError> {
+impl SweepRequest {
+    /// Resolves and checks a scan, before any probe.
+    pub async fn prepare(&self) -> Result<SweepPlan, SweepError> {
+        prepare(self).await
+    }
+}
+
+async fn prepare(req: &SweepRequest) -> Result<SweepPlan, SweepError> {
     let (mut set, names, unresolved) = resolve_all(&req.specs, &req.resolver).await;
     let (excl, _, excl_unresolved) = resolve_all(&req.excludes, &req.resolver).await;
     if let Some((name, why)) = excl_unresolved.first() {
@@ -190,7 +196,7 @@ impl SweepPlan {
             },
             resolution: match names {
                 Some(_) => Resolution::Found {
-                    source: Source::System,
+                    source: AddressSource::System,
                     addresses: Addresses::new([addr]).expect("one address"),
                 },
                 None => Resolution::Literal(addr),
@@ -222,7 +228,7 @@ pub struct HostFlags {
     pub interesting: bool,
 }
 
-pub fn flags(
+pub(crate) fn flags(
     host: IpAddr,
     planned: &[PlannedPort],
     results: &[crate::probe::PortResult],

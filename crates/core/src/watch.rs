@@ -20,18 +20,18 @@ use crate::target::{Address, Target};
 
 /// One change of one target (the binary writes it as an NDJSON line, `"type": "event"`).
 #[derive(Debug, Clone, PartialEq)]
-pub struct Event {
+pub struct WatchEvent {
     /// RFC 3339, UTC, when the probe that saw the change finished.
     pub time: String,
     pub target: String,
     /// This target's probe round (1 for the first).
     pub round: u64,
-    pub change: Change,
+    pub change: WatchChange,
 }
 
 /// What changed.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Change {
+pub enum WatchChange {
     /// A port's state; `new` is null when the address is no longer probed (the name moved).
     Port {
         address: String,
@@ -83,7 +83,12 @@ impl WatchState {
     }
 
     /// Takes a new probe of a target; returns the changes since the previous one.
-    pub fn update(&mut self, obs: &HostObservation, d: &Diagnosis, at: SystemTime) -> Vec<Event> {
+    pub fn update(
+        &mut self,
+        obs: &HostObservation,
+        d: &Diagnosis,
+        at: SystemTime,
+    ) -> Vec<WatchEvent> {
         let key = obs.target.input.clone();
         let st = self.targets.entry(key.clone()).or_default();
         st.round += 1;
@@ -92,7 +97,7 @@ impl WatchState {
 
         let addrs: Vec<Address> = obs.addresses.iter().map(|a| a.address).collect();
         if st.round > 1 && addrs != st.addresses {
-            changes.push(Change::Addresses {
+            changes.push(WatchChange::Addresses {
                 old: st.addresses.iter().map(|a| a.to_string()).collect(),
                 new: addrs.iter().map(|a| a.to_string()).collect(),
             });
@@ -104,7 +109,7 @@ impl WatchState {
                 let new = p.result.state;
                 let old = st.ports.get(&k).copied();
                 if old != Some(new) {
-                    changes.push(Change::Port {
+                    changes.push(WatchChange::Port {
                         address: a.address.to_string(),
                         port: p.planned.port.0,
                         label: p.planned.label(),
@@ -118,7 +123,7 @@ impl WatchState {
         }
         for (k, old) in &st.ports {
             if !seen.contains_key(k) {
-                changes.push(Change::Port {
+                changes.push(WatchChange::Port {
                     address: k.0.to_string(),
                     port: k.1,
                     label: String::new(),
@@ -130,14 +135,14 @@ impl WatchState {
         }
         let discovery = obs.discovery.as_ref().map(|d| d.status.as_str());
         if discovery != st.discovery || (st.round == 1 && discovery.is_some()) {
-            changes.push(Change::Discovery {
+            changes.push(WatchChange::Discovery {
                 old: st.discovery,
                 new: discovery,
             });
         }
         st.discovery = discovery;
         if st.verdict != Some(d.verdict.status) {
-            changes.push(Change::Verdict {
+            changes.push(WatchChange::Verdict {
                 old: st.verdict,
                 new: d.verdict.clone(),
             });
@@ -148,7 +153,7 @@ impl WatchState {
         let round = st.round;
         changes
             .into_iter()
-            .map(|change| Event {
+            .map(|change| WatchEvent {
                 time: time.clone(),
                 target: key.clone(),
                 round,
@@ -246,14 +251,14 @@ mod tests {
     use crate::diagnose::diagnose;
     use crate::observation::{AddressObservation, PortObservation};
     use crate::probe::{conclude, Attempt};
-    use crate::resolve::{Addresses, Resolution, ResolveError, Source};
+    use crate::resolve::{AddressSource, Addresses, Resolution, ResolveError};
     use crate::target::parse_target;
     use std::time::Duration;
 
     fn obs(addrs: &[&str], open4026: bool) -> HostObservation {
         let t = parse_target("devbox").unwrap();
         let plan = Selection {
-            releases: Some(vec![crate::catalog::release("2022").unwrap()]),
+            releases: Some(vec![crate::Release::find("2022").unwrap()]),
             ..Default::default()
         }
         .plan(false, None);
@@ -289,11 +294,11 @@ mod tests {
             target: t,
             resolution: match Addresses::new(addresses.iter().map(|a| a.address)) {
                 Some(addresses) => Resolution::Found {
-                    source: Source::System,
+                    source: AddressSource::System,
                     addresses,
                 },
                 None => Resolution::Failed {
-                    source: Source::System,
+                    source: AddressSource::System,
                     error: ResolveError::NoSuchName,
                 },
             },
@@ -303,13 +308,13 @@ mod tests {
         }
     }
 
-    fn kinds(e: &[Event]) -> Vec<String> {
+    fn kinds(e: &[WatchEvent]) -> Vec<String> {
         e.iter()
             .map(|e| match &e.change {
-                Change::Port { port, old, new, .. } => format!("port {port} {old:?}->{new:?}"),
-                Change::Verdict { old, new } => format!("verdict {old:?}->{:?}", new.status),
-                Change::Addresses { old, new } => format!("addresses {old:?}->{new:?}"),
-                Change::Discovery { old, new } => format!("discovery {old:?}->{new:?}"),
+                WatchChange::Port { port, old, new, .. } => format!("port {port} {old:?}->{new:?}"),
+                WatchChange::Verdict { old, new } => format!("verdict {old:?}->{:?}", new.status),
+                WatchChange::Addresses { old, new } => format!("addresses {old:?}->{new:?}"),
+                WatchChange::Discovery { old, new } => format!("discovery {old:?}->{new:?}"),
             })
             .collect()
     }

@@ -192,7 +192,7 @@ fn apt_install(packages: &[&str]) -> Result<(), String> {
     daemons_outside_the_lab("wsdd")
 }
 
-/// Processes running program `name`: its basename is argv[0], or argv[1] after an interpreter
+/// Processes running program `name`: its basename is `argv[0]`, or `argv[1]` after an interpreter
 /// (`python3 /usr/sbin/wsdd`, whose comm is "python3", so `pgrep -x wsdd` misses it).
 pub fn pids_of(name: &str) -> Vec<u32> {
     let Ok(dir) = std::fs::read_dir("/proc") else {

@@ -10,7 +10,7 @@
 //!   unicast to port 3702, for responders that take them (python wsdiscovery, WCF, devices).
 //! - **Four Probes**: 2005/04 and 2009, each without Types and with `Device` (wsdd ignores the
 //!   first), once per route, each with its own MessageID, repeated as [`super::schedule`] says.
-//! - **Listening window**: [`Settings::wait`] (default [`DEFAULT_WAIT`], 3 s) after the first
+//! - **Listening window**: [`DiscoverySettings::wait`] (default [`DEFAULT_WAIT`], 3 s) after the first
 //!   Probe when it was multicast: Windows answers within 2.5 s (its firewall drops a reply later
 //!   than 4 s). A target reached only by unicast (off the link, or this machine) is listened for
 //!   at most [`UNICAST_WAIT`]: the responders that take unicast answer within APP_MAX_DELAY
@@ -34,7 +34,7 @@ use super::{
 use crate::platform::{self, Interface};
 use crate::probe::udp::{self, Heard, UdpExchange};
 use crate::probe::{IcmpDetail, IcmpKind};
-use crate::resolve::{Addresses, Resolution, Source};
+use crate::resolve::{AddressSource, Addresses, Resolution};
 use crate::target::{Address, Host, Target};
 
 /// Listening window after the first multicast Probe (Windows answers within 2.5 s).
@@ -45,15 +45,15 @@ pub const UNICAST_WAIT: Duration = Duration::from_secs(1);
 pub const GRACE: Duration = Duration::from_millis(500);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Settings {
+pub struct DiscoverySettings {
     /// Listening window after the first Probe (for multicast; unicast-only is capped at
-    /// [`UNICAST_WAIT`]).
+    /// `UNICAST_WAIT`, 1 s).
     pub wait: Duration,
 }
 
-impl Default for Settings {
+impl Default for DiscoverySettings {
     fn default() -> Self {
-        Settings { wait: DEFAULT_WAIT }
+        DiscoverySettings { wait: DEFAULT_WAIT }
     }
 }
 
@@ -261,7 +261,10 @@ async fn run(routes: Vec<Route>, targets: Option<Vec<Address>>, wait: Duration) 
 }
 
 /// The discovery probe of one target's addresses.
-pub async fn probe_host(addresses: &[Address], settings: &Settings) -> DiscoveryObservation {
+pub async fn probe_host(
+    addresses: &[Address],
+    settings: &DiscoverySettings,
+) -> DiscoveryObservation {
     let ifaces = platform::interfaces().unwrap_or_default();
     probe_host_with(addresses, &ifaces, settings).await
 }
@@ -270,7 +273,7 @@ pub async fn probe_host(addresses: &[Address], settings: &Settings) -> Discovery
 pub async fn probe_host_with(
     addresses: &[Address],
     ifaces: &[Interface],
-    settings: &Settings,
+    settings: &DiscoverySettings,
 ) -> DiscoveryObservation {
     let mut rng = fastrand::Rng::new();
     let mut reach = Vec::new();
@@ -444,7 +447,7 @@ pub fn discover_interfaces(
 
 /// The Find dialog's job: multicast the Probes on each interface (IPv4 where it has an IPv4
 /// address, IPv6 where it has an IPv6 one) and keep every reply to them for the whole window.
-pub async fn discover(interfaces: &[Interface], settings: &Settings) -> DiscoverRun {
+pub async fn discover(interfaces: &[Interface], settings: &DiscoverySettings) -> DiscoverRun {
     let mut rng = fastrand::Rng::new();
     let mut routes = Vec::new();
     for i in interfaces {
@@ -558,7 +561,7 @@ impl DiscoveryObservation {
                 port: None,
             },
             resolution: Resolution::Found {
-                source: Source::Discovery,
+                source: AddressSource::Discovery,
                 addresses: Addresses::new(addresses).expect("a responder has an address"),
             },
             discovery: self,
@@ -683,7 +686,7 @@ mod tests {
         let ip: IpAddr = "127.78.0.1".parse().unwrap();
         // Nothing may listen there; binding proves it (and fails loudly if something does).
         drop(std::net::UdpSocket::bind((ip, PORT)).expect("UDP 3702 on 127.78.0.1 is free"));
-        let settings = Settings {
+        let settings = DiscoverySettings {
             wait: Duration::from_secs(5),
         };
         let obs = probe_host_with(&[Address::new(ip)], &[], &settings).await;

@@ -33,6 +33,7 @@ pub fn offsets(count: u32, rng: &mut fastrand::Rng) -> Vec<Duration> {
 }
 
 /// The latest a message's last repeat can go out.
+#[cfg(test)]
 pub fn latest_last_send(count: u32) -> Duration {
     let mut t = UDP_MAX_DELAY;
     let mut at = Duration::ZERO;

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use super::run::Scan;
-use super::scheduler::Settings;
+use super::scheduler::EngineSettings;
 use crate::catalog::Port;
 use crate::probe::tcp::AfterConnect;
 use crate::probe::PortResult;
@@ -12,11 +12,11 @@ use crate::target::Address;
 use crate::target_set::AddressSet;
 
 /// Probes every port of every address; the results come back in the order of `addresses`, each
-/// address's in the order of `ports`. Settings should be [`Settings::fixed`].
+/// address's in the order of `ports`. EngineSettings should be [`EngineSettings::fixed`].
 pub(crate) async fn probe_addresses(
     addresses: &[Address],
     ports: &[Port],
-    settings: Settings,
+    settings: EngineSettings,
     after: Arc<dyn AfterConnect>,
 ) -> Vec<Vec<PortResult>> {
     if addresses.is_empty() || ports.is_empty() {

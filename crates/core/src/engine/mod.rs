@@ -35,6 +35,6 @@ mod tests;
 
 pub(crate) use host::probe_addresses;
 pub use policy::{LOCAL_RETRIES, LOSS_SAMPLE, SELF_CONNECT_RETRIES};
-pub use rtt::RttEstimator;
-pub use run::{BuildError, Canceller, Scan, ScanBuilder, ScanRun};
-pub use scheduler::{HostResult, Order, Outcome, Progress, Settings};
+
+pub use run::{Canceller, Scan, ScanBuildError, ScanBuilder, ScanRun};
+pub use scheduler::{EngineSettings, HostResult, Order, ScanOutcome, ScanProgress};

@@ -33,10 +33,6 @@ impl RttEstimator {
         }
     }
 
-    pub fn samples(&self) -> u32 {
-        self.samples
-    }
-
     /// Feeds one measured round trip.
     pub fn observe(&mut self, rtt: Duration) {
         let r = rtt.as_secs_f64();

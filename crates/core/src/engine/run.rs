@@ -2,12 +2,10 @@
 //! for a scan), and the handle the caller reads decided hosts and progress from.
 //!
 //! ```no_run
-//! # async fn demo(targets: std::sync::Arc<msvsmon_probe_core::target_set::IndexedSet>) {
-//! use msvsmon_probe_core::catalog::Port;
-//! use msvsmon_probe_core::engine::{Scan, Settings};
-//! use msvsmon_probe_core::probe::greeting::ReadGreeting;
+//! # async fn demo(targets: std::sync::Arc<msvsmon_probe_core::IndexedSet>) {
+//! use msvsmon_probe_core::{EngineSettings, Port, ReadGreeting, Scan};
 //!
-//! let settings = Settings::default();
+//! let settings = EngineSettings::default();
 //! let mut run = Scan::builder(targets, vec![Port(4026)])
 //!     .settings(settings)
 //!     .after_connect(ReadGreeting { wait: std::time::Duration::from_millis(300) })
@@ -30,7 +28,7 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, watch};
 
 use super::lane::lane;
-use super::scheduler::{HostResult, Outcome, Progress, Scheduler, Settings, Stats};
+use super::scheduler::{EngineSettings, HostResult, ScanOutcome, ScanProgress, Scheduler, Stats};
 use crate::catalog::Port;
 use crate::order::{ProbeOrder, Shard};
 use crate::probe::greeting::ReadGreeting;
@@ -39,7 +37,7 @@ use crate::target_set::IndexedSet;
 
 /// Why a scan could not be built.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum BuildError {
+pub enum ScanBuildError {
     /// No port to probe.
     NoPorts,
     /// `concurrency` is 0.
@@ -48,17 +46,17 @@ pub enum BuildError {
     Timeouts,
 }
 
-impl fmt::Display for BuildError {
+impl fmt::Display for ScanBuildError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            BuildError::NoPorts => "no port to probe",
-            BuildError::NoConcurrency => "the concurrency must be at least 1",
-            BuildError::Timeouts => "the shortest wait is longer than the longest",
+            ScanBuildError::NoPorts => "no port to probe",
+            ScanBuildError::NoConcurrency => "the concurrency must be at least 1",
+            ScanBuildError::Timeouts => "the shortest wait is longer than the longest",
         })
     }
 }
 
-impl std::error::Error for BuildError {}
+impl std::error::Error for ScanBuildError {}
 
 /// How lanes reach the network.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -74,13 +72,13 @@ enum IoKind {
 pub struct ScanBuilder {
     targets: Arc<IndexedSet>,
     ports: Vec<Port>,
-    settings: Settings,
+    settings: EngineSettings,
     after: Arc<dyn AfterConnect>,
     io: IoKind,
 }
 
 impl ScanBuilder {
-    pub fn settings(mut self, settings: Settings) -> Self {
+    pub fn settings(mut self, settings: EngineSettings) -> Self {
         self.settings = settings;
         self
     }
@@ -102,16 +100,16 @@ impl ScanBuilder {
         self
     }
 
-    pub fn build(self) -> Result<Scan, BuildError> {
+    pub fn build(self) -> Result<Scan, ScanBuildError> {
         let s = &self.settings;
         if self.ports.is_empty() {
-            return Err(BuildError::NoPorts);
+            return Err(ScanBuildError::NoPorts);
         }
         if s.concurrency == 0 {
-            return Err(BuildError::NoConcurrency);
+            return Err(ScanBuildError::NoConcurrency);
         }
         if s.min_timeout > s.max_timeout {
-            return Err(BuildError::Timeouts);
+            return Err(ScanBuildError::Timeouts);
         }
         Ok(Scan {
             targets: self.targets,
@@ -127,7 +125,7 @@ impl ScanBuilder {
 pub struct Scan {
     targets: Arc<IndexedSet>,
     ports: Arc<[Port]>,
-    settings: Settings,
+    settings: EngineSettings,
     after: Arc<dyn AfterConnect>,
     io: IoKind,
 }
@@ -140,7 +138,7 @@ impl Scan {
         ScanBuilder {
             targets,
             ports,
-            settings: Settings::default(),
+            settings: EngineSettings::default(),
             after: Arc::new(ReadGreeting {
                 wait: crate::probe::greeting::DEFAULT_WAIT,
             }),
@@ -217,7 +215,7 @@ pub struct ScanRun {
     hosts: mpsc::Receiver<Vec<HostResult>>,
     cancel: Arc<watch::Sender<bool>>,
     stats: Arc<Stats>,
-    task: tokio::task::JoinHandle<Outcome>,
+    task: tokio::task::JoinHandle<ScanOutcome>,
 }
 
 /// Stops a run from anywhere (a signal handler): in-flight probes are abandoned and the outcome
@@ -238,7 +236,7 @@ impl ScanRun {
     }
 
     /// What the run has done so far.
-    pub fn progress(&self) -> Progress {
+    pub fn progress(&self) -> ScanProgress {
         self.stats.progress()
     }
 
@@ -251,7 +249,7 @@ impl ScanRun {
     }
 
     /// Waits for the lanes to end (read every host first, or cancel) and says how it went.
-    pub async fn finish(mut self) -> Outcome {
+    pub async fn finish(mut self) -> ScanOutcome {
         // Hosts nobody will read must not keep a lane waiting on a full channel.
         self.hosts.close();
         match self.task.await {
@@ -259,7 +257,7 @@ impl ScanRun {
             Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
             Err(_) => {
                 let p = self.stats.progress();
-                Outcome {
+                ScanOutcome {
                     completed: false,
                     hosts_total: u128::from(p.hosts_total),
                     hosts_done: u128::from(p.hosts_done),
@@ -275,12 +273,12 @@ impl ScanRun {
 async fn run_lanes(
     targets: Arc<IndexedSet>,
     ports: Arc<[Port]>,
-    settings: Settings,
+    settings: EngineSettings,
     stats: Arc<Stats>,
     out: mpsc::Sender<Vec<HostResult>>,
     cancel: watch::Receiver<bool>,
     make_lane: impl Fn(Scheduler, mpsc::Sender<Vec<HostResult>>, watch::Receiver<bool>) -> LaneWork,
-) -> Outcome {
+) -> ScanOutcome {
     let order = ProbeOrder::new(
         targets.len(),
         ports.len(),
@@ -354,7 +352,7 @@ async fn run_lanes(
     }
     stats.in_flight.store(0, Ordering::Relaxed);
     let p = stats.progress();
-    Outcome {
+    ScanOutcome {
         completed,
         hosts_total,
         hosts_done: u128::from(p.hosts_done),

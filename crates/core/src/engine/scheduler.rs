@@ -51,7 +51,7 @@ pub enum Order {
 
 /// How the engine probes.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Settings {
+pub struct EngineSettings {
     /// First wait, before any round trip was measured, and the upper bound of every wait.
     pub max_timeout: Duration,
     /// The adaptive wait never goes below this.
@@ -71,10 +71,10 @@ pub struct Settings {
     pub order: Order,
 }
 
-impl Default for Settings {
+impl Default for EngineSettings {
     /// A scan with the command line's defaults.
     fn default() -> Self {
-        Settings {
+        EngineSettings {
             max_timeout: platform::DEFAULT_CONNECT_TIMEOUT,
             min_timeout: Duration::from_millis(100),
             retries: 1,
@@ -89,10 +89,10 @@ impl Default for Settings {
     }
 }
 
-impl Settings {
+impl EngineSettings {
     /// The probe of named targets: a fixed wait per attempt, every port in order, one lane.
-    pub fn fixed(timeout: Duration, retries: u32, concurrency: usize) -> Settings {
-        Settings {
+    pub fn fixed(timeout: Duration, retries: u32, concurrency: usize) -> EngineSettings {
+        EngineSettings {
             max_timeout: timeout,
             min_timeout: timeout,
             retries,
@@ -117,7 +117,7 @@ pub struct HostResult {
     pub ports: Vec<PortResult>,
 }
 
-/// The run's counters, shared by its lanes; read through [`Progress`] snapshots.
+/// The run's counters, shared by its lanes; read through [`ScanProgress`] snapshots.
 #[derive(Debug, Default)]
 pub(crate) struct Stats {
     pub(crate) hosts_total: AtomicU64,
@@ -154,8 +154,8 @@ impl Stats {
 
 impl Stats {
     /// What the run has done so far.
-    pub(crate) fn progress(&self) -> Progress {
-        Progress {
+    pub(crate) fn progress(&self) -> ScanProgress {
+        ScanProgress {
             hosts_total: self.hosts_total.load(Ordering::Relaxed),
             hosts_done: self.hosts_done.load(Ordering::Relaxed),
             probes_sent: self.probes_sent.load(Ordering::Relaxed),
@@ -169,7 +169,7 @@ impl Stats {
 
 /// A snapshot of a run's progress: plain numbers, for progress bars and summaries.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Progress {
+pub struct ScanProgress {
     /// Hosts the run will decide (its shard, cut by `max_hosts`); 0 until the run has started.
     pub hosts_total: u64,
     pub hosts_done: u64,
@@ -186,7 +186,7 @@ pub struct Progress {
 
 /// How a run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Outcome {
+pub struct ScanOutcome {
     /// False when it was cancelled (or its output closed) before every host was decided.
     pub completed: bool,
     pub hosts_total: u128,
@@ -243,7 +243,7 @@ pub(crate) enum Next {
 pub(crate) struct Scheduler {
     targets: Arc<IndexedSet>,
     ports: Arc<[Port]>,
-    settings: Settings,
+    settings: EngineSettings,
     order: ProbeOrder,
     order_done: bool,
     retry: VecDeque<Job>,
@@ -266,7 +266,7 @@ impl Scheduler {
     pub(crate) fn new(
         targets: Arc<IndexedSet>,
         ports: Arc<[Port]>,
-        s: Settings,
+        s: EngineSettings,
         positions: (u128, u128),
         limit: usize,
         stats: Arc<Stats>,

@@ -11,7 +11,7 @@ use tokio::time::Instant;
 use super::fake::{FakeIo, FakeNet, Reply};
 use super::lane::{lane, STARTS_PER_TURN};
 use super::policy::{LOCAL_RETRIES, LOSS_SAMPLE, SELF_CONNECT_RETRIES};
-use super::{HostResult, Outcome, Scan, Settings};
+use super::{EngineSettings, HostResult, Scan, ScanOutcome};
 use crate::catalog::Port;
 use crate::platform::ConnectErrorKind;
 use crate::probe::{Attempt, Greeting, PortState, Reason};
@@ -25,7 +25,7 @@ fn targets(spec: &str) -> Arc<IndexedSet> {
 }
 
 /// A scan's settings as the command line gives them, two lanes.
-const SCAN: Settings = Settings {
+const SCAN: EngineSettings = EngineSettings {
     max_timeout: Duration::from_secs(1),
     min_timeout: Duration::from_millis(100),
     retries: 1,
@@ -39,16 +39,16 @@ const SCAN: Settings = Settings {
 };
 
 /// The probe of a named target: fixed 1 s wait, one retry.
-fn host_settings() -> Settings {
-    Settings::fixed(Duration::from_secs(1), 1, 64)
+fn host_settings() -> EngineSettings {
+    EngineSettings::fixed(Duration::from_secs(1), 1, 64)
 }
 
 async fn run(
     net: Arc<FakeNet>,
     spec: &str,
     ports: &[u16],
-    s: Settings,
-) -> (Vec<HostResult>, Outcome) {
+    s: EngineSettings,
+) -> (Vec<HostResult>, ScanOutcome) {
     let ports = ports.iter().map(|p| Port(*p)).collect();
     let scan = Scan::builder(targets(spec), ports)
         .settings(s)
@@ -138,7 +138,7 @@ async fn answers_are_final_and_not_retried() {
 
 #[tokio::test(start_paused = true)]
 async fn self_connect_is_reprobed_even_without_retries() {
-    let s = Settings::fixed(Duration::from_secs(1), 0, 64);
+    let s = EngineSettings::fixed(Duration::from_secs(1), 0, 64);
     let net = FakeNet::new(|_, n| {
         if n == 1 {
             Reply::AtOnce(Attempt::SelfConnect)
@@ -316,7 +316,7 @@ async fn timeouts_adapt_to_measured_round_trips() {
             rst()
         }
     });
-    let s = Settings {
+    let s = EngineSettings {
         retries: 0,
         concurrency: 4,
         ..SCAN
@@ -366,7 +366,7 @@ async fn concurrency_is_never_exceeded() {
             },
         )
     });
-    let s = Settings {
+    let s = EngineSettings {
         concurrency: 10,
         ..SCAN
     };
@@ -377,7 +377,7 @@ async fn concurrency_is_never_exceeded() {
 #[tokio::test(start_paused = true)]
 async fn rate_cap_spaces_probes() {
     let net = FakeNet::new(|_, _| rst());
-    let s = Settings {
+    let s = EngineSettings {
         rate: Some(100.0),
         ..SCAN
     };
@@ -394,7 +394,7 @@ async fn rate_cap_spaces_probes() {
 #[tokio::test(start_paused = true)]
 async fn cancellation_stops_and_reports_progress() {
     let net = FakeNet::new(|_, _| Reply::Silent);
-    let s = Settings {
+    let s = EngineSettings {
         concurrency: 16,
         ..SCAN
     };
@@ -430,7 +430,7 @@ async fn cancellation_stops_and_reports_progress() {
 #[tokio::test(start_paused = true)]
 async fn max_hosts_limits_the_scan() {
     let net = FakeNet::new(|_, _| rst());
-    let s = Settings {
+    let s = EngineSettings {
         max_hosts: Some(1000),
         ..SCAN
     };
@@ -451,7 +451,7 @@ async fn an_answer_due_at_the_deadline_is_an_answer_not_silence() {
             },
         )
     });
-    let s = Settings::fixed(Duration::from_secs(1), 0, 64);
+    let s = EngineSettings::fixed(Duration::from_secs(1), 0, 64);
     let (hosts, _) = run(net.clone(), "10.0.0.5", &[4026], s).await;
     assert_eq!(hosts[0].ports[0].state, PortState::Closed);
     assert!(net.expired.lock().unwrap().is_empty());
@@ -468,7 +468,7 @@ async fn a_connection_in_its_exchange_outlives_the_connect_deadline() {
         exchange: Duration::from_secs(3),
         attempt: banner.clone(),
     });
-    let s = Settings::fixed(Duration::from_secs(1), 1, 64);
+    let s = EngineSettings::fixed(Duration::from_secs(1), 1, 64);
     let (hosts, _) = run(net.clone(), "10.0.0.5", &[4026], s).await;
     let p = &hosts[0].ports[0];
     assert_eq!((p.state, p.attempts), (PortState::Open, 1));
@@ -487,7 +487,7 @@ async fn a_stale_deadline_never_expires_a_reused_token() {
         };
         Reply::After(d, Attempt::Refused { rtt: d })
     });
-    let s = Settings {
+    let s = EngineSettings {
         concurrency: 1,
         lanes: 1,
         retries: 0,
@@ -503,7 +503,7 @@ async fn a_stale_deadline_never_expires_a_reused_token() {
 #[tokio::test(start_paused = true)]
 async fn a_burst_of_starts_is_cut_into_turns() {
     let net = FakeNet::new(|_, _| Reply::Silent);
-    let s = Settings {
+    let s = EngineSettings {
         concurrency: 4096,
         lanes: 1,
         retries: 0,
@@ -560,7 +560,7 @@ async fn real_sockets(portable: bool) {
         targets("127.0.0.1"),
         ports.iter().map(|p| Port(*p)).collect(),
     )
-    .settings(Settings::fixed(Duration::from_secs(2), 0, 8))
+    .settings(EngineSettings::fixed(Duration::from_secs(2), 0, 8))
     .after_connect(crate::probe::greeting::ReadGreeting {
         wait: Duration::from_secs(2),
     });

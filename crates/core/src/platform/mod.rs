@@ -28,7 +28,7 @@ use windows as imp;
 /// What a failed `connect()` (or a socket call before it) says about the network or this machine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConnectErrorKind {
-    /// RST (or, on Linux, an ICMP port-unreachable, told apart by [`take_icmp_error`]).
+    /// RST (or, on Linux, an ICMP port-unreachable, told apart by the error queue).
     Refused,
     /// The kernel gave up waiting (its own SYN retries ran out).
     TimedOut,
@@ -129,14 +129,6 @@ pub fn take_icmp_error(sock: &socket2::Socket) -> Option<IcmpReport> {
     imp::take_icmp_error(sock)
 }
 
-/// Whether this machine tried to resolve `ip`'s link-layer address and got no answer
-/// (an ARP entry that is incomplete or failed). `None` when there is no entry (not on-link) or
-/// the platform cannot tell. A SYN to such an address never left this machine, so its silence
-/// is not a firewall's doing. Linux IPv4 only (`/proc/net/arp`).
-pub fn neighbour_unresolved(ip: IpAddr) -> Option<bool> {
-    imp::neighbour_table().and_then(|t| t.unresolved(ip))
-}
-
 /// A snapshot of the neighbour (ARP) table, for checking many addresses at once.
 pub fn neighbour_table() -> Option<NeighbourTable> {
     imp::neighbour_table()
@@ -149,7 +141,9 @@ pub struct NeighbourTable {
 }
 
 impl NeighbourTable {
-    pub fn from_entries(entries: impl IntoIterator<Item = (IpAddr, bool)>) -> Self {
+    /// Only Linux reads a neighbour table (`/proc/net/arp`); elsewhere there is none to build.
+    #[cfg_attr(not(unix), allow(dead_code))]
+    pub(crate) fn from_entries(entries: impl IntoIterator<Item = (IpAddr, bool)>) -> Self {
         NeighbourTable {
             entries: entries.into_iter().collect(),
         }

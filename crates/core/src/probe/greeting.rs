@@ -52,7 +52,7 @@ impl AfterConnect for ReadGreeting {
 /// What a port sent before we spoke.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Greeting {
-    /// The first bytes, printable, control characters escaped, at most [`MAX_GREETING`] bytes read.
+    /// The first bytes, printable, control characters escaped, at most `MAX_GREETING` (256) bytes read.
     pub text: String,
     /// The protocol the banner belongs to, when it is a well-known one.
     pub protocol: Option<&'static str>,

@@ -120,7 +120,7 @@ pub(crate) async fn connect(
     finish_connect(sock, start).await
 }
 
-/// The second half of [`connect`]: waits for the handshake of a connect under way.
+/// The second half of a connect, after [`start_connect`]: waits for the handshake of a connect under way.
 pub(crate) async fn finish_connect(
     sock: socket2::Socket,
     start: Instant,

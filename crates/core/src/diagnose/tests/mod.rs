@@ -12,7 +12,7 @@ use crate::catalog::Selection;
 use crate::observation::{AddressObservation, PortObservation};
 use crate::platform::IcmpReport;
 use crate::probe::{conclude, Attempt, Greeting};
-use crate::resolve::{Addresses, Resolution, ResolveError, Source};
+use crate::resolve::{AddressSource, Addresses, Resolution, ResolveError};
 use crate::target::{parse_target, Address};
 
 /// Builds an observation: `states` maps port → attempt; unlisted ports are refused.
@@ -46,11 +46,11 @@ fn host(target: &str, addrs: &[(&str, Vec<(u16, Attempt)>)]) -> HostObservation 
         target: t,
         resolution: match Addresses::new(addresses.iter().map(|a| a.address)) {
             Some(addresses) => Resolution::Found {
-                source: Source::System,
+                source: AddressSource::System,
                 addresses,
             },
             None => Resolution::Failed {
-                source: Source::System,
+                source: AddressSource::System,
                 error: ResolveError::NoSuchName,
             },
         },

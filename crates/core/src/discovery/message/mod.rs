@@ -188,7 +188,7 @@ pub struct ProbeMatch {
     /// Transport addresses, e.g. `http://10.0.0.5:5357/<uuid>/`.
     pub xaddrs: Vec<String>,
     pub metadata_version: Option<u64>,
-    /// Something was cut to the limits ([`MAX_FIELD`], [`MAX_LIST`]).
+    /// Something was cut to the limits (`MAX_FIELD`, `MAX_LIST`).
     pub truncated: bool,
 }
 
@@ -202,7 +202,7 @@ pub struct ProbeMatches {
     pub relates_to: String,
     /// Empty when the responder answered "nothing matched" (python wsdiscovery does).
     pub matches: Vec<ProbeMatch>,
-    /// ProbeMatch elements beyond [`MAX_MATCHES`], counted and dropped.
+    /// ProbeMatch elements beyond `MAX_MATCHES`, counted and dropped.
     pub dropped_matches: usize,
 }
 
@@ -220,7 +220,7 @@ pub struct ProbeRequest {
 /// Why a datagram is not a usable message. Each is counted by the caller and otherwise ignored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Rejected {
-    /// Larger than [`MAX_DATAGRAM`].
+    /// Larger than `MAX_DATAGRAM` (64 KiB).
     TooLarge(usize),
     /// Not well-formed XML (garbage, truncated, bad UTF-8, DOCTYPE, unknown entity, too deep).
     Malformed(String),
