@@ -87,7 +87,7 @@ impl<'a> Watch<'a> {
             self.events,
             SystemTime::now(),
         );
-        self.lines.json_line(&hb)
+        self.lines.json_line(&report::events::heartbeat(&hb))
     }
 
     /// Nobody reads standard output and there is no state file to keep: nothing to serve.

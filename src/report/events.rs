@@ -1,10 +1,13 @@
-//! `--watch` event lines: one NDJSON object per change (`"type": "event"`), built from the
-//! engine's events; a verdict's summary is written by [`super::words`].
+//! `--watch` lines: one NDJSON object per change (`"type": "event"`) and one per interval
+//! (`"type": "heartbeat"`), built from the engine's events and heartbeats; a verdict's summary
+//! is written by [`super::words`].
+
+use std::time::SystemTime;
 
 use serde::Serialize;
 
 use super::words;
-use msvsmon_probe_core::{PortState, Status, WatchChange, WatchEvent};
+use msvsmon_probe_core::{Heartbeat, PortState, Status, WatchChange, WatchEvent};
 
 /// One event line.
 #[derive(Debug, Serialize)]
@@ -12,7 +15,7 @@ pub struct EventLine<'a> {
     #[serde(rename = "type")]
     kind_of_line: &'static str,
     /// RFC 3339, UTC, when the probe that saw the change finished.
-    time: &'a str,
+    time: String,
     target: &'a str,
     /// This target's probe round (1 for the first).
     round: u64,
@@ -55,7 +58,7 @@ enum ChangeLine<'a> {
 pub fn line(e: &WatchEvent) -> EventLine<'_> {
     EventLine {
         kind_of_line: "event",
-        time: &e.time,
+        time: rfc3339(e.at),
         target: &e.target,
         round: e.round,
         change: match &e.change {
@@ -85,6 +88,50 @@ pub fn line(e: &WatchEvent) -> EventLine<'_> {
                 new: *new,
             },
         },
+    }
+}
+
+/// RFC 3339, UTC, to the millisecond.
+fn rfc3339(t: SystemTime) -> String {
+    humantime::format_rfc3339_millis(t).to_string()
+}
+
+/// The heartbeat line.
+#[derive(Debug, Serialize)]
+pub struct HeartbeatLine {
+    #[serde(rename = "type")]
+    kind_of_line: &'static str,
+    time: String,
+    /// Heartbeats so far, this one included.
+    round: u64,
+    interval_ms: f64,
+    targets: usize,
+    /// Targets probed at least once.
+    probed: usize,
+    reachable: usize,
+    wow64_only: usize,
+    not_reachable: usize,
+    unresolved: usize,
+    incomplete: usize,
+    /// Events written since the start.
+    events: u64,
+}
+
+/// The line of one heartbeat.
+pub fn heartbeat(h: &Heartbeat) -> HeartbeatLine {
+    HeartbeatLine {
+        kind_of_line: "heartbeat",
+        time: rfc3339(h.at),
+        round: h.round,
+        interval_ms: h.interval_ms,
+        targets: h.targets,
+        probed: h.probed,
+        reachable: h.reachable,
+        wow64_only: h.wow64_only,
+        not_reachable: h.not_reachable,
+        unresolved: h.unresolved,
+        incomplete: h.incomplete,
+        events: h.events,
     }
 }
 

@@ -291,7 +291,7 @@ fn write_responder(w: &mut dyn Write, r: &Responder) -> io::Result<()> {
         w,
         "    {BOLD}{}{BOLD:#}  {}",
         r.source,
-        r.classification.kind.phrase()
+        words::responder_kind(r.classification.kind)
     )?;
     let types: Vec<&str> = r.types.iter().map(|t| t.text.as_str()).collect();
     if !types.is_empty() {
@@ -321,7 +321,7 @@ fn write_responder(w: &mut dyn Write, r: &Responder) -> io::Result<()> {
     writeln!(
         w,
         "      {DIM}{}{DIM:#}",
-        r.classification.debugger.sentence()
+        words::debugger_hint(&r.classification.debugger)
     )
 }
 

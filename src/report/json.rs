@@ -293,14 +293,14 @@ pub fn responder(r: &Responder) -> ResponderJson {
         empty: r.empty,
         kind: c.kind.as_str(),
         kinds: c.kinds.iter().map(|k| k.as_str()).collect(),
-        description: c.kind.phrase(),
+        description: super::words::responder_kind(c.kind),
         debugger: DebuggerJson {
             hint: c.debugger.as_str(),
             text: match &c.debugger {
                 msvsmon_probe_core::DebuggerHint::Mentions(t) => Some(t.clone()),
                 _ => None,
             },
-            note: c.debugger.sentence(),
+            note: super::words::debugger_hint(&c.debugger),
         },
         answered: r
             .answered

@@ -8,7 +8,7 @@
 
 use msvsmon_probe_core::{
     Address, DebuggerHint, DiscoverySilence, Evidence, Finding, Greeting, Host, HostObservation,
-    Port, PortObservation, Reason, Release, Status, Verdict,
+    Port, PortObservation, Reason, Release, ResponderKind, Status, Verdict,
 };
 
 /// What the network showed and what it means.
@@ -106,6 +106,41 @@ impl<'o> Ports<'o> {
 }
 
 /// "4024,4026", as a firewall rule takes them.
+/// What answered WS-Discovery, for sentences: "a WSD printer".
+pub fn responder_kind(k: ResponderKind) -> &'static str {
+    match k {
+        ResponderKind::StandIn => "msvsmon-probe's stand-in monitor (msvsmon-probe listen)",
+        ResponderKind::Computer => {
+            "a computer announcing itself the Windows way (Function Discovery publisher, pub:Computer; wsdd on Linux/Samba looks the same)"
+        }
+        ResponderKind::Printer => "a WSD printer",
+        ResponderKind::Scanner => "a WSD scanner",
+        ResponderKind::Camera => "an ONVIF camera or video encoder",
+        ResponderKind::Unrecognised => "a WS-Discovery service of a type this tool does not know",
+        ResponderKind::Device => "a DPWS device of no more specific type",
+        ResponderKind::Untyped => "a WS-Discovery service that lists no type",
+        ResponderKind::NoMatch => "a WS-Discovery responder for which nothing matched our Probes",
+    }
+}
+
+/// Whether a WS-Discovery reply points at the debugger, as one clause.
+pub fn debugger_hint(h: &DebuggerHint) -> String {
+    match h {
+        DebuggerHint::StandIn => {
+            "it is this tool's stand-in, not the Visual Studio remote debugger".to_string()
+        }
+        DebuggerHint::Mentions(t) => {
+            format!("its reply mentions \"{t}\", which points at the remote debugger")
+        }
+        DebuggerHint::Unrecognised => {
+            "its types are not ones this tool knows; the remote debugger's could be among them (what msvsmon sends is not public)".to_string()
+        }
+        DebuggerHint::Nothing => {
+            "nothing in its reply points at the remote debugger (what msvsmon sends is not public)".to_string()
+        }
+    }
+}
+
 fn comma(ports: &[Port]) -> String {
     ports
         .iter()
@@ -574,16 +609,20 @@ fn answered(
         .map(|r| {
             let types: Vec<&str> = r.types.iter().map(|t| t.text.as_str()).collect();
             if types.is_empty() {
-                r.classification.kind.phrase().to_string()
+                responder_kind(r.classification.kind).to_string()
             } else {
-                format!("{} ({})", r.classification.kind.phrase(), types.join(" "))
+                format!(
+                    "{} ({})",
+                    responder_kind(r.classification.kind),
+                    types.join(" ")
+                )
             }
         })
         .collect();
     format!(
         "{host} answers WS-Discovery on UDP 3702: {}; {}",
         what.join("; "),
-        hint.sentence()
+        debugger_hint(&hint)
     )
 }
 
@@ -614,5 +653,19 @@ fn silence(why: &DiscoverySilence, off_link: bool) -> String {
         DiscoverySilence::NoAnswer { multicast: false, wait } => {
             format!("no answer to the unicast Probe within {:.1} s", wait.as_secs_f64())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What msvsmon sends is not documented: no sentence may claim a reply proves or rules out
+    /// the debugger, and a wsdd that imitates Windows is named as such.
+    #[test]
+    fn discovery_words_claim_no_more_than_a_reply_shows() {
+        assert!(debugger_hint(&DebuggerHint::Nothing).contains("not public"));
+        assert!(debugger_hint(&DebuggerHint::Unrecognised).contains("could be among them"));
+        assert!(responder_kind(ResponderKind::Computer).contains("wsdd"));
     }
 }

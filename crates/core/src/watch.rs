@@ -8,8 +8,6 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::SystemTime;
 
-use serde::Serialize;
-
 use tokio::sync::mpsc;
 
 use crate::diagnose::{Diagnosis, Status, Verdict};
@@ -22,7 +20,7 @@ use crate::target::{Address, Target};
 #[derive(Debug, Clone, PartialEq)]
 pub struct WatchEvent {
     /// RFC 3339, UTC, when the probe that saw the change finished.
-    pub time: String,
+    pub at: SystemTime,
     pub target: String,
     /// This target's probe round (1 for the first).
     pub round: u64,
@@ -92,7 +90,6 @@ impl WatchState {
         let key = obs.target.input.clone();
         let st = self.targets.entry(key.clone()).or_default();
         st.round += 1;
-        let time = humantime::format_rfc3339_millis(at).to_string();
         let mut changes = Vec::new();
 
         let addrs: Vec<Address> = obs.addresses.iter().map(|a| a.address).collect();
@@ -154,7 +151,7 @@ impl WatchState {
         changes
             .into_iter()
             .map(|change| WatchEvent {
-                time: time.clone(),
+                at,
                 target: key.clone(),
                 round,
                 change,
@@ -195,12 +192,10 @@ pub async fn probe_every(
     }
 }
 
-/// The line written once per interval whether or not anything changed (`"type": "heartbeat"`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// What a watch says once per interval whether or not anything changed.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Heartbeat {
-    #[serde(rename = "type")]
-    pub kind_of_line: &'static str,
-    pub time: String,
+    pub at: SystemTime,
     /// Heartbeats so far, this one included.
     pub round: u64,
     pub interval_ms: f64,
@@ -228,8 +223,7 @@ impl Heartbeat {
         let v = state.verdicts();
         let n = |s: Status| v.get(&s).copied().unwrap_or(0);
         Heartbeat {
-            kind_of_line: "heartbeat",
-            time: humantime::format_rfc3339_millis(at).to_string(),
+            at,
             round,
             interval_ms: interval.as_secs_f64() * 1e3,
             targets,

@@ -60,23 +60,6 @@ impl ResponderKind {
             ResponderKind::NoMatch => "no_match",
         }
     }
-
-    /// A phrase for sentences: "a Windows computer's Function Discovery publisher".
-    pub fn phrase(self) -> &'static str {
-        match self {
-            ResponderKind::StandIn => "msvsmon-probe's stand-in monitor (msvsmon-probe listen)",
-            ResponderKind::Computer => {
-                "a computer announcing itself the Windows way (Function Discovery publisher, pub:Computer; wsdd on Linux/Samba looks the same)"
-            }
-            ResponderKind::Printer => "a WSD printer",
-            ResponderKind::Scanner => "a WSD scanner",
-            ResponderKind::Camera => "an ONVIF camera or video encoder",
-            ResponderKind::Unrecognised => "a WS-Discovery service of a type this tool does not know",
-            ResponderKind::Device => "a DPWS device of no more specific type",
-            ResponderKind::Untyped => "a WS-Discovery service that lists no type",
-            ResponderKind::NoMatch => "a WS-Discovery responder for which nothing matched our Probes",
-        }
-    }
 }
 
 /// Whether anything in a reply points at the remote debugger.
@@ -102,24 +85,6 @@ impl DebuggerHint {
             DebuggerHint::Mentions(_) => "mentions",
             DebuggerHint::Unrecognised => "unrecognised",
             DebuggerHint::Nothing => "nothing",
-        }
-    }
-
-    /// One clause for reports.
-    pub fn sentence(&self) -> String {
-        match self {
-            DebuggerHint::StandIn => {
-                "it is this tool's stand-in, not the Visual Studio remote debugger".to_string()
-            }
-            DebuggerHint::Mentions(t) => {
-                format!("its reply mentions \"{t}\", which points at the remote debugger")
-            }
-            DebuggerHint::Unrecognised => {
-                "its types are not ones this tool knows; the remote debugger's could be among them (what msvsmon sends is not public)".to_string()
-            }
-            DebuggerHint::Nothing => {
-                "nothing in its reply points at the remote debugger (what msvsmon sends is not public)".to_string()
-            }
         }
     }
 }
@@ -246,10 +211,8 @@ mod tests {
         assert_eq!(c.kind, ResponderKind::Computer);
         assert_eq!(c.kinds, [ResponderKind::Computer]);
         assert_eq!(c.debugger, DebuggerHint::Nothing);
-        assert!(c.debugger.sentence().contains("not public"));
-        // wsdd imitates it, and is classified the same: the reports say so.
+        // wsdd imitates it, and is classified the same (the reports' words say so).
         assert_eq!(of_sample(samples::WSDD).kind, ResponderKind::Computer);
-        assert!(ResponderKind::Computer.phrase().contains("wsdd"));
     }
 
     #[test]
