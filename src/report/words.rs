@@ -622,7 +622,7 @@ fn answered(
     format!(
         "{host} answers WS-Discovery on UDP 3702: {}; {}",
         what.join("; "),
-        debugger_hint(&hint)
+        debugger_hint(hint)
     )
 }
 
