@@ -91,6 +91,8 @@ mod linux {
                 public_range_needs_confirmation,
             ),
             Case::lab("self_connect_is_closed_never_open", self_connect).exclusive(),
+            // Exclusive: the scanner's DNS server answers every name looked up meanwhile.
+            Case::lab("resolve::failures_are_told_apart", resolution_failures).exclusive(),
             // After the sweeps: what they left in the connection tracking tables.
             Case::lab("farm::no_connection_is_tracked", no_connection_tracked).exclusive(),
         ];
@@ -450,6 +452,59 @@ mod linux {
         }
         assert_eq!(code, 1, "{line}: nothing is reachable");
         assert_eq!(doc["targets"][0]["verdict"]["status"], "not_reachable");
+    }
+
+    // ---- name resolution ----------------------------------------------------------------------
+
+    /// The scanner's own DNS server (fixture.py dns, on the loopback its resolv.conf names)
+    /// answers NXDOMAIN, an empty answer, SERVFAIL, or nothing: the report tells each failure by
+    /// the resolver's code, and a run where nothing resolved exits 3.
+    fn resolution_failures(lab: &Lab) {
+        use std::io::{BufRead, BufReader};
+        struct Stop(std::process::Child);
+        impl Drop for Stop {
+            fn drop(&mut self) {
+                let _ = self.0.kill();
+                let _ = self.0.wait();
+            }
+        }
+        let mut dns = Stop(
+            lab.scanner("python3")
+                .args([lab::FIXTURE, "dns"])
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .expect("python3 runs in the scanner namespace"),
+        );
+        let mut ready = String::new();
+        BufReader::new(dns.0.stdout.take().unwrap())
+            .read_line(&mut ready)
+            .unwrap();
+        assert_eq!(ready.trim(), "dns ready", "the DNS fixture did not start");
+        let names = [
+            "ghost.nxdomain.lab",
+            "bare.nodata.lab",
+            "broken.servfail.lab",
+            "mute.silent.lab",
+        ];
+        let mut args = vec!["--no-discovery", "--timeout", "300ms"];
+        args.extend(names);
+        let (doc, code, line) = probe(lab, &args);
+        let kinds: Vec<&str> = doc["targets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| str_of(&t["resolution"]["error_kind"]))
+            .collect();
+        assert_eq!(
+            kinds,
+            ["no_such_name", "no_address", "timeout", "timeout"],
+            "{line}: {:#}",
+            doc["targets"]
+        );
+        assert_eq!(code, 3, "{line}: nothing resolved");
+        for t in doc["targets"].as_array().unwrap() {
+            assert_eq!(t["verdict"]["status"], "unresolved", "{line}");
+        }
     }
 
     // ---- nmap as a peer -----------------------------------------------------------------------

@@ -9,6 +9,9 @@
                only: the project's own discovery client is tested elsewhere)
   wsd-hostile  a hostile responder: answers every multicast Probe with junk, a truncated reply, a
                reply to someone else's Probe and a 64 KiB datagram, never with a real answer
+  dns          the scanner's DNS server on its own loopback (127.0.0.1:53, where its resolv.conf
+               points): NXDOMAIN for *.nxdomain.lab, an empty answer (NODATA) for *.nodata.lab,
+               SERVFAIL for *.servfail.lab, no reply at all for *.silent.lab, REFUSED otherwise
 
 Nothing here chooses an address: every socket is bound to the wildcard address of the namespace it
 runs in, so it can only ever see lab traffic.
@@ -200,6 +203,38 @@ def wsd_hostile(args):
                 sent, len(replies), src[0], max(map(len, replies))), flush=True)
 
 
+def dns(args):
+    # A query is a 12-byte header, then QNAME as length-prefixed labels, QTYPE and QCLASS. The
+    # reply repeats the header with QR set and the question, and carries no answer at all: every
+    # case here is a failure whose code is the point.
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 53))
+    print("dns ready", flush=True)
+    while True:
+        q, src = s.recvfrom(512)
+        if len(q) < 12:
+            continue
+        labels, i = [], 12
+        while i < len(q) and q[i] != 0:
+            n = q[i]
+            labels.append(q[i + 1:i + 1 + n].decode("ascii", "replace").lower())
+            i += 1 + n
+        question_end = i + 5  # the root label, QTYPE, QCLASS
+        name = ".".join(labels)
+        if name.endswith(".silent.lab"):
+            continue
+        rcode = 5  # REFUSED: not ours
+        if name.endswith(".nxdomain.lab"):
+            rcode = 3
+        elif name.endswith(".nodata.lab"):
+            rcode = 0
+        elif name.endswith(".servfail.lab"):
+            rcode = 2
+        flags = 0x8000 | 0x0400 | (q[2] & 0x01) << 8 | rcode  # QR, AA, RD copied, RCODE
+        header = q[0:2] + flags.to_bytes(2, "big") + b"\x00\x01" + b"\x00\x00" * 3
+        s.sendto(header + q[12:question_end], src)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -216,8 +251,10 @@ def main():
     qp.add_argument("--wait", type=float, default=3.0, help="seconds to collect replies")
     hp = sub.add_parser("wsd-hostile")
     hp.add_argument("--interface", required=True, help="where to join the WS-Discovery groups")
+    sub.add_parser("dns")
     args = p.parse_args()
-    commands = {"listen": listen, "wsd-publish": wsd_publish, "wsd-probe": wsd_probe, "wsd-hostile": wsd_hostile}
+    commands = {"listen": listen, "wsd-publish": wsd_publish, "wsd-probe": wsd_probe,
+                "wsd-hostile": wsd_hostile, "dns": dns}
     commands[args.cmd](args)
 
 
