@@ -137,57 +137,25 @@ pub fn heartbeat(h: &Heartbeat) -> HeartbeatLine {
 
 #[cfg(test)]
 mod tests {
-    use std::time::{Duration, SystemTime};
+    use std::time::SystemTime;
 
     use super::*;
-    use msvsmon_probe_core::{
-        conclude, diagnose, parse_target, Address, AddressObservation, AddressSource, Addresses,
-        Attempt, HostObservation, PortObservation, Resolution, Selection, WatchState,
-    };
+    use msvsmon_probe_core::{diagnose, fixtures, HostObservation, WatchState};
 
     /// `devbox` at `ips`, VS 2022's ports, 4026 open or refused.
     fn obs(ips: &[&str], open: bool) -> HostObservation {
-        let plan = Selection {
-            releases: Some(vec![msvsmon_probe_core::Release::find("2022").unwrap()]),
-            ..Default::default()
-        }
-        .plan(false, None);
-        let addresses: Vec<AddressObservation> = ips
-            .iter()
-            .map(|ip| {
-                let address = Address::new(ip.parse().unwrap());
-                let ports = plan
-                    .iter()
-                    .map(|p| {
-                        let a = if open && p.port.0 == 4026 {
-                            Attempt::Accepted {
-                                rtt: Duration::from_millis(1),
-                                greeting: None,
-                            }
-                        } else {
-                            Attempt::Refused {
-                                rtt: Duration::from_millis(1),
-                            }
-                        };
-                        PortObservation {
-                            planned: p.clone(),
-                            result: conclude(&a, address.ip, 1),
-                        }
-                    })
-                    .collect();
-                AddressObservation { address, ports }
+        let answers = || {
+            if open {
+                vec![(4026, fixtures::open())]
+            } else {
+                vec![]
+            }
+        };
+        ips.iter()
+            .fold(fixtures::observe("devbox").releases(&["2022"]), |o, ip| {
+                o.address(ip, answers())
             })
-            .collect();
-        HostObservation {
-            target: parse_target("devbox").unwrap(),
-            resolution: Resolution::Found {
-                source: AddressSource::System,
-                addresses: Addresses::new(addresses.iter().map(|a| a.address)).expect("an address"),
-            },
-            addresses,
-            discovery: None,
-            elapsed: Duration::from_millis(2),
-        }
+            .build()
     }
 
     fn lines(state: &mut WatchState, o: &HostObservation) -> Vec<String> {

@@ -7,181 +7,21 @@
 use std::net::IpAddr;
 use std::time::{Duration, SystemTime};
 
+use msvsmon_probe_core::fixtures::{
+    discovery as disc, eth0, every_port, host, host_with, icmp, open,
+};
 use msvsmon_probe_core::{
-    conclude, diagnose, parse_target, samples, Address, AddressObservation, AddressReach,
-    AddressSource, Addresses, Attempt, Collector, ConnectErrorKind, Diagnosis, DiscoverRun,
-    DiscoveryObservation, DiscoverySettings, DiscoveryStatus, EngineSettings, Greeting, Host,
-    HostObservation, IcmpDetail, IcmpKind, IcmpReport, IfAddr, Interface, PortObservation,
-    ProbeKind, Reach, Resolution, ResolveError, RouteKind, RouteRecord, Selection, SentProbe,
-    Version,
+    diagnose, samples, Attempt, ConnectErrorKind, Diagnosis, DiscoverRun, DiscoveryObservation,
+    DiscoverySettings, DiscoveryStatus, EngineSettings, Greeting, HostObservation, IcmpDetail,
+    IcmpKind, IcmpReport, IfAddr, Interface, ProbeKind, Reach, RouteKind, Version,
 };
 
 use super::{human, json, RunInfo};
 
 // --- fixed observations ------------------------------------------------------------------------
 
-/// An observation of `target`: `addrs` maps each address to port → attempt; unlisted ports are
-/// refused. Every port made `attempts` attempts.
-fn host_with(
-    target: &str,
-    addrs: &[(&str, Vec<(u16, Attempt)>)],
-    attempts: u32,
-) -> HostObservation {
-    let t = parse_target(target).unwrap();
-    let plan = Selection::default().plan(t.is_app_service(), t.port);
-    let addresses: Vec<AddressObservation> = addrs
-        .iter()
-        .map(|(ip, states)| {
-            let address = Address::new(ip.parse().unwrap());
-            let ports = plan
-                .iter()
-                .map(|p| {
-                    let a = states
-                        .iter()
-                        .find(|(port, _)| *port == p.port.0)
-                        .map(|(_, a)| a.clone())
-                        .unwrap_or(Attempt::Refused {
-                            rtt: Duration::from_micros(100),
-                        });
-                    PortObservation {
-                        planned: p.clone(),
-                        result: conclude(&a, address.ip, attempts),
-                    }
-                })
-                .collect();
-            AddressObservation { address, ports }
-        })
-        .collect();
-    let source = match t.host {
-        Host::Literal(_) => AddressSource::Literal,
-        Host::Name(_) => AddressSource::System,
-    };
-    let resolution = match (&t.host, Addresses::new(addresses.iter().map(|a| a.address))) {
-        (Host::Literal(a), _) => Resolution::Literal(*a),
-        (_, Some(addresses)) => Resolution::Found { source, addresses },
-        (_, None) => Resolution::Failed {
-            source,
-            error: ResolveError::NoSuchName,
-        },
-    };
-    HostObservation {
-        target: t,
-        resolution,
-        addresses,
-        discovery: None,
-        elapsed: Duration::from_millis(3),
-    }
-}
-
-fn host(target: &str, addrs: &[(&str, Vec<(u16, Attempt)>)]) -> HostObservation {
-    host_with(target, addrs, 1)
-}
-
-fn open() -> Attempt {
-    Attempt::Accepted {
-        rtt: Duration::from_micros(300),
-        greeting: None,
-    }
-}
-
 fn silent() -> Attempt {
     Attempt::NoResponse
-}
-
-fn icmp(code: u8, from: &str) -> Attempt {
-    Attempt::Icmp {
-        rtt: Duration::from_micros(400),
-        report: IcmpReport {
-            v6: false,
-            icmp_type: 3,
-            code,
-            offender: Some(from.parse().unwrap()),
-        },
-        local: Some("10.0.0.2".parse().unwrap()),
-    }
-}
-
-/// Every default port of 10.0.0.5 (or `ip`) answering with `a`.
-fn every_port(a: Attempt) -> Vec<(u16, Attempt)> {
-    Selection::default()
-        .plan(false, None)
-        .iter()
-        .map(|p| (p.port.0, a.clone()))
-        .collect()
-}
-
-/// A discovery observation of 10.0.0.5 reached `reach`, with `replies` (real samples, fed
-/// through the real collector) answering Probe `id`.
-fn disc(status: DiscoveryStatus, reach: Reach, id: &str, replies: &[&str]) -> DiscoveryObservation {
-    let a = Address::new("10.0.0.5".parse().unwrap());
-    let mut c = Collector::new(
-        vec![SentProbe {
-            id: id.into(),
-            route: RouteKind::Multicast,
-            version: Version::V2005,
-            kind: ProbeKind::Device,
-            group: 0,
-        }],
-        Some(vec![a]),
-    );
-    for r in replies {
-        c.offer(
-            "10.0.0.5:3702".parse().unwrap(),
-            r.as_bytes(),
-            Duration::from_millis(5),
-        );
-    }
-    let (mut responders, ignored) = c.into_parts();
-    for r in &mut responders {
-        // The stand-in's endpoint is a fresh UUID each time.
-        if r.endpoint
-            .as_deref()
-            .is_some_and(|e| e.starts_with("urn:uuid:"))
-        {
-            r.endpoint = Some("urn:uuid:00000000-0000-4000-8000-000000000000".into());
-        }
-    }
-    let mut routes = vec![RouteRecord {
-        kind: RouteKind::Unicast,
-        address: a,
-        destination: "10.0.0.5:3702".parse().unwrap(),
-        interface: None,
-        datagrams: 8,
-        error: None,
-    }];
-    if reach.multicasts() {
-        routes.push(RouteRecord {
-            kind: RouteKind::Multicast,
-            address: a,
-            destination: "239.255.255.250:3702".parse().unwrap(),
-            interface: Some("eth0".into()),
-            datagrams: 16,
-            error: None,
-        });
-    }
-    DiscoveryObservation {
-        status,
-        addresses: vec![AddressReach {
-            address: a,
-            reach,
-            icmp: None,
-        }],
-        routes,
-        responders,
-        ignored,
-        error: None,
-        wait: Duration::from_secs(3),
-        elapsed: Duration::from_secs(3),
-        stopped_early: false,
-    }
-}
-
-fn eth0() -> Reach {
-    Reach::OnLink {
-        interface: "eth0".into(),
-        index: 2,
-        multicast: true,
-    }
 }
 
 fn port_unreachable_3702() -> Option<IcmpDetail> {

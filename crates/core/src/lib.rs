@@ -123,3 +123,8 @@ pub use platform::{
 /// Sample WS-Discovery replies of real responders, for tests and fuzzing outside this crate.
 #[doc(hidden)]
 pub use discovery::samples;
+
+/// Observations built by hand, for tests (the `fixtures` feature, for the binary's tests).
+#[cfg(any(test, feature = "fixtures"))]
+#[doc(hidden)]
+pub mod fixtures;

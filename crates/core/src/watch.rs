@@ -241,65 +241,25 @@ impl Heartbeat {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::Selection;
     use crate::diagnose::diagnose;
-    use crate::observation::{AddressObservation, PortObservation};
-    use crate::probe::{conclude, Attempt};
-    use crate::resolve::{AddressSource, Addresses, Resolution, ResolveError};
-    use crate::target::parse_target;
+    use crate::fixtures;
     use std::time::Duration;
 
+    /// `devbox` at `addrs`, VS 2022's ports, 4026 open or refused.
     fn obs(addrs: &[&str], open4026: bool) -> HostObservation {
-        let t = parse_target("devbox").unwrap();
-        let plan = Selection {
-            releases: Some(vec![crate::Release::find("2022").unwrap()]),
-            ..Default::default()
-        }
-        .plan(false, None);
-        let addresses: Vec<AddressObservation> = addrs
+        let answers = || {
+            if open4026 {
+                vec![(4026, fixtures::open())]
+            } else {
+                vec![]
+            }
+        };
+        addrs
             .iter()
-            .map(|ip| {
-                let address = Address::new(ip.parse().unwrap());
-                AddressObservation {
-                    address,
-                    ports: plan
-                        .iter()
-                        .map(|p| {
-                            let a = if p.port.0 == 4026 && open4026 {
-                                Attempt::Accepted {
-                                    rtt: Duration::from_millis(1),
-                                    greeting: None,
-                                }
-                            } else {
-                                Attempt::Refused {
-                                    rtt: Duration::from_millis(1),
-                                }
-                            };
-                            PortObservation {
-                                planned: p.clone(),
-                                result: conclude(&a, address.ip, 1),
-                            }
-                        })
-                        .collect(),
-                }
+            .fold(fixtures::observe("devbox").releases(&["2022"]), |o, ip| {
+                o.address(ip, answers())
             })
-            .collect();
-        HostObservation {
-            target: t,
-            resolution: match Addresses::new(addresses.iter().map(|a| a.address)) {
-                Some(addresses) => Resolution::Found {
-                    source: AddressSource::System,
-                    addresses,
-                },
-                None => Resolution::Failed {
-                    source: AddressSource::System,
-                    error: ResolveError::NoSuchName,
-                },
-            },
-            addresses,
-            elapsed: Duration::from_millis(2),
-            discovery: None,
-        }
+            .build()
     }
 
     fn kinds(e: &[WatchEvent]) -> Vec<String> {

@@ -4,77 +4,12 @@ use std::time::Duration;
 
 use super::{addr, codes, every_port, finding, host, ip, open};
 use crate::diagnose::*;
-use crate::discovery::collect::{Collector, SentProbe};
 use crate::discovery::{
-    samples, AddressReach, DebuggerHint, DiscoveryObservation, DiscoveryStatus, ProbeKind, Reach,
-    RouteKind, RouteRecord, Version,
+    samples, DebuggerHint, DiscoveryObservation, DiscoveryStatus, ProbeKind, Reach, RouteKind,
+    Version,
 };
+use crate::fixtures::{discovery as disc, eth0};
 use crate::probe::{Attempt, IcmpDetail, IcmpKind};
-
-/// A discovery observation of 10.0.0.5 reached `reach`, with `replies` (real samples, fed
-/// through the real collector) answering Probe `id`.
-fn disc(status: DiscoveryStatus, reach: Reach, id: &str, replies: &[&str]) -> DiscoveryObservation {
-    let a = addr("10.0.0.5");
-    let mut c = Collector::new(
-        vec![SentProbe {
-            id: id.into(),
-            route: RouteKind::Multicast,
-            version: Version::V2005,
-            kind: ProbeKind::Device,
-            group: 0,
-        }],
-        Some(vec![a]),
-    );
-    for r in replies {
-        c.offer(
-            "10.0.0.5:3702".parse().unwrap(),
-            r.as_bytes(),
-            Duration::from_millis(5),
-        );
-    }
-    let (responders, ignored) = c.into_parts();
-    let mut routes = vec![RouteRecord {
-        kind: RouteKind::Unicast,
-        address: a,
-        destination: "10.0.0.5:3702".parse().unwrap(),
-        interface: None,
-        datagrams: 8,
-        error: None,
-    }];
-    if reach.multicasts() {
-        routes.push(RouteRecord {
-            kind: RouteKind::Multicast,
-            address: a,
-            destination: "239.255.255.250:3702".parse().unwrap(),
-            interface: Some("eth0".into()),
-            datagrams: 16,
-            error: None,
-        });
-    }
-    DiscoveryObservation {
-        status,
-        addresses: vec![AddressReach {
-            address: a,
-            reach,
-            icmp: None,
-        }],
-        routes,
-        responders,
-        ignored,
-        error: None,
-        wait: Duration::from_secs(3),
-        elapsed: Duration::from_secs(3),
-        stopped_early: false,
-    }
-}
-
-fn eth0() -> Reach {
-    Reach::OnLink {
-        interface: "eth0".into(),
-        index: 2,
-        multicast: true,
-    }
-}
 
 fn with(d: DiscoveryObservation, ports: Vec<(u16, Attempt)>) -> Diagnosis {
     let mut o = host("devbox", &[("10.0.0.5", ports)]);

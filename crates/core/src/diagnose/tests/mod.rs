@@ -8,73 +8,10 @@ use std::time::Duration;
 mod discovery;
 
 use super::*;
-use crate::catalog::Selection;
-use crate::observation::{AddressObservation, PortObservation};
+use crate::fixtures::{every_port, host, icmp, open};
 use crate::platform::IcmpReport;
-use crate::probe::{conclude, Attempt, Greeting};
-use crate::resolve::{AddressSource, Addresses, Resolution, ResolveError};
-use crate::target::{parse_target, Address};
-
-/// Builds an observation: `states` maps port → attempt; unlisted ports are refused.
-fn host(target: &str, addrs: &[(&str, Vec<(u16, Attempt)>)]) -> HostObservation {
-    let t = parse_target(target).unwrap();
-    let plan = Selection::default().plan(t.is_app_service(), t.port);
-    let addresses: Vec<AddressObservation> = addrs
-        .iter()
-        .map(|(ip, states)| {
-            let address = Address::new(ip.parse().unwrap());
-            let ports = plan
-                .iter()
-                .map(|p| {
-                    let a = states
-                        .iter()
-                        .find(|(port, _)| *port == p.port.0)
-                        .map(|(_, a)| a.clone())
-                        .unwrap_or(Attempt::Refused {
-                            rtt: Duration::from_micros(100),
-                        });
-                    PortObservation {
-                        planned: p.clone(),
-                        result: conclude(&a, address.ip, 1),
-                    }
-                })
-                .collect();
-            AddressObservation { address, ports }
-        })
-        .collect();
-    HostObservation {
-        target: t,
-        resolution: match Addresses::new(addresses.iter().map(|a| a.address)) {
-            Some(addresses) => Resolution::Found {
-                source: AddressSource::System,
-                addresses,
-            },
-            None => Resolution::Failed {
-                source: AddressSource::System,
-                error: ResolveError::NoSuchName,
-            },
-        },
-        addresses,
-        discovery: None,
-        elapsed: Duration::from_millis(3),
-    }
-}
-
-fn open() -> Attempt {
-    Attempt::Accepted {
-        rtt: Duration::from_micros(300),
-        greeting: None,
-    }
-}
-
-/// Every default port answering with `a`.
-fn every_port(a: Attempt) -> Vec<(u16, Attempt)> {
-    Selection::default()
-        .plan(false, None)
-        .iter()
-        .map(|p| (p.port.0, a.clone()))
-        .collect()
-}
+use crate::probe::{Attempt, Greeting};
+use crate::target::Address;
 
 fn codes(d: &Diagnosis) -> Vec<Code> {
     d.findings.iter().map(|f| f.code).collect()
@@ -376,19 +313,6 @@ fn names_with_addresses_that_disagree_get_the_working_one() {
     ));
     assert!(!codes(&same).contains(&Code::MixedAddresses));
     assert_eq!(same.verdict.endpoints[1].attach_as, "devbox:4026");
-}
-
-fn icmp(code: u8, from: &str) -> Attempt {
-    Attempt::Icmp {
-        rtt: Duration::from_micros(400),
-        report: IcmpReport {
-            v6: false,
-            icmp_type: 3,
-            code,
-            offender: Some(ip(from)),
-        },
-        local: Some(ip("10.0.0.2")),
-    }
 }
 
 #[test]
