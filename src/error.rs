@@ -195,6 +195,13 @@ pub enum OutputError {
     EmptyPath,
     /// `--output` names a directory.
     IsADirectory { path: PathBuf },
+    /// `--output` is a symbolic link to a file, which is not followed.
+    Symlink {
+        path: PathBuf,
+        target: Option<PathBuf>,
+    },
+    /// `--output` is neither a file, a FIFO nor a device (a socket, a block device).
+    NotARegularFile { path: PathBuf },
     /// Found before anything was probed: the file cannot be created there.
     NotWritable { path: PathBuf, source: io::Error },
     /// Writing failed while the report was written (the machine changed under us).
@@ -217,6 +224,20 @@ impl fmt::Display for OutputError {
             OutputError::IsADirectory { path } => write!(
                 f,
                 "cannot write the report to {}: it is a directory; {ACCEPTED_PATH}",
+                path.display()
+            ),
+            OutputError::Symlink { path, target } => write!(
+                f,
+                "will not write the report to {}: it is a symbolic link{}, and a link to a file is not followed (whoever can write its directory could point it anywhere); give the file itself",
+                path.display(),
+                target
+                    .as_ref()
+                    .map(|t| format!(" to {}", t.display()))
+                    .unwrap_or_default()
+            ),
+            OutputError::NotARegularFile { path } => write!(
+                f,
+                "cannot write the report to {}: it is neither a file nor a FIFO or device; {ACCEPTED_PATH}",
                 path.display()
             ),
             OutputError::NotWritable { path, source } => write!(

@@ -1,100 +1,154 @@
-//! Writing a report to a file so that a reader never sees half of it.
+//! Where reports go, and how a file is written so that a reader never sees half of it.
 //!
-//! The node exporter's textfile collector, Telegraf or a cron job may read the file at any
-//! moment: the report is written to a temporary file in the same directory (same filesystem),
-//! flushed to disk, then renamed over the destination, which is atomic on POSIX and on NTFS. A
-//! write that fails or is abandoned removes its temporary file.
+//! `-o PATH` is decided before anything is probed, and again when the report is written:
+//! - a regular file, or a path where nothing is yet, is **replaced whole**: the report is written
+//!   to a temporary file in the same directory (same filesystem), flushed to disk, then renamed
+//!   over the destination, which is atomic on POSIX and on NTFS. The node exporter's textfile
+//!   collector, Telegraf or a cron job may read the file at any moment. The temporary file is
+//!   created exclusively (`O_EXCL`) under an unpredictable name (the tempfile crate), so a link
+//!   planted in a directory others can write to is never followed; it starts with a dot and ends
+//!   in `.tmp`, which the textfile collector ignores. A write that fails or is abandoned removes it.
+//! - a FIFO or a character device (`/dev/null`, a terminal, `/dev/stdout`) is a **stream**: it is
+//!   opened and written through, never replaced by a file;
+//! - a **symbolic link** is followed only to a stream (that is what `/dev/stdout` is); a link to
+//!   a file is refused: whoever can write the directory could point it at any file, and the
+//!   tool often runs as root. Name the file itself.
+//! - a directory or any other kind of file is refused.
 
-use std::fs::File;
+use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
+use msvsmon_probe_core::{is_stream, new_file_permissions};
+
 use crate::error::OutputError;
+
+/// What `-o PATH` is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Destination {
+    /// A regular file, or nothing yet: replaced whole.
+    Replace,
+    /// A FIFO or a device: written through.
+    Stream,
+}
+
+/// Decides what `path` is, or why a report cannot go there.
+pub fn destination(path: &Path) -> Result<Destination, OutputError> {
+    if path.as_os_str().is_empty() {
+        return Err(OutputError::EmptyPath);
+    }
+    let owned = || path.to_path_buf();
+    match std::fs::symlink_metadata(path) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Destination::Replace),
+        Err(source) => Err(OutputError::NotWritable {
+            path: owned(),
+            source,
+        }),
+        Ok(m) if m.file_type().is_symlink() => match std::fs::metadata(path) {
+            Ok(t) if is_stream(&t.file_type()) => Ok(Destination::Stream),
+            _ => Err(OutputError::Symlink {
+                path: owned(),
+                target: std::fs::read_link(path).ok(),
+            }),
+        },
+        Ok(m) if m.is_dir() => Err(OutputError::IsADirectory { path: owned() }),
+        Ok(m) if is_stream(&m.file_type()) => Ok(Destination::Stream),
+        Ok(m) if m.is_file() => Ok(Destination::Replace),
+        Ok(_) => Err(OutputError::NotARegularFile { path: owned() }),
+    }
+}
 
 /// A file being written; [`commit`](AtomicFile::commit) makes it appear at its path at once.
 #[derive(Debug)]
 pub struct AtomicFile {
     path: PathBuf,
-    tmp: PathBuf,
-    file: Option<File>,
-}
-
-fn temp_path(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "output".into());
-    // A dot name: the textfile collector only reads *.prom, and shells hide it.
-    path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
+    tmp: tempfile::NamedTempFile,
 }
 
 impl AtomicFile {
     pub fn create(path: &Path) -> io::Result<AtomicFile> {
-        let tmp = temp_path(path);
-        let file = File::create(&tmp)?;
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "output".into());
+        let prefix = format!(".{name}.");
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(&prefix).suffix(".tmp");
+        // What a file the user created would get, not tempfile's owner-only default: the
+        // textfile collector runs as another user.
+        if let Some(p) = new_file_permissions() {
+            builder.permissions(p);
+        }
+        let tmp = builder.tempfile_in(dir)?;
         Ok(AtomicFile {
             path: path.to_path_buf(),
             tmp,
-            file: Some(file),
         })
     }
 
-    /// Flushes the data to disk and renames the file into place.
-    pub fn commit(mut self) -> io::Result<()> {
-        let file = self.file.take().expect("not committed twice");
-        file.sync_all()?;
-        drop(file);
-        std::fs::rename(&self.tmp, &self.path)
+    /// Flushes the data to disk and renames the file into place (over a link planted meanwhile
+    /// too: a rename replaces the link, it never follows it).
+    pub fn commit(self) -> io::Result<()> {
+        self.tmp.as_file().sync_all()?;
+        self.tmp.persist(&self.path).map(drop).map_err(|e| e.error)
     }
 }
 
 impl Write for AtomicFile {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.file.as_mut().expect("open").write(buf)
+        self.tmp.write(buf)
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        self.file.as_mut().expect("open").flush()
+        self.tmp.flush()
     }
 }
 
-impl Drop for AtomicFile {
-    fn drop(&mut self) {
-        if self.file.take().is_some() {
-            let _ = std::fs::remove_file(&self.tmp);
+/// Opens a stream destination for writing: no create, no truncate, no replace.
+fn open_stream(path: &Path) -> io::Result<File> {
+    OpenOptions::new().write(true).open(path)
+}
+
+/// Writes `content` to `path` whole: atomically for a file, through for a stream.
+pub fn write_atomically(path: &Path, content: &[u8]) -> Result<(), OutputError> {
+    let failed = |source| OutputError::StateFile {
+        path: path.to_path_buf(),
+        source,
+    };
+    match destination(path)? {
+        Destination::Stream => open_stream(path)
+            .and_then(|mut f| f.write_all(content))
+            .map_err(failed),
+        Destination::Replace => {
+            let mut f = AtomicFile::create(path).map_err(failed)?;
+            f.write_all(content).map_err(failed)?;
+            f.commit().map_err(failed)
         }
     }
 }
 
-/// Writes `content` to `path` atomically.
-pub fn write_atomically(path: &Path, content: &[u8]) -> io::Result<()> {
-    let mut f = AtomicFile::create(path)?;
-    f.write_all(content)?;
-    f.commit()
-}
-
-/// Checks, before anything is probed, that a report can be written to `path`: its directory
-/// exists and accepts a new file, and `path` is not a directory. The error says which and why.
+/// Checks, before anything is probed, that a report can be written to `path`: what it is (see
+/// the module docs) and, for a file, that its directory accepts a new file. A stream is not
+/// opened here: a FIFO would wait for its reader.
 pub fn check_writable(path: &Path) -> Result<(), OutputError> {
-    if path.as_os_str().is_empty() {
-        return Err(OutputError::EmptyPath);
-    }
-    if path.is_dir() {
-        return Err(OutputError::IsADirectory {
+    if destination(path)? == Destination::Replace {
+        let probe = AtomicFile::create(path).map_err(|source| OutputError::NotWritable {
             path: path.to_path_buf(),
-        });
+            source,
+        })?;
+        drop(probe); // removes the temporary file
     }
-    let probe = AtomicFile::create(path).map_err(|source| OutputError::NotWritable {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    drop(probe); // removes the temporary file
     Ok(())
 }
 
 enum Inner {
     Stdout(anstream::AutoStream<io::Stdout>),
     File(AtomicFile),
+    Stream(File),
     Null,
 }
 
@@ -130,14 +184,19 @@ impl Output {
         }
     }
 
-    /// A file that appears at `path`, whole, on [`finish`](Self::finish).
+    /// `-o PATH`: a file that appears whole on [`finish`](Self::finish), or a stream written
+    /// through (see the module docs).
     pub fn file(path: &Path) -> Result<Output, OutputError> {
-        let file = AtomicFile::create(path).map_err(|source| OutputError::Write {
+        let failed = |source| OutputError::Write {
             path: Some(path.to_path_buf()),
             source,
-        })?;
+        };
+        let inner = match destination(path)? {
+            Destination::Replace => Inner::File(AtomicFile::create(path).map_err(failed)?),
+            Destination::Stream => Inner::Stream(open_stream(path).map_err(failed)?),
+        };
         Ok(Output {
-            inner: Inner::File(file),
+            inner,
             closed: false,
             path: Some(path.to_path_buf()),
         })
@@ -159,6 +218,7 @@ impl Output {
         let r = match &mut self.inner {
             Inner::Stdout(s) => f(s).and_then(|()| s.flush()),
             Inner::File(file) => f(file),
+            Inner::Stream(file) => f(file),
             Inner::Null => Ok(()),
         };
         self.settle(r)
@@ -197,6 +257,9 @@ impl Output {
             }
             Inner::File(f) => f
                 .commit()
+                .map_err(|source| OutputError::Write { path, source }),
+            Inner::Stream(mut f) => f
+                .flush()
                 .map_err(|source| OutputError::Write { path, source }),
             _ => Ok(()),
         }

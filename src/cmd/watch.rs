@@ -122,10 +122,7 @@ impl<'a> Watch<'a> {
                 v
             }
         };
-        output::write_atomically(path, &content).map_err(|source| OutputError::StateFile {
-            path: path.clone(),
-            source,
-        })
+        output::write_atomically(path, &content)
     }
 }
 

@@ -116,8 +116,8 @@ pub use listen::{
 
 // The few platform facts a caller needs (everything else about the OS stays inside).
 pub use platform::{
-    interfaces, raise_fd_limit, shutdown_signal, ConnectErrorKind, IcmpReport, IfAddr, Interface,
-    DEFAULT_CONNECT_TIMEOUT,
+    interfaces, is_stream, new_file_permissions, raise_fd_limit, shutdown_signal, ConnectErrorKind,
+    IcmpReport, IfAddr, Interface, DEFAULT_CONNECT_TIMEOUT,
 };
 
 /// Sample WS-Discovery replies of real responders, for tests and fuzzing outside this crate.

@@ -155,6 +155,19 @@ impl NeighbourTable {
     }
 }
 
+/// A file that is a stream to write through, not a file to replace: a FIFO or a character
+/// device (`/dev/null`, a terminal). Unix only; elsewhere nothing is.
+pub fn is_stream(file_type: &std::fs::FileType) -> bool {
+    imp::is_stream(file_type)
+}
+
+/// The permissions a new file of the user's gets (the umask applies on Unix: 0o666 asked), for
+/// files created under other names first (a temporary file renamed into place), so they end up
+/// as readable as a file the user made. `None` where new files inherit their directory's ACL.
+pub fn new_file_permissions() -> Option<std::fs::Permissions> {
+    imp::new_file_permissions()
+}
+
 /// Raises the soft limit on open files to the hard limit and returns the limit now in force,
 /// or `None` where the platform has no such limit (Windows).
 pub fn raise_fd_limit() -> Option<u64> {

@@ -81,6 +81,14 @@ pub async fn shutdown_signal() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
+pub fn is_stream(_file_type: &std::fs::FileType) -> bool {
+    false
+}
+
+pub fn new_file_permissions() -> Option<std::fs::Permissions> {
+    None
+}
+
 pub fn raise_fd_limit() -> Option<u64> {
     None
 }
