@@ -8,6 +8,7 @@ mod error;
 mod exit_code;
 mod output;
 mod report;
+mod sanitize;
 
 use std::io::Write;
 
@@ -41,7 +42,11 @@ fn main() -> std::process::ExitCode {
         Ok(code) => code.into(),
         Err(e) => {
             // stderr may be closed too; the exit code still says what happened.
-            let _ = writeln!(std::io::stderr(), "error: {e}");
+            let _ = writeln!(
+                std::io::stderr(),
+                "error: {}",
+                sanitize::line(&e.to_string())
+            );
             e.exit_code().into()
         }
     }
@@ -79,7 +84,8 @@ fn clap_error(e: clap::Error) -> ExitCode {
             if let Some(ContextValue::String(s)) = e.get(ContextKind::SuggestedArg) {
                 extra.push_str(&format!("; did you mean {s}?"));
             }
-            let _ = writeln!(std::io::stderr(), "{first}{extra} (see --help)");
+            let msg = format!("{first}{extra} (see --help)");
+            let _ = writeln!(std::io::stderr(), "{}", sanitize::line(&msg));
             ExitCode::Usage
         }
     }

@@ -109,8 +109,10 @@ fn describe(ev: ListenEvent) -> String {
                     MAX_ANSWERS_PER_SECOND
                 ),
             };
+            // The types are the requester's words: shown through the sanitiser.
             format!(
-                "Probe {version} (types: {types}) from {from} by {}: {what}",
+                "Probe {version} (types: {}) from {from} by {}: {what}",
+                crate::sanitize::field(&types),
                 route.as_str()
             )
         }

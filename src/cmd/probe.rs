@@ -18,7 +18,7 @@ use super::{report_output, run_info, runtime};
 pub fn run(config: ProbeConfig) -> Result<ExitCode, AppError> {
     if !config.reporting.quiet {
         for note in config.targets.iter().filter_map(|t| t.ambiguity_note()) {
-            let _ = writeln!(std::io::stderr(), "note: {note}");
+            let _ = writeln!(std::io::stderr(), "note: {}", crate::sanitize::line(&note));
         }
     }
     let started_at = SystemTime::now();

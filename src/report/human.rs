@@ -7,6 +7,7 @@ use std::io::{self, Write};
 use anstyle::{AnsiColor, Style};
 
 use super::{words, RunInfo};
+use crate::sanitize::{clean, field};
 use msvsmon_probe_core::{
     AddressObservation, AddressSource, Diagnosis, DiscoverRun, DiscoveryObservation,
     DiscoveryStatus, Finding, HostObservation, PortState, Reach, Responder, RouteKind, Severity,
@@ -82,7 +83,7 @@ fn write_target(
 ) -> io::Result<()> {
     let addrs = address_list(obs);
     match obs.resolution.source() {
-        AddressSource::Literal => writeln!(w, "{BOLD}{}{BOLD:#}", obs.target.input)?,
+        AddressSource::Literal => writeln!(w, "{BOLD}{}{BOLD:#}", field(&obs.target.input))?,
         src => {
             let via = match src {
                 AddressSource::HostsFile => "hosts file",
@@ -93,13 +94,13 @@ fn write_target(
                 writeln!(
                     w,
                     "{BOLD}{}{BOLD:#}  {DIM}(not resolved by the {via}){DIM:#}",
-                    obs.target.input
+                    field(&obs.target.input)
                 )?
             } else {
                 writeln!(
                     w,
                     "{BOLD}{}{BOLD:#} → {}  {DIM}({via}){DIM:#}",
-                    obs.target.input,
+                    field(&obs.target.input),
                     addrs.join(", ")
                 )?
             }
@@ -190,7 +191,7 @@ fn write_address(w: &mut dyn Write, a: &AddressObservation, heading: bool) -> io
             .unwrap_or_else(|| "-".into());
         let mut what = p.planned.label();
         if let Some(g) = &r.greeting {
-            what.push_str(&format!("  greets \"{}\"", truncate(&g.text, 40)));
+            what.push_str(&format!("  greets \"{}\"", clean(&g.text, 40)));
         }
         if let Some(from) = r.icmp.and_then(|i| i.from) {
             what.push_str(&format!("  (ICMP from {from})"));
@@ -268,7 +269,7 @@ fn write_discovery(w: &mut dyn Write, d: &DiscoveryObservation) -> io::Result<()
         }
     }
     if let Some(e) = &d.error {
-        writeln!(w, "    {e}")?;
+        writeln!(w, "    {}", field(e))?;
     }
     let full: Vec<&Responder> = d.responders.iter().filter(|r| !r.empty).collect();
     let shown: Vec<&Responder> = if full.is_empty() {
@@ -295,16 +296,16 @@ fn write_responder(w: &mut dyn Write, r: &Responder) -> io::Result<()> {
     )?;
     let types: Vec<&str> = r.types.iter().map(|t| t.text.as_str()).collect();
     if !types.is_empty() {
-        writeln!(w, "      types     {}", types.join(" "))?;
+        writeln!(w, "      types     {}", field(&types.join(" ")))?;
     }
     if !r.xaddrs.is_empty() {
-        writeln!(w, "      xaddrs    {}", r.xaddrs.join(" "))?;
+        writeln!(w, "      xaddrs    {}", field(&r.xaddrs.join(" ")))?;
     }
     if !r.scopes.is_empty() {
-        writeln!(w, "      scopes    {}", r.scopes.join(" "))?;
+        writeln!(w, "      scopes    {}", field(&r.scopes.join(" ")))?;
     }
     if let Some(e) = &r.endpoint {
-        writeln!(w, "      {DIM}endpoint  {e}{DIM:#}")?;
+        writeln!(w, "      {DIM}endpoint  {}{DIM:#}", field(e))?;
     }
     let answered: Vec<String> = r
         .answered
@@ -422,12 +423,4 @@ fn address_list(obs: &HostObservation) -> Vec<String> {
         .iter()
         .map(|a| a.to_string())
         .collect()
-}
-
-fn truncate(s: &str, n: usize) -> String {
-    if s.chars().count() <= n {
-        s.to_string()
-    } else {
-        format!("{}…", s.chars().take(n).collect::<String>())
-    }
 }

@@ -225,7 +225,7 @@ pub fn write_host_human(w: &mut dyn Write, obs: &HostObservation, d: &Diagnosis)
         .map(|p| format!("{} ({})", p.planned.port, p.planned.label()))
         .collect();
     let name = if obs.target.input != obs.target.host.to_string() {
-        format!(" [{}]", obs.target.input)
+        format!(" [{}]", crate::sanitize::field(&obs.target.input))
     } else {
         String::new()
     };
@@ -281,7 +281,12 @@ pub fn write_summary_human(w: &mut dyn Write, run: &ScanFacts) -> io::Result<()>
         t.ports.local_error
     )?;
     for (name, why) in &run.unresolved {
-        writeln!(w, "Not scanned: '{name}' did not resolve ({why}).")?;
+        writeln!(
+            w,
+            "Not scanned: '{}' did not resolve ({}).",
+            crate::sanitize::field(name),
+            crate::sanitize::field(&why.to_string())
+        )?;
     }
     if run.excluded > 0 {
         writeln!(w, "{dim}{} address(es) excluded.{dim:#}", run.excluded)?;

@@ -6,6 +6,7 @@
 //! port's releases, label and state, what the network sent) is read from the observation the
 //! finding was made from. Wording changes show up in the snapshots of `src/report/snapshots/`.
 
+use crate::sanitize::field;
 use msvsmon_probe_core::{
     Address, DebuggerHint, DiscoverySilence, Evidence, Finding, Greeting, Host, HostObservation,
     Port, PortObservation, Reason, Release, ResponderKind, Status, Verdict,
@@ -130,7 +131,10 @@ pub fn debugger_hint(h: &DebuggerHint) -> String {
             "it is this tool's stand-in, not the Visual Studio remote debugger".to_string()
         }
         DebuggerHint::Mentions(t) => {
-            format!("its reply mentions \"{t}\", which points at the remote debugger")
+            format!(
+                "its reply mentions \"{}\", which points at the remote debugger",
+                field(t)
+            )
         }
         DebuggerHint::Unrecognised => {
             "its types are not ones this tool knows; the remote debugger's could be among them (what msvsmon sends is not public)".to_string()
@@ -205,7 +209,7 @@ fn sentences(f: &Finding, obs: &HostObservation) -> (String, String) {
                 "{} ({}) accepts, but greets first with \"{}\" ({}); msvsmon waits for the client, so this is not the remote debugger",
                 addr().with_port(first),
                 ports.label(first),
-                greeting.text,
+                field(&greeting.text),
                 service(greeting)
             ),
             format!(
@@ -376,7 +380,8 @@ fn sentences(f: &Finding, obs: &HostObservation) -> (String, String) {
         Evidence::LocalError { reason } => {
             let why = ports
                 .get(first)
-                .and_then(|p| p.result.error.clone())
+                .and_then(|p| p.result.error.as_deref())
+                .map(|e| field(e).into_owned())
                 .unwrap_or_default();
             (
                 format!(
@@ -511,7 +516,7 @@ fn sentences(f: &Finding, obs: &HostObservation) -> (String, String) {
             let error = obs
                 .resolution
                 .error()
-                .map_or_else(|| "no address".to_string(), |e| e.to_string());
+                .map_or_else(|| "no address".to_string(), |e| field(&e.to_string()).into_owned());
             (
                 format!("'{host}' could not be resolved: {error}"),
                 if *mdns {
@@ -527,7 +532,7 @@ fn sentences(f: &Finding, obs: &HostObservation) -> (String, String) {
                 obs.discovery
                     .as_ref()
                     .and_then(|d| d.error.as_deref())
-                    .unwrap_or("unknown error")
+                    .map_or_else(|| "unknown error".into(), field)
             ),
             "check this machine's own firewall for outgoing UDP 3702, or skip discovery with --no-discovery".to_string(),
         ),
@@ -614,7 +619,7 @@ fn answered(
                 format!(
                     "{} ({})",
                     responder_kind(r.classification.kind),
-                    types.join(" ")
+                    field(&types.join(" "))
                 )
             }
         })
