@@ -89,7 +89,7 @@ impl ExitCode {
                 reachable: t.reachable_hosts > 0,
                 exposed: t.debugger_hosts > 0,
                 unresolved: t.unresolved > 0,
-                incomplete: t.ports.local_error > 0 || unfinished,
+                incomplete: t.ports.local_error > 0 || t.ports.undecided > 0 || unfinished,
                 interrupted,
             },
             audit,

@@ -209,12 +209,14 @@ fn ctrl_c_flushes_what_was_found_and_says_interrupted() {
     assert_eq!(summary["type"], "summary");
     assert_eq!(summary["interrupted"], true);
     let scanned = summary["hosts_scanned"].as_u64().unwrap();
+    let partial = summary["hosts_partial"].as_u64().unwrap();
     assert!((1..16).contains(&scanned), "{scanned}");
+    assert!(scanned + partial <= 16, "{scanned} + {partial}");
     assert_eq!(summary["hosts_total"], 16);
     assert_eq!(
-        scanned as usize,
+        (scanned + partial) as usize,
         rest.len(),
-        "every scanned host was flushed (--all)"
+        "every host scanned or partly decided was flushed (--all)"
     );
 }
 
@@ -379,4 +381,55 @@ fn descriptor_exhaustion_slows_the_scan_down_but_changes_no_answer() {
         summary["local_backoffs"].as_u64().unwrap() > 0,
         "the limit was hit, and survived: {summary:#}"
     );
+}
+
+/// Ctrl-C in the middle of a scan: a debugger port already decided is printed, though another
+/// port of the same host was still waiting, and that port says it was not decided.
+#[cfg(unix)]
+#[test]
+fn an_interrupted_scan_prints_the_debugger_it_found() {
+    let lo = Loopback::claim();
+    let listener = lo.listen(4026);
+    let (_queue, _filler) = lo.drop_syns(4025);
+    let ip = lo.ip.to_string();
+    let child = bin()
+        .args([
+            "--ndjson",
+            "--scan",
+            "--greeting-wait",
+            "0",
+            "--timeout",
+            "30s",
+            "--retries",
+            "0",
+            "-r",
+            "2022",
+            &ip,
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The scan's connect to 4026 completed: that port is decided, 4025 waits for 30 s.
+    let (_conn, _) = listener.accept().unwrap();
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", stderr_of(&out));
+    let (hosts, summary) = ndjson(&out.stdout);
+    assert_eq!(hosts.len(), 1, "{hosts:#?}");
+    let state = |port: u64| {
+        hosts[0]["addresses"][0]["ports"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["port"] == port)
+            .map(|p| (p["state"].clone(), p["reason"].clone()))
+            .unwrap()
+    };
+    assert_eq!(state(4026).0, "open");
+    assert_eq!(state(4025), ("undecided".into(), "interrupted".into()));
+    assert_eq!(summary["interrupted"], true);
+    assert_eq!(summary["debugger_hosts"], 1);
+    assert_eq!(summary["ports"]["undecided"], 1);
 }

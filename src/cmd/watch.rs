@@ -229,6 +229,11 @@ async fn sweep_rounds(config: ScanConfig) -> Result<ExitCode, AppError> {
                     let Some(batch) = batch else { break };
                     let at = SystemTime::now();
                     for host in batch {
+                        // A round cut short by the stop hands on half-decided hosts: those are
+                        // not changes of the hosts, only of how far the round got.
+                        if host.is_partial() {
+                            continue;
+                        }
                         let known = |key: &str| watch.state.knows(key);
                         let Some(obs) = triage.take(host, Some(&known)) else { continue };
                         let d = diagnose(&obs);

@@ -27,6 +27,7 @@ fn state_style(s: PortState) -> Style {
         PortState::Closed => Style::new(),
         PortState::Filtered | PortState::Rejected => fg(AnsiColor::Yellow),
         PortState::NoHost | PortState::LocalError => fg(AnsiColor::Red),
+        PortState::Undecided => DIM,
     }
 }
 

@@ -12,13 +12,14 @@ use std::time::SystemTime;
 
 use msvsmon_probe_core::{Diagnosis, HostObservation, PortState, Status};
 
-const STATES: [PortState; 6] = [
+const STATES: [PortState; 7] = [
     PortState::Open,
     PortState::Closed,
     PortState::Filtered,
     PortState::Rejected,
     PortState::NoHost,
     PortState::LocalError,
+    PortState::Undecided,
 ];
 
 /// Escapes a label value: backslash, double quote and line feed (exposition format 0.0.4).

@@ -61,6 +61,7 @@ pub struct PortCountsJson {
     pub rejected: u64,
     pub no_host: u64,
     pub local_error: u64,
+    pub undecided: u64,
 }
 
 /// The last NDJSON line, and the `summary` of a scan's `--json` document.
@@ -77,6 +78,8 @@ pub struct ScanSummaryJson {
     pub interrupted: bool,
     pub hosts_total: u128,
     pub hosts_scanned: u128,
+    /// Hosts an interrupted scan flushed with some ports undecided.
+    pub hosts_partial: u128,
     pub hosts_up: u128,
     pub debugger_hosts: u128,
     pub hosts_reported: u128,
@@ -119,6 +122,7 @@ pub fn summary(run: &ScanFacts) -> ScanSummaryJson {
         interrupted: run.interrupted,
         hosts_total: run.outcome.hosts_total,
         hosts_scanned: t.hosts,
+        hosts_partial: t.partial,
         hosts_up: t.hosts_up,
         debugger_hosts: t.debugger_hosts,
         hosts_reported: t.reported,
@@ -139,6 +143,7 @@ pub fn summary(run: &ScanFacts) -> ScanSummaryJson {
             rejected: t.ports.rejected,
             no_host: t.ports.no_host,
             local_error: t.ports.local_error,
+            undecided: t.ports.undecided,
         },
         probes_sent: run.outcome.probes_sent,
         retries_sent: run.outcome.retries_sent,
@@ -270,9 +275,14 @@ pub fn write_summary_human(w: &mut dyn Write, run: &ScanFacts) -> io::Result<()>
         run.outcome.probes_sent,
         run.outcome.probes_sent as f64 / run.elapsed.as_secs_f64().max(1e-9)
     )?;
+    let undecided = if t.ports.undecided > 0 {
+        format!(", {} not decided (interrupted)", t.ports.undecided)
+    } else {
+        String::new()
+    };
     writeln!(
         w,
-        "{dim}Ports: {} open, {} closed, {} filtered, {} rejected, {} without a host, {} not probed (local errors).{dim:#}",
+        "{dim}Ports: {} open, {} closed, {} filtered, {} rejected, {} without a host, {} not probed (local errors){undecided}.{dim:#}",
         t.ports.open,
         t.ports.closed,
         t.ports.filtered,

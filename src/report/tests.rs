@@ -13,7 +13,7 @@ use msvsmon_probe_core::fixtures::{
 use msvsmon_probe_core::{
     diagnose, samples, Attempt, ConnectErrorKind, Diagnosis, DiscoverRun, DiscoveryObservation,
     DiscoverySettings, DiscoveryStatus, EngineSettings, Greeting, HostObservation, IcmpDetail,
-    IcmpKind, IcmpReport, IfAddr, Interface, ProbeKind, Reach, RouteKind, Version,
+    IcmpKind, IcmpReport, IfAddr, Interface, PortResult, ProbeKind, Reach, RouteKind, Version,
 };
 
 use super::{human, json, RunInfo};
@@ -347,6 +347,15 @@ report!(
     custom_port_open,
     host("devbox:4567", &[("10.0.0.5", vec![(4567, open())])])
 );
+report!(interrupted_with_a_port_undecided, {
+    let mut o = host("10.0.0.5", &[("10.0.0.5", vec![(4026, open())])]);
+    for p in &mut o.addresses[0].ports {
+        if p.planned.port.0 == 4025 {
+            p.result = PortResult::undecided(1);
+        }
+    }
+    o
+});
 report!(
     local_errors,
     host(

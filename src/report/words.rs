@@ -377,6 +377,13 @@ fn sentences(f: &Finding, obs: &HostObservation) -> (String, String) {
                 ),
             )
         }
+        Evidence::Undecided => (
+            format!(
+                "the run was interrupted before {} could be decided",
+                ports.list(&f.ports)
+            ),
+            format!("probe {} again for an answer", addr()),
+        ),
         Evidence::LocalError { reason } => {
             let why = ports
                 .get(first)

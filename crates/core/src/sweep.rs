@@ -261,6 +261,8 @@ pub struct PortCounts {
     pub no_host: u64,
     /// Not probed: this machine ran out of something.
     pub local_error: u64,
+    /// Not decided: the run was interrupted first.
+    pub undecided: u64,
 }
 
 impl PortCounts {
@@ -272,6 +274,7 @@ impl PortCounts {
             PortState::Rejected => &mut self.rejected,
             PortState::NoHost => &mut self.no_host,
             PortState::LocalError => &mut self.local_error,
+            PortState::Undecided => &mut self.undecided,
         };
         *n += 1;
     }
@@ -281,8 +284,10 @@ impl PortCounts {
 /// from (the probe of named targets tallies its targets the same way).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Tally {
-    /// Hosts (addresses) probed.
+    /// Hosts (addresses) probed, every port decided.
     pub hosts: u128,
+    /// Hosts an interrupted run handed on with some ports undecided.
+    pub partial: u128,
     pub hosts_up: u128,
     /// Hosts with a debugger port (main, custom or WoW64) open: a monitor runs.
     pub debugger_hosts: u128,
@@ -296,7 +301,9 @@ pub struct Tally {
 
 impl Tally {
     pub fn add(&mut self, results: &[crate::probe::PortResult], f: HostFlags, reported: bool) {
-        self.hosts += 1;
+        let partial = results.iter().any(|r| r.state == PortState::Undecided);
+        self.hosts += u128::from(!partial);
+        self.partial += u128::from(partial);
         self.hosts_up += u128::from(f.up);
         self.debugger_hosts += u128::from(f.debugger);
         self.reachable_hosts += u128::from(f.reachable);

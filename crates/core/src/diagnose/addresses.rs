@@ -68,6 +68,14 @@ pub(super) fn public_address(cx: &AddressCtx) -> Option<Finding> {
     Some(cx.finding(Severity::Warning, vec![], Evidence::PublicAddress))
 }
 
+/// Ports the run was interrupted before deciding: unknown, neither open nor closed. Evidence:
+/// the ports.
+pub(super) fn undecided(cx: &AddressCtx) -> Option<Finding> {
+    let undecided = cx.ports_in(PortState::Undecided);
+    undecided.first()?;
+    Some(cx.finding(Severity::Warning, numbers(&undecided), Evidence::Undecided))
+}
+
 /// Ports this machine could not probe (no descriptors, no local ports, a local firewall):
 /// their state is unknown, which says nothing about the remote machine. Evidence: the ports
 /// and the first one's reason.

@@ -63,6 +63,8 @@ pub enum Code {
     Rejected,
     NoHost,
     LocalError,
+    /// The run was interrupted before these ports were decided.
+    Undecided,
     OnlyWow64,
     ReleaseMismatch,
     Wow64Conflict,
@@ -161,6 +163,8 @@ pub enum Evidence {
     /// The finding's ports could not be probed here; `reason` is the first one's (the error
     /// text is the port's, in the observation).
     LocalError { reason: Reason },
+    /// The run was interrupted (Ctrl-C, SIGTERM) before the finding's ports were decided.
+    Undecided,
     /// Only the WoW64 ports (the finding's) accept; the main ports of the same releases
     /// (`main_ports`) do not, and `blocked_mains` are those among them that were not refused
     /// (filtered, rejected…): a firewall, where a refused one means no monitor listens there.
@@ -263,6 +267,7 @@ impl Evidence {
             Evidence::Rejected { .. } => Code::Rejected,
             Evidence::NoHost { .. } => Code::NoHost,
             Evidence::LocalError { .. } => Code::LocalError,
+            Evidence::Undecided => Code::Undecided,
             Evidence::OnlyWow64 { .. } => Code::OnlyWow64,
             Evidence::ReleaseMismatch { .. } => Code::ReleaseMismatch,
             Evidence::Wow64Conflict => Code::Wow64Conflict,
@@ -367,6 +372,7 @@ pub fn diagnose(obs: &HostObservation) -> Diagnosis {
         findings.extend(icmp::rejected(&cx));
         findings.extend(icmp::no_host(&cx));
         findings.extend(addresses::local_error(&cx));
+        findings.extend(addresses::undecided(&cx));
         findings.extend(releases::only_wow64(&cx));
         findings.extend(releases::wow64_conflict(&cx));
         findings.extend(releases::release_mismatch(&cx));
@@ -389,7 +395,7 @@ pub fn diagnose(obs: &HostObservation) -> Diagnosis {
         .addresses
         .iter()
         .flat_map(|a| &a.ports)
-        .any(|p| p.result.state == PortState::LocalError);
+        .any(|p| matches!(p.result.state, PortState::LocalError | PortState::Undecided));
     let status = if !endpoints.is_empty() {
         Status::Reachable
     } else if wow64_port.is_some() {

@@ -137,6 +137,29 @@ impl Io for FakeIo {
         Start::Pending
     }
 
+    fn interrupt(&mut self, out: &mut Vec<(Token, Attempt)>) {
+        let now = Instant::now();
+        let connected: Vec<Token> = self
+            .flights
+            .iter()
+            .filter(|(_, f)| f.connects_at.is_some_and(|c| c <= now))
+            .map(|(t, _)| *t)
+            .collect();
+        for token in connected {
+            let f = self.flights.remove(&token).expect("present");
+            self.due.retain(|(_, t), _| *t != token);
+            self.net.done();
+            let rtt = f.connects_at.expect("connected") - f.started;
+            out.push((
+                token,
+                Attempt::Accepted {
+                    rtt,
+                    greeting: None,
+                },
+            ));
+        }
+    }
+
     fn expire(&mut self, token: Token) -> bool {
         let now = Instant::now();
         let Some(f) = self.flights.get(&token) else {

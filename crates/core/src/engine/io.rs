@@ -34,6 +34,11 @@ pub(crate) trait Io: Send {
     /// the handshake is still running, which ends by itself.
     fn expire(&mut self, token: Token) -> bool;
 
+    /// The run stops: appends, as accepted, every connection whose handshake completed while its
+    /// exchange (the greeting read) is still running. The handshake decided the port; only what
+    /// the exchange would have added is lost.
+    fn interrupt(&mut self, out: &mut Vec<(Token, Attempt)>);
+
     /// Waits until an outcome is ready or `until` has come (at once when it has), then appends
     /// every outcome ready now to `out`: an answer that came back while the lane was busy is
     /// collected here, before the lane judges any deadline.

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use futures::future::{AbortHandle, Abortable};
 use futures::stream::{FuturesUnordered, StreamExt};
@@ -15,15 +15,16 @@ use futures::FutureExt;
 use tokio::time::Instant;
 
 use super::io::{Io, Start, Token};
-use crate::probe::tcp::{self, AfterConnect};
+use crate::probe::tcp::{self, AfterConnect, Exchanged};
 use crate::probe::Attempt;
 
 type Probe = Pin<Box<dyn Future<Output = (Token, Option<Attempt>)> + Send>>;
 
 struct Live {
     abort: AbortHandle,
-    /// Set once the handshake completed: the deadline no longer applies.
-    connected: Arc<AtomicBool>,
+    /// The handshake's round trip once it completed: from then on the deadline no longer
+    /// applies.
+    connected: Arc<Mutex<Option<Duration>>>,
 }
 
 pub(crate) struct GenericIo {
@@ -65,14 +66,14 @@ impl Io for GenericIo {
             Err(attempt) => return Start::Done(attempt),
         };
         let after = self.after.clone();
-        let connected = Arc::new(AtomicBool::new(false));
+        let connected = Arc::new(Mutex::new(None));
         let flag = connected.clone();
         let (abort, registration) = AbortHandle::new_pair();
         let work = async move {
             match tcp::finish_connect(sock, t0).await {
                 Err(attempt) => attempt,
                 Ok((stream, rtt)) => {
-                    flag.store(true, Ordering::Relaxed);
+                    *flag.lock().expect("never poisoned") = Some(rtt);
                     Attempt::accepted(rtt, after.exchange(stream).await)
                 }
             }
@@ -84,9 +85,19 @@ impl Io for GenericIo {
         Start::Pending
     }
 
+    fn interrupt(&mut self, out: &mut Vec<(Token, Attempt)>) {
+        for (token, live) in self.live.drain() {
+            let rtt = *live.connected.lock().expect("never poisoned");
+            if let Some(rtt) = rtt {
+                live.abort.abort();
+                out.push((token, Attempt::accepted(rtt, Exchanged::Silent)));
+            }
+        }
+    }
+
     fn expire(&mut self, token: Token) -> bool {
         match self.live.get(&token) {
-            Some(l) if !l.connected.load(Ordering::Relaxed) => {
+            Some(l) if l.connected.lock().expect("never poisoned").is_none() => {
                 l.abort.abort();
                 self.live.remove(&token);
                 true

@@ -27,7 +27,9 @@ use tokio::io::unix::AsyncFd;
 use tokio::time::{Instant, Sleep};
 
 use super::io::{Io, Start, Token};
-use crate::probe::tcp::{handshake, local_or_failed, start_connect, AfterConnect, Handshake};
+use crate::probe::tcp::{
+    handshake, local_or_failed, start_connect, AfterConnect, Exchanged, Handshake,
+};
 use crate::probe::Attempt;
 
 /// Events taken from the poll set per system call.
@@ -58,8 +60,9 @@ pub(crate) struct PollIo {
     /// Sockets still connecting, by token.
     connecting: Vec<Option<Connecting>>,
     live: usize,
-    /// Connected sockets in their exchange.
+    /// Connected sockets in their exchange, and the round trip of each handshake.
     exchanges: FuturesUnordered<Exchange>,
+    exchanging: std::collections::HashMap<Token, Duration>,
     /// Handshakes read from one batch of events (kept to reuse its allocation).
     ready: Vec<(Token, Handshake, Duration)>,
     /// The lane's one timer, reset rather than re-created on every turn.
@@ -86,6 +89,7 @@ impl PollIo {
             connecting: Vec::new(),
             live: 0,
             exchanges: FuturesUnordered::new(),
+            exchanging: std::collections::HashMap::new(),
             ready: Vec::new(),
             sleep: Box::pin(tokio::time::sleep_until(Instant::now())),
         })
@@ -142,6 +146,7 @@ impl PollIo {
                         let std_stream =
                             std::net::TcpStream::from(std::os::fd::OwnedFd::from(c.stream));
                         let after = self.after.clone();
+                        self.exchanging.insert(token, rtt);
                         self.exchanges.push(Box::pin(async move {
                             let exchanged = match tokio::net::TcpStream::from_std(std_stream) {
                                 Ok(s) => after.exchange(s).await,
@@ -158,6 +163,7 @@ impl PollIo {
             }
         }
         while let Some(Some(done)) = self.exchanges.next().now_or_never() {
+            self.exchanging.remove(&done.0);
             out.push(done);
         }
     }
@@ -185,6 +191,12 @@ impl Io for PollIo {
         Start::Pending
     }
 
+    fn interrupt(&mut self, out: &mut Vec<(Token, Attempt)>) {
+        for (token, rtt) in self.exchanging.drain() {
+            out.push((token, Attempt::accepted(rtt, Exchanged::Silent)));
+        }
+    }
+
     fn expire(&mut self, token: Token) -> bool {
         // Dropping the stream closes the socket, which leaves the poll set by itself.
         self.take(token).is_some()
@@ -205,7 +217,10 @@ impl Io for PollIo {
                         g.clear_ready();
                     }
                 }
-                Some(done) = self.exchanges.next(), if exchanging => out.push(done),
+                Some(done) = self.exchanges.next(), if exchanging => {
+                    self.exchanging.remove(&done.0);
+                    out.push(done);
+                }
                 () = &mut self.sleep => {}
             }
         }

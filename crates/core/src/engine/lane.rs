@@ -59,6 +59,12 @@ impl InFlight {
         Some(job)
     }
 
+    /// Every job still in flight, emptying the set.
+    fn drain(&mut self) -> Vec<Job> {
+        self.live = 0;
+        self.slots.drain(..).flatten().map(|(job, _)| job).collect()
+    }
+
     fn is_current(&self, t: Token, g: u32) -> bool {
         matches!(self.slots.get(t), Some(Some((_, sg))) if *sg == g)
     }
@@ -85,6 +91,22 @@ pub(crate) async fn lane<I: Io>(
 
     loop {
         if *cancel.borrow() {
+            // Cancelled: what is already decided is still news. Collect the answers already back
+            // (without waiting), then hand on every host with a decided port, the rest of its
+            // ports undecided.
+            io.wait(Instant::now(), &mut ready).await;
+            io.interrupt(&mut ready);
+            let now = Instant::now();
+            for (token, attempt) in ready.drain(..) {
+                if let Some(job) = in_flight.take(token) {
+                    done.extend(sched.complete(job, attempt, now));
+                }
+            }
+            let waiting = in_flight.drain();
+            done.extend(sched.partial_hosts(waiting));
+            if !done.is_empty() {
+                let _ = out.send(std::mem::take(&mut done)).await;
+            }
             return stop(published);
         }
         let now = Instant::now();

@@ -31,7 +31,7 @@ use super::rtt::RttEstimator;
 use crate::catalog::Port;
 use crate::order::{ProbeOrder, ProbeSlot, Shard};
 use crate::platform::{self, NeighbourTable};
-use crate::probe::{conclude, Attempt, PortResult};
+use crate::probe::{conclude, Attempt, PortResult, PortState};
 use crate::target::Address;
 use crate::target_set::IndexedSet;
 
@@ -115,6 +115,13 @@ pub struct HostResult {
     pub address: Address,
     /// One result per port, in the order of the run's port list.
     pub ports: Vec<PortResult>,
+}
+
+impl HostResult {
+    /// Some ports were left undecided by an interruption.
+    pub fn is_partial(&self) -> bool {
+        self.ports.iter().any(|p| p.state == PortState::Undecided)
+    }
 }
 
 /// The run's counters, shared by its lanes; read through [`ScanProgress`] snapshots.
@@ -482,6 +489,47 @@ impl Scheduler {
             address: host.address,
             ports,
         })
+    }
+
+    /// The hosts in progress that have at least one port decided, their other ports marked
+    /// undecided: what an interrupted run still knows (a debugger port that answered at once
+    /// must not be lost because a silent port of the same host was still waiting).
+    /// `in_flight`: the jobs still waiting for an answer (one attempt each went out).
+    pub(crate) fn partial_hosts(
+        &mut self,
+        in_flight: impl IntoIterator<Item = Job>,
+    ) -> Vec<HostResult> {
+        // Each port's attempts that went out: a job in flight has one more than it counted.
+        let mut tried: HashMap<(u128, usize), u32> = HashMap::new();
+        for j in in_flight {
+            tried.insert((j.slot.position, j.slot.port), j.tries.attempts + 1);
+        }
+        for j in &self.retry {
+            tried.insert((j.slot.position, j.slot.port), j.tries.attempts);
+        }
+        let mut out: Vec<HostResult> = self
+            .hosts
+            .drain()
+            .filter(|(_, h)| h.remaining < h.results.len())
+            .map(|(position, h)| HostResult {
+                position,
+                address: h.address,
+                ports: h
+                    .results
+                    .into_iter()
+                    .enumerate()
+                    .map(|(port, r)| {
+                        r.unwrap_or_else(|| {
+                            PortResult::undecided(
+                                tried.get(&(position, port)).copied().unwrap_or(0),
+                            )
+                        })
+                    })
+                    .collect(),
+            })
+            .collect();
+        out.sort_by_key(|h| h.position);
+        out
     }
 
     /// Whether this machine's ARP for `a` went unanswered. The table is read at most every

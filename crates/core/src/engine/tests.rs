@@ -598,3 +598,57 @@ async fn the_platform_path_on_loopback() {
 async fn the_portable_path_on_loopback() {
     real_sockets(true).await;
 }
+
+// ---- interruption -------------------------------------------------------------------------
+
+/// Cancelled with a host half decided: the decided ports come out (an open debugger port is not
+/// lost to a silent port of the same host), the rest marked undecided; a connection still in its
+/// exchange counts as accepted; a host with nothing decided is not invented.
+#[tokio::test(start_paused = true)]
+async fn an_interrupted_run_hands_on_what_it_decided() {
+    let net = FakeNet::new(|a, _| match (ip(a)[3], a.port()) {
+        (5, 4026) => open(),
+        (5, 4022) => Reply::Connects {
+            connect: Duration::from_millis(1),
+            exchange: Duration::from_secs(30),
+            attempt: Attempt::Accepted {
+                rtt: Duration::from_millis(1),
+                greeting: None,
+            },
+        },
+        _ => Reply::Silent,
+    });
+    let s = EngineSettings::fixed(Duration::from_secs(10), 0, 64);
+    let scan = Scan::builder(
+        targets("10.0.0.5-6"),
+        vec![Port(4026), Port(4025), Port(4022)],
+    )
+    .settings(s)
+    .build()
+    .unwrap();
+    let mut run = scan.start_lanes(move |sched, out, cancel| {
+        Box::pin(lane(sched, FakeIo::new(net.clone()), out, cancel))
+    });
+    // Let the answers come back, then stop while 4025 is silent and 4022 mid-exchange.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    run.cancel();
+    let mut hosts = Vec::new();
+    while let Some(batch) = run.next().await {
+        hosts.extend(batch);
+    }
+    let outcome = run.finish().await;
+    assert!(!outcome.completed);
+    assert_eq!(
+        hosts.len(),
+        1,
+        "only the host with something decided: {hosts:?}"
+    );
+    let states: Vec<PortState> = hosts[0].ports.iter().map(|p| p.state).collect();
+    assert_eq!(
+        states,
+        [PortState::Open, PortState::Undecided, PortState::Open],
+        "{:?}",
+        hosts[0]
+    );
+    assert_eq!(hosts[0].ports[1].reason, Reason::Interrupted);
+}

@@ -72,6 +72,8 @@ pub enum PortState {
     NoHost,
     /// The probe could not run here; the port's state is unknown.
     LocalError,
+    /// The run was interrupted (Ctrl-C, SIGTERM) before this port was decided.
+    Undecided,
 }
 
 impl PortState {
@@ -83,6 +85,7 @@ impl PortState {
             PortState::Rejected => "rejected",
             PortState::NoHost => "no_host",
             PortState::LocalError => "local_error",
+            PortState::Undecided => "undecided",
         }
     }
 }
@@ -185,6 +188,8 @@ pub enum Reason {
     NoBuffers,
     /// Anything else; see the error text.
     Error,
+    /// The run stopped before an answer decided the port.
+    Interrupted,
 }
 
 impl Reason {
@@ -210,6 +215,7 @@ impl Reason {
             Reason::NoLocalPorts => "no-local-ports",
             Reason::NoBuffers => "no-buffers",
             Reason::Error => "error",
+            Reason::Interrupted => "interrupted",
         }
     }
 }
@@ -269,6 +275,13 @@ impl PortResult {
     /// Open and nothing contradicts msvsmon (no foreign greeting).
     pub fn is_debugger_candidate(&self) -> bool {
         self.state == PortState::Open && self.greeting.is_none()
+    }
+}
+
+impl PortResult {
+    /// A port the run was interrupted before deciding, after `attempts` attempts.
+    pub fn undecided(attempts: u32) -> PortResult {
+        PortResult::new(PortState::Undecided, Reason::Interrupted, None, attempts)
     }
 }
 

@@ -557,3 +557,23 @@ fn local_errors_never_read_as_closed() {
     );
     assert!(!codes(&d).contains(&Code::Closed));
 }
+
+/// An interrupted run's undecided ports are named, and with nothing reachable the verdict is
+/// incomplete: nothing is claimed about them.
+#[test]
+fn undecided_ports_are_a_warning_and_never_read_as_closed() {
+    let mut o = host("10.0.0.5", &[("10.0.0.5", vec![])]);
+    for p in &mut o.addresses[0].ports {
+        if p.planned.port.0 == 4026 {
+            p.result = crate::probe::PortResult::undecided(1);
+        }
+    }
+    let d = diagnose(&o);
+    assert_eq!(d.verdict.status, Status::Incomplete);
+    let f = finding(&d, Code::Undecided);
+    assert_eq!(
+        (f.severity, &f.ports[..]),
+        (Severity::Warning, &[Port(4026)][..])
+    );
+    assert!(!finding(&d, Code::Closed).ports.contains(&Port(4026)));
+}
