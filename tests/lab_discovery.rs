@@ -33,8 +33,8 @@ mod linux {
     use std::collections::BTreeSet;
     use std::io::{BufRead, BufReader};
     use std::net::{IpAddr, Ipv6Addr};
-    use std::process::{Child, ExitCode, Stdio};
-    use std::sync::{mpsc, OnceLock};
+    use std::process::{Child, Command, ExitCode, Stdio};
+    use std::sync::{mpsc, Arc, Mutex, OnceLock};
     use std::time::{Duration, Instant};
 
     use serde_json::Value;
@@ -1182,46 +1182,65 @@ mod linux {
 
     // ---- --discover ---------------------------------------------------------------------------
 
-    /// `msvsmon-probe listen` started in a lab host for one case; killed on drop.
-    struct Started(Child);
+    /// A process started in a lab host for one case; killed on drop. What it printed is kept
+    /// (every line, read to the end so it never writes to a closed pipe), for messages.
+    struct Started {
+        child: Child,
+        lines: Arc<Mutex<Vec<String>>>,
+    }
 
-    impl Drop for Started {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
+    impl Started {
+        fn output(&self) -> String {
+            self.lines.lock().unwrap().join("\n")
         }
     }
 
-    fn start_listen(lab: &Lab, host: &str) -> Started {
-        let mut child = lab
-            .in_host(host, BIN)
-            .arg("listen")
+    impl Drop for Started {
+        fn drop(&mut self) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+
+    /// Starts `cmd` (made by `lab.in_host`) and waits until it prints a line starting with
+    /// `ready`.
+    fn start(mut cmd: Command, what: &str, ready: &str) -> Started {
+        let mut child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
-            .expect("listen starts");
+            .unwrap_or_else(|e| panic!("{what} does not start: {e}"));
         let out = child.stdout.take().unwrap();
-        let started = Started(child);
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let started = Started {
+            child,
+            lines: lines.clone(),
+        };
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(out).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    return;
-                }
+                lines.lock().unwrap().push(line.clone());
+                let _ = tx.send(line);
             }
         });
         // Bound and serving once it says so.
         let deadline = Instant::now() + Duration::from_secs(20);
-        let mut seen = Vec::new();
         while let Some(left) = deadline.checked_duration_since(Instant::now()) {
             match rx.recv_timeout(left) {
-                Ok(l) if l.starts_with("listening") => return started,
-                Ok(l) => seen.push(l),
+                Ok(l) if l.starts_with(ready) => return started,
+                Ok(_) => {}
                 Err(_) => break,
             }
         }
-        panic!("listen in {host} did not start: {seen:?}");
+        panic!("{what} did not start: {}", started.output());
+    }
+
+    /// `msvsmon-probe listen` in `host`.
+    fn start_listen(lab: &Lab, host: &str) -> Started {
+        let mut cmd = lab.in_host(host, BIN);
+        cmd.arg("listen");
+        start(cmd, &format!("listen in {host}"), "listening")
     }
 
     /// `--discover` on the second LAN, where wsdd and a publisher without a debugger answer:
@@ -1327,6 +1346,12 @@ mod linux {
 
     /// UDP datagrams the scanner namespace has sent (IPv4 and IPv6).
     fn udp_out(lab: &Lab) -> u64 {
+        udp_counter(lab, "OutDatagrams")
+    }
+
+    /// A UDP counter of the scanner namespace (`OutDatagrams`, `RcvbufErrors` …), IPv4 and IPv6
+    /// added up.
+    fn udp_counter(lab: &Lab, name: &str) -> u64 {
         let read = |file: &str| {
             let out = lab.scanner("cat").arg(file).output().unwrap();
             String::from_utf8_lossy(&out.stdout).into_owned()
@@ -1334,14 +1359,11 @@ mod linux {
         let snmp = read("/proc/net/snmp");
         let mut udp = snmp.lines().filter(|l| l.starts_with("Udp:"));
         let (head, vals) = (udp.next().unwrap(), udp.next().unwrap());
-        let i = head
-            .split_whitespace()
-            .position(|h| h == "OutDatagrams")
-            .unwrap();
+        let i = head.split_whitespace().position(|h| h == name).unwrap();
         let v4: u64 = vals.split_whitespace().nth(i).unwrap().parse().unwrap();
         let v6: u64 = read("/proc/net/snmp6")
             .lines()
-            .find_map(|l| l.strip_prefix("Udp6OutDatagrams"))
+            .find_map(|l| l.strip_prefix(&format!("Udp6{name}")))
             .unwrap()
             .trim()
             .parse()
