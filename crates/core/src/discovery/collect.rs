@@ -52,7 +52,7 @@ pub const PER_SOURCE: Budget = Budget {
 /// Every source but the host probe's target, together: far above any honest link (4,096
 /// responders, each with the few datagrams an honest one sends), while parsing stays under half
 /// a second (64 KiB of ProbeMatch elements, the slowest datagram measured, parses in 0.21 ms in
-/// a release build on the 2-core development VM, 2026-11-25) and what is kept under 32 MiB. One
+/// a release build on the 2-core development VM, 2026-12-02) and what is kept under 32 MiB. One
 /// source can use 1/64 of its datagrams and of its bytes: a flood that exhausts either comes
 /// from 64 addresses or more.
 pub const PER_RUN: Budget = Budget {
