@@ -4,8 +4,9 @@
 //! binary in the scanner namespace and reads its `--json` output (checked against the schema).
 //!
 //! The lab is the standard one plus the hosts of [`spec`]: stand-ins, firewalls on UDP 3702, a
-//! hostile responder, a second LAN (`lan1`) with a wsdd, a publisher and a host where one case
-//! starts a stand-in, and hosts one router away (unicast only). docs/lab.md has the
+//! hostile responder, a host with 400 addresses where one case starts 400 responders and one
+//! where it starts a flooder, a second LAN (`lan1`) with a wsdd, a publisher and a host where one
+//! case starts a stand-in, and hosts one router away (unicast only). docs/lab.md has the
 //! list. One lab serves every case (`harness = false`, crates/lab/src/runner.rs); as
 //! root the lab installs what it lacks, otherwise the cases are skipped loudly (a failure under
 //! CI=true). Run one case: `cargo test --test lab_discovery -- wsdd::ipv4_on_the_link`.
@@ -33,14 +34,14 @@ mod linux {
     use std::collections::BTreeSet;
     use std::io::{BufRead, BufReader};
     use std::net::{IpAddr, Ipv6Addr};
-    use std::process::{Child, ExitCode, Stdio};
-    use std::sync::{mpsc, OnceLock};
+    use std::process::{Child, Command, ExitCode, Stdio};
+    use std::sync::{mpsc, Arc, Mutex, OnceLock};
     use std::time::{Duration, Instant};
 
     use serde_json::Value;
 
     use lab::hosts::{wsd_publisher, wsdd, WSDD_UUID, WSD_PUBLISHER_SCOPE, WSD_PUBLISHER_TYPE};
-    use lab::plan::{NO_MULTICAST_IF, RELEASE_PORTS};
+    use lab::plan::{crowd_v6, NO_MULTICAST_IF, RELEASE_PORTS};
     use lab::runner::{self, Case};
     use lab::{HostCommand, HostSpec, Lab, LabSpec, Ready};
 
@@ -53,6 +54,9 @@ mod linux {
     const SIDE_WSDD_UUID: &str = "6d3a1f0e-5c2b-4e8a-9f71-0000000000b1";
     const OFF_WSDD_UUID: &str = "6d3a1f0e-5c2b-4e8a-9f71-0000000000c1";
     const DROP_3702: &str = "-A INPUT -p udp --dport 3702 -j DROP";
+    /// Responders on the crowd host, one per address (issue 11 named 300: more than the 256 that
+    /// one table held for everyone).
+    const CROWD: u16 = 400;
 
     /// `msvsmon-probe listen` with `extra`, ready when its main TCP port and UDP 3702 listen.
     fn listen(extra: &[&str]) -> HostCommand {
@@ -77,6 +81,8 @@ mod linux {
     /// | hostile .43 | LAN, +v6 | answers every multicast Probe with junk (fixture.py) |
     /// | udpdrop .44 | LAN, +v6 | `listen` behind a firewall that DROPs UDP 3702 |
     /// | udpreject .45 | LAN, +v6 | `listen` behind REJECT admin-prohibited on UDP 3702 |
+    /// | crowd .46 | LAN, +v6, and [`CROWD`] more IPv6 addresses | nothing (a case starts `fixture.py wsd-crowd`: a responder per address) |
+    /// | flooder .47 | LAN, +v6 | nothing (a case starts `fixture.py wsd-flood`) |
     /// | side-wsdd .30, side-pub .31, side-standin .40 | second LAN (`lan1`) | wsdd, a publisher without a TCP listener, nothing (a case starts `listen`) |
     /// | offpub .10, offwsdd .11, offdrop .12 | behind the router | a publisher, wsdd + a listener on 4026, `listen` + DROP UDP 3702 |
     pub fn spec() -> LabSpec {
@@ -119,6 +125,12 @@ mod linux {
                     )
                     .run(listen(&[])),
             )
+            .with_host(
+                HostSpec::new("crowd", 46)
+                    .ipv6()
+                    .with_addresses((1..=CROWD).map(|n| IpAddr::V6(crowd_v6(n)))),
+            )
+            .with_host(HostSpec::new("flooder", 47).ipv6())
             .with_host(
                 HostSpec::new("side-wsdd", 30)
                     .side()
@@ -172,6 +184,8 @@ mod linux {
             Case::lab("listen::bind_one_address", listen_bind).exclusive(),
             Case::lab("nmap::unicast_agrees_on_listen", nmap_unicast_listen).exclusive(),
             Case::lab("hostile::junk_is_counted_and_the_target_found", hostile).exclusive(),
+            // Starts 400 responders and a flooder on the LAN: every --discover would see them.
+            Case::lab("crowd::every_responder_listed_beside_a_flooder", crowd).exclusive(),
             // Starts and stops a stand-in on the second LAN: every --discover would see it.
             Case::lab("discover::machines_and_exit_codes", discover_machines).exclusive(),
             // Reads the scanner's UDP counters: nothing else may send meanwhile.
@@ -1013,6 +1027,103 @@ mod linux {
         );
     }
 
+    // ---- a crowd and a flooder ----------------------------------------------------------------
+
+    /// What fixture.py's crowd responder `n` (from 1) answers as.
+    fn crowd_endpoint(n: u16) -> String {
+        format!("urn:uuid:6d3a1f0e-5c2b-4e8a-9f71-c0{n:010x}")
+    }
+
+    /// Issue 11: one host hid the rest from `--discover`. Here 400 responders answer from 400
+    /// addresses of one host (fixture.py wsd-crowd, as wsdd does: once per Probe, twice each,
+    /// within 500 ms) while a flooder answers each Probe from its one address (per family) with
+    /// junk and 300 distinct endpoints. Every responder of the crowd is listed, each its own
+    /// machine with its own endpoint; the flooder keeps at most its budget and the rest of what it
+    /// sent is counted; the real responders of the LAN are found as before, and the exit code is
+    /// the one `--discover` documents (0: the stand-in's debugger port is reachable).
+    fn crowd(lab: &Lab) {
+        let crowd = {
+            let mut cmd = lab.in_host("crowd", "python3");
+            cmd.arg(lab::FIXTURE)
+                .args(["wsd-crowd", "--interface", "eth0"]);
+            cmd.args(["--first", &crowd_v6(1).to_string()]);
+            cmd.args(["--count", &CROWD.to_string()]);
+            start(cmd, "the crowd", "crowd of")
+        };
+        let flooder = {
+            let mut cmd = lab.in_host("flooder", "python3");
+            cmd.arg(lab::FIXTURE)
+                .args(["wsd-flood", "--interface", "eth0"]);
+            start(cmd, "the flooder", "flooder on")
+        };
+        let dropped = udp_counter(lab, "RcvbufErrors");
+        let run = run_json(lab, &["--discover", "--interface", "lan0"]);
+        let dropped = udp_counter(lab, "RcvbufErrors") - dropped;
+        drop((crowd, flooder));
+        let line = &run.line;
+        let x = &run.doc["discover"];
+        let ctx = format!(
+            "{line}: {} machines, {dropped} datagrams dropped by the kernel (full buffer), discover: {}",
+            run.machines().len(),
+            serde_json::json!({"ignored": x["ignored"], "elapsed_ms": x["elapsed_ms"]})
+        );
+
+        // Every one of the crowd, by its address: one machine, one responder, its endpoint.
+        let mut missing = Vec::new();
+        for n in 1..=CROWD {
+            let ip = crowd_v6(n).to_string();
+            let Some(m) = run.machine(&ip) else {
+                missing.push(ip);
+                continue;
+            };
+            assert_eq!(strs(&m["resolution"]["addresses"]), [ip.as_str()], "{ctx}");
+            let rs = responders(&m["discovery"]);
+            assert_eq!(rs.len(), 1, "{ctx}: {:#}", m["discovery"]);
+            assert_eq!(rs[0]["endpoint"], crowd_endpoint(n).as_str(), "{ctx}");
+            assert_eq!(rs[0]["kind"], "computer");
+            assert_eq!(m["verdict"]["status"], "not_reachable");
+        }
+        assert!(missing.is_empty(), "{ctx}: not listed: {missing:?}");
+
+        // The flooder: what it sent past its budget is counted, never kept. 4 Probes per family
+        // (it answers each once), each with 100 junk datagrams and 300 endpoints in random
+        // order, from one address per family: 1,600 datagrams per address, of which 256 are
+        // parsed (so at least 156 replies) and at most 32 responders kept.
+        let ig = &x["ignored"];
+        let count = |k: &str| ig[k].as_u64().unwrap();
+        assert!(count("malformed") >= 100, "{ctx}");
+        assert!(count("not_parsed") >= 1600 - 256, "{ctx}");
+        assert!(count("over_limit") >= 156 - 32, "{ctx}");
+        let flood_ip = lab.host("flooder").spec.v4().to_string();
+        let f = run.machine_or_panic(&flood_ip);
+        let addresses = strs(&f["resolution"]["addresses"]);
+        assert!(addresses.len() <= 2, "{ctx}: {addresses:?}");
+        assert!(
+            responders(&f["discovery"]).len() <= 2 * 32,
+            "{ctx}: {}",
+            responders(&f["discovery"]).len()
+        );
+
+        // Everyone else on the LAN, as without the crowd.
+        for host in ["wsdd", "wsdpub", "standin"] {
+            run.machine_or_panic(&lab.host(host).spec.v4().to_string());
+        }
+        let hostile = lab.host("hostile").spec.v4().to_string();
+        assert!(run.machine(&hostile).is_none(), "{ctx}");
+        assert_eq!(run.code, 0, "{ctx}: the stand-in is reachable");
+        let quiet = lan0_discover(lab);
+        assert_eq!(
+            run.doc["summary"]["reachable"], quiet.doc["summary"]["reachable"],
+            "{ctx}; without the crowd: {}",
+            quiet.line
+        );
+        assert_eq!(x["hosts"], run.machines().len());
+        assert!(
+            ms(&x["elapsed_ms"]) < ms(&x["wait_ms"]) + 1000.0,
+            "no stall: {ctx}"
+        );
+    }
+
     // ---- nmap as a second client --------------------------------------------------------------
 
     /// nmap's text output, split per reply: `(Type, Address)` of each device it lists.
@@ -1182,46 +1293,65 @@ mod linux {
 
     // ---- --discover ---------------------------------------------------------------------------
 
-    /// `msvsmon-probe listen` started in a lab host for one case; killed on drop.
-    struct Started(Child);
+    /// A process started in a lab host for one case; killed on drop. What it printed is kept
+    /// (every line, read to the end so it never writes to a closed pipe), for messages.
+    struct Started {
+        child: Child,
+        lines: Arc<Mutex<Vec<String>>>,
+    }
 
-    impl Drop for Started {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
+    impl Started {
+        fn output(&self) -> String {
+            self.lines.lock().unwrap().join("\n")
         }
     }
 
-    fn start_listen(lab: &Lab, host: &str) -> Started {
-        let mut child = lab
-            .in_host(host, BIN)
-            .arg("listen")
+    impl Drop for Started {
+        fn drop(&mut self) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+
+    /// Starts `cmd` (made by `lab.in_host`) and waits until it prints a line starting with
+    /// `ready`.
+    fn start(mut cmd: Command, what: &str, ready: &str) -> Started {
+        let mut child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
-            .expect("listen starts");
+            .unwrap_or_else(|e| panic!("{what} does not start: {e}"));
         let out = child.stdout.take().unwrap();
-        let started = Started(child);
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let started = Started {
+            child,
+            lines: lines.clone(),
+        };
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(out).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    return;
-                }
+                lines.lock().unwrap().push(line.clone());
+                let _ = tx.send(line);
             }
         });
         // Bound and serving once it says so.
         let deadline = Instant::now() + Duration::from_secs(20);
-        let mut seen = Vec::new();
         while let Some(left) = deadline.checked_duration_since(Instant::now()) {
             match rx.recv_timeout(left) {
-                Ok(l) if l.starts_with("listening") => return started,
-                Ok(l) => seen.push(l),
+                Ok(l) if l.starts_with(ready) => return started,
+                Ok(_) => {}
                 Err(_) => break,
             }
         }
-        panic!("listen in {host} did not start: {seen:?}");
+        panic!("{what} did not start: {}", started.output());
+    }
+
+    /// `msvsmon-probe listen` in `host`.
+    fn start_listen(lab: &Lab, host: &str) -> Started {
+        let mut cmd = lab.in_host(host, BIN);
+        cmd.arg("listen");
+        start(cmd, &format!("listen in {host}"), "listening")
     }
 
     /// `--discover` on the second LAN, where wsdd and a publisher without a debugger answer:
@@ -1327,6 +1457,12 @@ mod linux {
 
     /// UDP datagrams the scanner namespace has sent (IPv4 and IPv6).
     fn udp_out(lab: &Lab) -> u64 {
+        udp_counter(lab, "OutDatagrams")
+    }
+
+    /// A UDP counter of the scanner namespace (`OutDatagrams`, `RcvbufErrors` …), IPv4 and IPv6
+    /// added up.
+    fn udp_counter(lab: &Lab, name: &str) -> u64 {
         let read = |file: &str| {
             let out = lab.scanner("cat").arg(file).output().unwrap();
             String::from_utf8_lossy(&out.stdout).into_owned()
@@ -1334,14 +1470,11 @@ mod linux {
         let snmp = read("/proc/net/snmp");
         let mut udp = snmp.lines().filter(|l| l.starts_with("Udp:"));
         let (head, vals) = (udp.next().unwrap(), udp.next().unwrap());
-        let i = head
-            .split_whitespace()
-            .position(|h| h == "OutDatagrams")
-            .unwrap();
+        let i = head.split_whitespace().position(|h| h == name).unwrap();
         let v4: u64 = vals.split_whitespace().nth(i).unwrap().parse().unwrap();
         let v6: u64 = read("/proc/net/snmp6")
             .lines()
-            .find_map(|l| l.strip_prefix("Udp6OutDatagrams"))
+            .find_map(|l| l.strip_prefix(&format!("Udp6{name}")))
             .unwrap()
             .trim()
             .parse()

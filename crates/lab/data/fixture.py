@@ -9,12 +9,19 @@
                only: the project's own discovery client is tested elsewhere)
   wsd-hostile  a hostile responder: answers every multicast Probe with junk, a truncated reply, a
                reply to someone else's Probe and a 64 KiB datagram, never with a real answer
+  wsd-crowd    many WS-Discovery responders on one host: one per address of a range the lab added
+               to its interface, each answering every 2005/04 multicast Probe as wsdd does (once
+               per MessageID, after a random 0-500 ms, the reply sent twice) with its own endpoint
+  wsd-flood    a flooder: answers every new multicast Probe (from its one address of the Probe's
+               family) with junk and with ProbeMatches for many distinct endpoints, all relating
+               to the Probe, paced so the prober's socket buffer keeps up
   dns          the scanner's DNS server on its own loopback (127.0.0.1:53, where its resolv.conf
                points): NXDOMAIN for *.nxdomain.lab, an empty answer (NODATA) for *.nodata.lab,
                SERVFAIL for *.servfail.lab, no reply at all for *.silent.lab, REFUSED otherwise
 
 Nothing here chooses an address: every socket is bound to the wildcard address of the namespace it
-runs in, so it can only ever see lab traffic.
+runs in, to a WS-Discovery group on that namespace's interface, or to an address the lab gave that
+namespace (wsd-crowd), so it can only ever see lab traffic.
 """
 
 import argparse
@@ -203,6 +210,160 @@ def wsd_hostile(args):
                 sent, len(replies), src[0], max(map(len, replies))), flush=True)
 
 
+# The shape of Debian wsdd 0.7.0's reply (crates/core/src/discovery/samples/wsdd-0.7.0.xml): one
+# line, the namespaces on the envelope, an AppSequence, one ProbeMatch without XAddrs.
+CROWD_MATCHES = (
+    '<?xml version="1.0" encoding="utf-8"?><soap:Envelope'
+    ' xmlns:soap="http://www.w3.org/2003/05/soap-envelope"'
+    ' xmlns:wsa="http://schemas.xmlsoap.org/ws/2004/08/addressing"'
+    ' xmlns:wsd="http://schemas.xmlsoap.org/ws/2005/04/discovery"'
+    ' xmlns:wsdp="http://schemas.xmlsoap.org/ws/2006/02/devprof"'
+    ' xmlns:pub="http://schemas.microsoft.com/windows/pub/2005/07"><soap:Header>'
+    '<wsa:To>http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous</wsa:To>'
+    '<wsa:Action>http://schemas.xmlsoap.org/ws/2005/04/discovery/ProbeMatches</wsa:Action>'
+    '<wsa:MessageID>urn:uuid:{mid}</wsa:MessageID><wsa:RelatesTo>{relates}</wsa:RelatesTo>'
+    '<wsd:AppSequence InstanceId="{instance}" SequenceId="urn:uuid:{sequence}" MessageNumber="{number}" />'
+    '</soap:Header><soap:Body><wsd:ProbeMatches><wsd:ProbeMatch><wsa:EndpointReference>'
+    '<wsa:Address>urn:uuid:{endpoint}</wsa:Address></wsa:EndpointReference>'
+    '<wsd:Types>wsdp:Device pub:Computer</wsd:Types><wsd:MetadataVersion>1</wsd:MetadataVersion>'
+    '</wsd:ProbeMatch></wsd:ProbeMatches></soap:Body></soap:Envelope>'
+)
+
+DISCOVERY_2005 = b"http://schemas.xmlsoap.org/ws/2005/04/discovery"
+
+
+def crowd_endpoint(n):
+    """The endpoint of the crowd's `n`th responder (from 1); tests/lab_discovery.rs expects it."""
+    return "6d3a1f0e-5c2b-4e8a-9f71-c0%010x" % n
+
+
+def join_groups(interface, v4=True, v6=True):
+    """Sockets on UDP 3702 that read the WS-Discovery multicast groups on `interface` only."""
+    import struct
+
+    ifindex = socket.if_nametoindex(interface)
+    socks = []
+    if v4:
+        s4 = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s4.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s4.bind(("239.255.255.250", 3702))
+        s4.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP,
+                      struct.pack("4s4si", socket.inet_aton("239.255.255.250"), socket.inet_aton("0.0.0.0"), ifindex))
+        socks.append(s4)
+    if v6:
+        s6 = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+        s6.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        s6.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s6.bind(("ff02::c", 3702, 0, ifindex))
+        s6.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_JOIN_GROUP,
+                      socket.inet_pton(socket.AF_INET6, "ff02::c") + struct.pack("@I", ifindex))
+        socks.append(s6)
+    return socks
+
+
+def read_probe(s):
+    """A multicast Probe read from `s`: (datagram, sender, MessageID), or None for anything else."""
+    import re
+
+    try:
+        data, src = s.recvfrom(65536)
+    except OSError:
+        return None
+    if b"Probe" not in data or b"ProbeMatches" in data:
+        return None
+    m = re.search(rb"MessageID[^>]*>\s*([^<\s]+)\s*<", data)
+    if not m:
+        return None
+    return data, src, m.group(1).decode("ascii", "replace")
+
+
+def wsd_crowd(args):
+    import heapq
+    import ipaddress
+    import random
+
+    first = ipaddress.ip_address(args.first)
+    family = socket.AF_INET6 if first.version == 6 else socket.AF_INET
+    senders = []
+    for n in range(args.count):
+        s = socket.socket(family, socket.SOCK_DGRAM)
+        s.bind((str(first + n), 0))
+        senders.append(s)
+    (probes,) = join_groups(args.interface, v4=family == socket.AF_INET, v6=family == socket.AF_INET6)
+    sel = selectors.DefaultSelector()
+    sel.register(probes, selectors.EVENT_READ)
+    instance = int(time.time())
+    sequence = [str(uuid.uuid4()) for _ in senders]
+    number = [0] * len(senders)
+    answered = set()
+    due = []  # (when, order, responder, datagram, destination)
+    order = 0
+    print("crowd of %d on %s from %s" % (len(senders), args.interface, first), flush=True)
+    while True:
+        timeout = max(0.0, due[0][0] - time.monotonic()) if due else None
+        if sel.select(timeout):
+            probe = read_probe(probes)
+            # 2005/04 only, each Probe once (wsdd drops a MessageID it has seen).
+            if probe and DISCOVERY_2005 in probe[0] and probe[2] not in answered:
+                data, src, mid = probe
+                answered.add(mid)
+                now = time.monotonic()
+                for i in range(len(senders)):
+                    number[i] += 1
+                    reply = CROWD_MATCHES.format(
+                        mid=uuid.uuid4(), relates=mid, instance=instance, sequence=sequence[i],
+                        number=number[i], endpoint=crowd_endpoint(i + 1)).encode()
+                    # APP_MAX_DELAY: a random wait of up to 500 ms; then a second copy.
+                    at = now + random.uniform(0, 0.5)
+                    for when in (at, at + random.uniform(0.05, 0.25)):
+                        heapq.heappush(due, (when, order, i, reply, src))
+                        order += 1
+                print("crowd: Probe %s from %s, %d replies due" % (mid, src[0], 2 * len(senders)), flush=True)
+        now = time.monotonic()
+        while due and due[0][0] <= now:
+            _, _, i, reply, dst = heapq.heappop(due)
+            try:
+                senders[i].sendto(reply, dst)
+            except OSError as e:
+                print("crowd: %s: %s" % (first + i, e), flush=True)
+
+
+def wsd_flood(args):
+    import random
+
+    socks = join_groups(args.interface)
+    sel = selectors.DefaultSelector()
+    for s in socks:
+        sel.register(s, selectors.EVENT_READ)
+    seen = set()
+    junk = b"\x00\xff\xfe flood, not XML <<<&&&"
+    print("flooder on 3702", flush=True)
+    while True:
+        for key, _ in sel.select():
+            probe = read_probe(key.fileobj)
+            if not probe or probe[2] in seen:
+                continue
+            data, src, mid = probe
+            seen.add(mid)
+            datagrams = [junk] * args.junk + [
+                HOSTILE_MATCHES.format(mid=uuid.uuid4(), relates=mid, endpoint=uuid.UUID(int=n + 1)).encode()
+                for n in range(args.endpoints)
+            ]
+            random.shuffle(datagrams)
+            sent = 0
+            # In bursts, paced: a flood the reader keeps up with, so what it costs the reader is
+            # its budget, not datagrams the kernel drops for a full buffer.
+            for k in range(0, len(datagrams), args.burst):
+                for d in datagrams[k:k + args.burst]:
+                    try:
+                        key.fileobj.sendto(d, src)
+                        sent += 1
+                    except OSError:
+                        pass
+                time.sleep(0.005)
+            print("flood: %d of %d datagrams to %s for %s" % (sent, len(datagrams), src[0], mid), flush=True)
+
+
 def dns(args):
     # A query is a 12-byte header, then QNAME as length-prefixed labels, QTYPE and QCLASS. The
     # reply repeats the header with QR set and the question, and carries no answer at all: every
@@ -251,10 +412,19 @@ def main():
     qp.add_argument("--wait", type=float, default=3.0, help="seconds to collect replies")
     hp = sub.add_parser("wsd-hostile")
     hp.add_argument("--interface", required=True, help="where to join the WS-Discovery groups")
+    cp = sub.add_parser("wsd-crowd")
+    cp.add_argument("--interface", required=True, help="where to join the WS-Discovery group")
+    cp.add_argument("--first", required=True, help="the first address of the range (on the interface)")
+    cp.add_argument("--count", type=int, required=True, help="how many responders (consecutive addresses)")
+    fp = sub.add_parser("wsd-flood")
+    fp.add_argument("--interface", required=True, help="where to join the WS-Discovery groups")
+    fp.add_argument("--junk", type=int, default=100, help="junk datagrams per Probe")
+    fp.add_argument("--endpoints", type=int, default=300, help="distinct endpoints answering each Probe")
+    fp.add_argument("--burst", type=int, default=20, help="datagrams sent per 5 ms")
     sub.add_parser("dns")
     args = p.parse_args()
     commands = {"listen": listen, "wsd-publish": wsd_publish, "wsd-probe": wsd_probe,
-                "wsd-hostile": wsd_hostile, "dns": dns}
+                "wsd-hostile": wsd_hostile, "wsd-crowd": wsd_crowd, "wsd-flood": wsd_flood, "dns": dns}
     commands[args.cmd](args)
 
 

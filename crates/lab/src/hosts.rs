@@ -82,6 +82,9 @@ pub struct HostSpec {
     pub alias: bool,
     /// Whether it also has the IPv6 ULA address (every host has a link-local one).
     pub ipv6: bool,
+    /// More addresses on its interface, in its network's prefixes (e.g. a crowd of responders
+    /// in [`plan::CROWD_V6_PREFIX`]); not in the scanner's hosts file.
+    pub extra: Vec<IpAddr>,
     /// TCP ports a fixture listener accepts on (both families).
     pub listen: Vec<u16>,
     /// What the listener sends first, e.g. an SSH banner (`\r\n` escapes allowed).
@@ -102,6 +105,7 @@ impl HostSpec {
             net: Net::Lan,
             alias: false,
             ipv6: false,
+            extra: Vec::new(),
             listen: Vec::new(),
             greeting: None,
             iptables: Vec::new(),
@@ -112,6 +116,12 @@ impl HostSpec {
 
     pub fn ipv6(mut self) -> Self {
         self.ipv6 = true;
+        self
+    }
+
+    /// More addresses on its interface (see [`HostSpec::extra`]).
+    pub fn with_addresses(mut self, addrs: impl IntoIterator<Item = IpAddr>) -> Self {
+        self.extra.extend(addrs);
         self
     }
 

@@ -15,6 +15,11 @@ pub const SCANNER_OCTET: u8 = 2;
 /// Host part of the LAN addresses where no host exists (v4 and v6): ARP/ND fails.
 pub const DEAD_OCTET: u8 = 99;
 
+/// Room in the LAN's IPv6 prefix for a crowd of addresses on one host (its IPv4 /24 has none):
+/// `fd6d:7670:6c61:1::c:<n>`, `n` from 1 ([`crowd_v6`]). No host's own address is in it (theirs
+/// end in `::<octet>`).
+pub const CROWD_V6_PREFIX: &str = "fd6d:7670:6c61:1::c:0/112";
+
 /// A second LAN of the scanner (`lan1`, bridge br1): another link, for `--discover --interface`.
 pub const SIDE_V4_PREFIX: &str = "10.231.6.0/24";
 pub const SIDE_V6_PREFIX: &str = "fd6d:7670:6c61:6::/64";
@@ -68,6 +73,11 @@ pub fn lan_v6(octet: u8) -> Ipv6Addr {
     format!("fd6d:7670:6c61:1::{octet}")
         .parse()
         .expect("a valid IPv6 address")
+}
+
+/// The `n`th address of [`CROWD_V6_PREFIX`], `fd6d:7670:6c61:1::c:<n in hex>` (`n` ≥ 1).
+pub fn crowd_v6(n: u16) -> Ipv6Addr {
+    Ipv6Addr::new(0xfd6d, 0x7670, 0x6c61, 1, 0, 0, 0xc, n)
 }
 
 /// `10.231.6.<octet>`, on the second LAN.

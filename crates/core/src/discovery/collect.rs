@@ -3,26 +3,108 @@
 //! Probes into one responder per endpoint, and count everything set aside. Pure: the client feeds
 //! it what its sockets read, tests feed it bytes.
 //!
-//! Bounds, so a flood costs neither memory nor time beyond them: at most [`MAX_PARSED`] datagrams
-//! are parsed per run (the rest are only counted), at most [`MAX_RESPONDERS`] responders are kept,
-//! and each parse is one pass over at most 64 KiB.
+//! Bounds, so a flood costs neither memory nor time beyond them, and so one sender cannot hide the
+//! others: every source address has a [`Budget`] of its own ([`PER_SOURCE`]: datagrams and bytes
+//! parsed, responders and the bytes they hold), and every source together has one more
+//! ([`PER_RUN`]), far above any honest link, which bounds the whole run also when a flooder sends
+//! from many addresses. The host probe's target addresses share one budget apart from everyone
+//! else's ([`TARGET`]), so nobody else's flood can use up the target's. What a budget refuses is
+//! counted: past a parse budget in `not_parsed`, past a responder budget in `over_limit`. Each
+//! parse is one pass over at most 64 KiB. docs/ws-discovery.md says what a flooder can still do.
 
 use std::collections::hash_map::DefaultHasher;
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::hash::{Hash, Hasher};
+use std::mem::size_of;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use super::classify::classify;
-use super::message::{parse_probe_matches, ProbeKind, Rejected, Version, MAX_LIST};
+use super::classify::{classify, DebuggerHint};
+use super::message::{parse_probe_matches, ProbeKind, QName, Rejected, Version, MAX_LIST};
 use super::{same_ip, Ignored, Responder, RouteKind};
 use crate::target::Address;
 
-/// Datagrams parsed in one run; a link does not have more honest responders than this answering
-/// our 8 Probes (each answered by each responder at most twice).
-pub const MAX_PARSED: u32 = 1024;
-/// Responders kept in one run (`--discover` on a busy link).
-pub const MAX_RESPONDERS: usize = 256;
+/// What one account may cost in a run: datagrams parsed and their bytes, responders kept and the
+/// bytes they hold ([`held_bytes`]). A datagram past either parse limit is not parsed; a
+/// responder past either holding limit is not kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budget {
+    pub datagrams: u32,
+    pub bytes: usize,
+    pub responders: usize,
+    pub held: usize,
+}
+
+/// One source address. An honest responder sends a few dozen datagrams of 1–3 KiB at most: up to
+/// 8 of our Probes reach one address (4 multicast, 4 unicast), each answered once, or once per
+/// repeat by a responder that does not drop repeats, and each answer sent once or twice
+/// (SOAP-over-UDP repeats a reply), per endpoint. Windows publishes one endpoint per computer, a
+/// device a few; 32 endpoints is a busy print server. The bytes leave room for 32 datagrams of
+/// 64 KiB, which no honest responder sends: one misbehaving host on its own (the lab's hostile
+/// one sends 16 of them per family) is still read in full, and counted for what it sent.
+pub const PER_SOURCE: Budget = Budget {
+    datagrams: 256,
+    bytes: 2 * 1024 * 1024,
+    responders: 32,
+    held: 512 * 1024,
+};
+
+/// Every source but the host probe's target, together: far above any honest link (4,096
+/// responders, each with the few datagrams an honest one sends), while parsing stays under half
+/// a second (64 KiB of ProbeMatch elements, the slowest datagram measured, parses in 0.21 ms in
+/// a release build on the 2-core development VM, 2026-12-02) and what is kept under 32 MiB. One
+/// source can use 1/64 of its datagrams and of its bytes: a flood that exhausts either comes
+/// from 64 addresses or more.
+pub const PER_RUN: Budget = Budget {
+    datagrams: 16_384,
+    bytes: 128 * 1024 * 1024,
+    responders: 4096,
+    held: 32 * 1024 * 1024,
+};
+
+/// The host probe's target, all its addresses together; apart from [`PER_RUN`], so that neither
+/// a flood from elsewhere nor the target's own can starve the other.
+pub const TARGET: Budget = Budget {
+    datagrams: 1024,
+    bytes: 64 * 1024 * 1024,
+    responders: 256,
+    held: 32 * 1024 * 1024,
+};
+
+/// What an account has used so far.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Spent {
+    datagrams: u32,
+    bytes: usize,
+    responders: usize,
+    held: usize,
+}
+
+impl Spent {
+    fn may_parse(&self, len: usize, b: &Budget) -> bool {
+        self.datagrams < b.datagrams && self.bytes.saturating_add(len) <= b.bytes
+    }
+
+    fn parse(&mut self, len: usize) {
+        self.datagrams += 1;
+        self.bytes += len;
+    }
+
+    fn may_keep(&self, weight: usize, b: &Budget) -> bool {
+        self.responders < b.responders && self.may_grow(weight, b)
+    }
+
+    fn may_grow(&self, more: usize, b: &Budget) -> bool {
+        self.held.saturating_add(more) <= b.held
+    }
+}
+
+/// One source address: what it has used, and its responders (indexes into `responders`).
+#[derive(Debug, Default)]
+struct Source {
+    spent: Spent,
+    responders: Vec<usize>,
+}
 
 /// A Probe we sent: replies must quote its id.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,10 +138,13 @@ pub struct Collector {
     seen: HashSet<(IpAddr, u64)>,
     /// Ids of our Probes that a kept responder answered.
     answered_ids: HashSet<String>,
-    /// Datagrams parsed from hosts we did not ask about, and from the ones we did: counted apart
-    /// so a third party's flood cannot use up the budget of the target's own answer.
-    parsed_others: u32,
-    parsed_hosts: u32,
+    /// Every address a datagram was parsed from (so at most `PER_RUN.datagrams` plus the
+    /// target's), with what it used; a target address's `spent` stays unused.
+    sources: HashMap<IpAddr, Source>,
+    /// Every source but the target, together ([`PER_RUN`]).
+    run: Spent,
+    /// The target's addresses, together ([`TARGET`]).
+    target: Spent,
 }
 
 impl Collector {
@@ -71,24 +156,83 @@ impl Collector {
             ignored: Ignored::default(),
             seen: HashSet::new(),
             answered_ids: HashSet::new(),
-            parsed_others: 0,
-            parsed_hosts: 0,
+            sources: HashMap::new(),
+            run: Spent::default(),
+            target: Spent::default(),
         }
+    }
+
+    /// Charges a parse of `len` bytes from `ip` to its budgets, if they allow it.
+    fn charge_parse(&mut self, ip: IpAddr, from_host: bool, len: usize) -> bool {
+        if from_host {
+            if !self.target.may_parse(len, &TARGET) {
+                return false;
+            }
+            self.target.parse(len);
+            self.sources.entry(ip).or_default();
+            return true;
+        }
+        let source_ok = self
+            .sources
+            .get(&ip)
+            .is_none_or(|s| s.spent.may_parse(len, &PER_SOURCE));
+        if !source_ok || !self.run.may_parse(len, &PER_RUN) {
+            return false;
+        }
+        self.run.parse(len);
+        self.sources.entry(ip).or_default().spent.parse(len);
+        true
+    }
+
+    /// Whether a new responder of `weight` bytes from `ip` may be kept; if so, charged.
+    fn charge_keep(&mut self, ip: IpAddr, from_host: bool, weight: usize) -> bool {
+        let source = self.sources.entry(ip).or_default();
+        let (mine, budget, shared) = if from_host {
+            (&mut self.target, &TARGET, None)
+        } else {
+            (&mut source.spent, &PER_SOURCE, Some(&mut self.run))
+        };
+        let fits = mine.may_keep(weight, budget)
+            && shared
+                .as_ref()
+                .is_none_or(|run| run.may_keep(weight, &PER_RUN));
+        if fits {
+            for s in std::iter::once(mine).chain(shared) {
+                s.responders += 1;
+                s.held += weight;
+            }
+        }
+        fits
+    }
+
+    /// Whether a responder of `ip` may grow by `more` bytes; if so, charged.
+    fn charge_growth(&mut self, ip: IpAddr, from_host: bool, more: usize) -> bool {
+        let source = self.sources.entry(ip).or_default();
+        let (mine, budget, shared) = if from_host {
+            (&mut self.target, &TARGET, None)
+        } else {
+            (&mut source.spent, &PER_SOURCE, Some(&mut self.run))
+        };
+        let fits = mine.may_grow(more, budget)
+            && shared
+                .as_ref()
+                .is_none_or(|run| run.may_grow(more, &PER_RUN));
+        if fits {
+            for s in std::iter::once(mine).chain(shared) {
+                s.held += more;
+            }
+        }
+        fits
     }
 
     /// Takes one datagram that arrived from `from`, `at` after the first Probe.
     pub fn offer(&mut self, from: SocketAddr, bytes: &[u8], at: Duration) -> Offer {
-        let from_host = self.hosts.as_ref().is_some_and(|h| same_ip(from.ip(), h));
-        let parsed = if from_host {
-            &mut self.parsed_hosts
-        } else {
-            &mut self.parsed_others
-        };
-        if *parsed >= MAX_PARSED {
+        let ip = from.ip();
+        let from_host = self.hosts.as_ref().is_some_and(|h| same_ip(ip, h));
+        if !self.charge_parse(ip, from_host, bytes.len()) {
             self.ignored.not_parsed += 1;
             return Offer::Ignored;
         }
-        *parsed += 1;
         let reply = match parse_probe_matches(bytes) {
             Ok(r) => r,
             Err(Rejected::TooLarge(_) | Rejected::Malformed(_)) => {
@@ -120,14 +264,11 @@ impl Collector {
             Some(id) => id.hash(&mut h),
             None => bytes.hash(&mut h),
         }
-        if !self.seen.insert((from.ip(), h.finish())) {
+        if !self.seen.insert((ip, h.finish())) {
             self.ignored.duplicates += 1;
-            if let Some(r) = self
-                .responders
-                .iter_mut()
-                .find(|r| r.source.ip() == from.ip())
-            {
-                r.datagrams += 1;
+            let first = self.sources.get(&ip).and_then(|s| s.responders.first());
+            if let Some(&i) = first {
+                self.responders[i].datagrams += 1;
             }
             return Offer::Ignored;
         }
@@ -143,36 +284,53 @@ impl Collector {
         };
         for m in matches {
             let endpoint = m.and_then(|m| m.endpoint.clone());
-            let full = self.responders.len() >= MAX_RESPONDERS;
-            let existing = self.responders.iter_mut().find(|r| {
-                r.source.ip() == from.ip() && r.endpoint == endpoint && r.empty == m.is_none()
+            let existing = self.sources.get(&ip).and_then(|s| {
+                s.responders.iter().copied().find(|&i| {
+                    let r = &self.responders[i];
+                    r.endpoint == endpoint && r.empty == m.is_none()
+                })
             });
             match existing {
-                Some(r) => {
-                    r.answered.insert(answered);
-                    r.datagrams += 1;
+                Some(i) => {
+                    let r = &self.responders[i];
+                    let mut merged_r = None;
                     if let Some(m) = m {
                         // The older version's lists lead, whichever reply came first, so a
                         // report reads the same from run to run.
-                        if reply.version < r.version {
-                            r.version = reply.version;
-                            r.types = merged(&m.types, &r.types);
-                            r.scopes = merged(&m.scopes, &r.scopes);
-                            r.xaddrs = merged(&m.xaddrs, &r.xaddrs);
+                        let mut n = r.clone();
+                        if reply.version < n.version {
+                            n.version = reply.version;
+                            n.types = merged(&m.types, &r.types);
+                            n.scopes = merged(&m.scopes, &r.scopes);
+                            n.xaddrs = merged(&m.xaddrs, &r.xaddrs);
                         } else {
-                            r.types = merged(&r.types, &m.types);
-                            r.scopes = merged(&r.scopes, &m.scopes);
-                            r.xaddrs = merged(&r.xaddrs, &m.xaddrs);
+                            n.types = merged(&r.types, &m.types);
+                            n.scopes = merged(&r.scopes, &m.scopes);
+                            n.xaddrs = merged(&r.xaddrs, &m.xaddrs);
                         }
-                        r.metadata_version = r.metadata_version.or(m.metadata_version);
-                        r.truncated |= m.truncated;
-                        r.classification = classify(false, &r.types, &r.scopes, &r.xaddrs);
+                        n.metadata_version = n.metadata_version.or(m.metadata_version);
+                        n.truncated |= m.truncated;
+                        n.classification = classify(false, &n.types, &n.scopes, &n.xaddrs);
+                        merged_r = Some(n);
                     }
+                    let old = held_bytes(r);
+                    if let Some(n) = merged_r {
+                        let more = held_bytes(&n).saturating_sub(old);
+                        if self.charge_growth(ip, from_host, more) {
+                            self.responders[i] = n;
+                        } else {
+                            // What it adds would pass the holding budget: its lists stay
+                            // as they were, marked cut.
+                            self.responders[i].truncated = true;
+                        }
+                    }
+                    let r = &mut self.responders[i];
+                    r.answered.insert(answered);
+                    r.datagrams += 1;
                     if outcome == Offer::Ignored {
                         outcome = Offer::Known;
                     }
                 }
-                None if full => self.ignored.over_limit += 1,
                 None => {
                     let (types, scopes, xaddrs, mv, cut) = match m {
                         Some(m) => (
@@ -185,7 +343,7 @@ impl Collector {
                         None => (vec![], vec![], vec![], None, false),
                     };
                     let classification = classify(m.is_none(), &types, &scopes, &xaddrs);
-                    self.responders.push(Responder {
+                    let r = Responder {
                         source: from,
                         version: reply.version,
                         endpoint,
@@ -199,7 +357,14 @@ impl Collector {
                         first_reply: at,
                         truncated: cut,
                         classification,
-                    });
+                    };
+                    if !self.charge_keep(ip, from_host, held_bytes(&r)) {
+                        self.ignored.over_limit += 1;
+                        continue;
+                    }
+                    let i = self.responders.len();
+                    self.responders.push(r);
+                    self.sources.entry(ip).or_default().responders.push(i);
                     outcome = Offer::NewResponder;
                 }
             }
@@ -230,6 +395,35 @@ impl Collector {
         (self.responders, self.ignored)
     }
 }
+
+/// About how much memory a responder holds: its own size and every string it owns. What the
+/// holding budgets count; a reply can claim more than its own size (each Type carries a copy of
+/// its namespace), so its datagram's size would not do.
+pub fn held_bytes(r: &Responder) -> usize {
+    let s = |t: &String| size_of::<String>() + t.len();
+    let q = |t: &QName| {
+        size_of::<QName>()
+            + t.text.len()
+            + t.local.len()
+            + t.namespace.as_ref().map_or(0, |n| n.len())
+    };
+    let hint = match &r.classification.debugger {
+        DebuggerHint::Mentions(t) => t.len(),
+        _ => 0,
+    };
+    size_of::<Responder>()
+        + r.endpoint.as_ref().map_or(0, |e| e.len())
+        + r.types.iter().map(q).sum::<usize>()
+        + r.scopes.iter().map(s).sum::<usize>()
+        + r.xaddrs.iter().map(s).sum::<usize>()
+        + r.classification.kinds.len() * size_of::<super::ResponderKind>()
+        + ANSWERED
+        + hint
+}
+
+/// What a responder's `answered` set holds at most, counted in full from the start: one B-tree
+/// node (it has at most 8 entries: 2 routes, 2 versions, 2 kinds).
+const ANSWERED: usize = 256;
 
 /// `first`, then what `more` adds, at most [`MAX_LIST`].
 fn merged<T: Clone + PartialEq>(first: &[T], more: &[T]) -> Vec<T> {
@@ -447,13 +641,56 @@ mod tests {
         );
     }
 
+    /// The wsdd sample as responder `endpoint` would send it in answer to `probe`, with
+    /// MessageID number `message`.
+    fn reply(probe: &str, endpoint: u32, message: u32) -> String {
+        samples::WSDD
+            .replace(WSDD_ID, probe)
+            .replace(
+                "e5e61fb5-d685-5b50-9ba7-acb6e6962ef3",
+                &format!("e5e61fb5-d685-5b50-9ba7-{endpoint:012x}"),
+            )
+            .replace(
+                "0ee69e0a-e8fe-11f1-8797-5e263dfc7175",
+                &format!("0ee69e0a-e8fe-11f1-8797-{message:012x}"),
+            )
+    }
+
+    /// `n` distinct addresses, 10.<n / 65536>.<…>.<…>, none of them 10.0.0.5.
+    fn address(n: u32) -> SocketAddr {
+        let ip = std::net::Ipv4Addr::from(0x0a10_0000 + n);
+        SocketAddr::new(ip.into(), 3702)
+    }
+
+    const JUNK: &[u8] = b"\x00\xff\xfe junk, not XML <<<&&&";
+
+    /// `--discover`'s Collector, for the two Probes the replies above answer.
+    fn discover() -> Collector {
+        Collector::new(
+            vec![
+                sent(WSDD_ID, RouteKind::Multicast, ProbeKind::Device),
+                sent(PY_ID, RouteKind::Multicast, ProbeKind::Any),
+            ],
+            None,
+        )
+    }
+
+    fn from_source<'a>(rs: &'a [Responder], ip: &str) -> Vec<&'a Responder> {
+        let ip: IpAddr = ip.parse().unwrap();
+        rs.iter().filter(|r| r.source.ip() == ip).collect()
+    }
+
     #[test]
     fn a_flood_is_parsed_only_up_to_the_cap_and_cannot_hide_the_target() {
         let probes = vec![sent(WSDD_ID, RouteKind::Multicast, ProbeKind::Device)];
         let mut c = Collector::new(probes.clone(), host("10.0.0.5"));
         let junk = vec![b'<'; 1000];
-        for _ in 0..(MAX_PARSED + 500) {
+        for _ in 0..(PER_SOURCE.datagrams + 500) {
             c.offer(at("10.0.0.66"), &junk, Duration::ZERO);
+        }
+        // From many addresses too, past what the run parses for everyone but the target.
+        for n in 0..PER_RUN.datagrams {
+            c.offer(address(n), JUNK, Duration::ZERO);
         }
         // The target's own answer has its own budget.
         let t = Duration::ZERO;
@@ -463,18 +700,213 @@ mod tests {
         );
         let (rs, ig) = c.into_parts();
         assert_eq!(rs.len(), 1);
-        assert_eq!(ig.malformed, MAX_PARSED);
-        assert_eq!(ig.not_parsed, 500);
+        assert_eq!(ig.malformed, PER_RUN.datagrams);
+        assert_eq!(ig.not_parsed, 500 + PER_SOURCE.datagrams);
 
-        // Without a target (--discover) one budget serves everyone: bounded beats complete.
-        let mut c = Collector::new(probes, None);
-        for _ in 0..(MAX_PARSED + 1) {
-            c.offer(at("10.0.0.66"), &junk, Duration::ZERO);
+        // And the target's budget is its own: past it, even its answer is not parsed.
+        let mut c = Collector::new(probes, host("10.0.0.5"));
+        for _ in 0..TARGET.datagrams {
+            c.offer(at("10.0.0.5"), &junk, t);
         }
         assert_eq!(
             c.offer(at("10.0.0.5"), samples::WSDD.as_bytes(), t),
             Offer::Ignored
         );
-        assert_eq!(c.into_parts().1.not_parsed, 2);
+        let (_, ig) = c.into_parts();
+        assert_eq!((ig.malformed, ig.not_parsed), (TARGET.datagrams, 1));
+    }
+
+    /// Issue 11: a flood of junk, or 300 replies with distinct endpoints, from one address left
+    /// `--discover` with no room for anyone else.
+    #[test]
+    fn a_flooder_loses_only_its_own_replies() {
+        let t = Duration::ZERO;
+        // Junk first.
+        let mut c = discover();
+        for _ in 0..2000 {
+            assert_eq!(c.offer(at("10.0.0.66"), JUNK, t), Offer::Ignored);
+        }
+        let real = reply(WSDD_ID, 1, 1);
+        assert_eq!(
+            c.offer(at("10.0.0.5"), real.as_bytes(), t),
+            Offer::NewResponder
+        );
+        let (rs, ig) = c.into_parts();
+        assert_eq!(from_source(&rs, "10.0.0.5").len(), 1);
+        assert_eq!(rs.len(), 1);
+        assert_eq!(ig.malformed, PER_SOURCE.datagrams);
+        assert_eq!(ig.not_parsed, 2000 - PER_SOURCE.datagrams);
+
+        // 300 endpoints at one address: it keeps its budget's worth, the rest are counted.
+        let mut c = discover();
+        for e in 0..300 {
+            c.offer(
+                at("10.0.0.66"),
+                reply(WSDD_ID, 1000 + e, 1000 + e).as_bytes(),
+                t,
+            );
+        }
+        assert_eq!(
+            c.offer(at("10.0.0.5"), real.as_bytes(), t),
+            Offer::NewResponder
+        );
+        let (rs, ig) = c.into_parts();
+        assert_eq!(from_source(&rs, "10.0.0.5").len(), 1);
+        let flood = PER_SOURCE.responders as u32;
+        assert_eq!(from_source(&rs, "10.0.0.66").len() as u32, flood);
+        assert_eq!(ig.over_limit, PER_SOURCE.datagrams - flood);
+        assert_eq!(ig.not_parsed, 300 - PER_SOURCE.datagrams);
+    }
+
+    /// A busy honest link, with a flooder on it: every responder is kept, and what the flooder
+    /// sent beyond its budget is counted.
+    #[test]
+    fn five_hundred_honest_responders_from_five_hundred_addresses_are_all_kept() {
+        let mut c = discover();
+        let t = Duration::from_millis(1);
+        let flooder = at("10.0.0.66");
+        let mut flooded = 0;
+        for n in 0..500 {
+            // Each answers both Probes, and sends its first answer twice (as wsdd does).
+            let device = reply(WSDD_ID, n, 2 * n);
+            for (d, copy) in [
+                (&device, false),
+                (&device, true),
+                (&reply(PY_ID, n, 2 * n + 1), false),
+            ] {
+                let got = c.offer(address(n), d.as_bytes(), t);
+                assert_eq!(got == Offer::Ignored, copy, "{n}: {got:?}");
+                c.offer(flooder, JUNK, t);
+                let f = 100_000 + flooded;
+                c.offer(flooder, reply(WSDD_ID, f, f).as_bytes(), t);
+                flooded += 2;
+            }
+        }
+        let (rs, ig) = c.into_parts();
+        let honest: Vec<&Responder> = rs.iter().filter(|r| r.source != flooder).collect();
+        assert_eq!(honest.len(), 500);
+        for r in &honest {
+            assert_eq!(r.datagrams, 3, "{r:?}");
+            assert_eq!(r.answered.len(), 2);
+        }
+        let kept = rs.len() - honest.len();
+        assert_eq!(kept, PER_SOURCE.responders);
+        assert_eq!(ig.duplicates, 500);
+        assert_eq!(ig.not_parsed, flooded - PER_SOURCE.datagrams);
+        assert_eq!(
+            ig.malformed + ig.over_limit + kept as u32,
+            PER_SOURCE.datagrams
+        );
+    }
+
+    /// Many addresses (spoofed, or one IPv6 host's many) are many budgets: what bounds the run is
+    /// [`PER_RUN`]. Past it nothing is parsed or kept, from anyone but the target; memory and
+    /// parsing stay bounded, and what was set aside is counted.
+    #[test]
+    fn a_flood_from_many_addresses_stays_within_the_runs_bounds() {
+        let t = Duration::ZERO;
+        // Parsing: junk from more addresses than the run parses datagrams.
+        let mut c = discover();
+        let spoofed = PER_RUN.datagrams + 3000;
+        for n in 0..spoofed {
+            c.offer(address(n), JUNK, t);
+        }
+        assert!(c.sources.len() <= PER_RUN.datagrams as usize);
+        // The residual limit: an honest reply after that is counted, not parsed.
+        assert_eq!(
+            c.offer(at("10.0.0.5"), reply(WSDD_ID, 1, 1).as_bytes(), t),
+            Offer::Ignored
+        );
+        let (rs, ig) = c.into_parts();
+        assert!(rs.is_empty());
+        assert_eq!(ig.malformed, PER_RUN.datagrams);
+        assert_eq!(ig.not_parsed, spoofed - PER_RUN.datagrams + 1);
+
+        // Responders: 32 endpoints from each of 200 addresses, more than the run keeps.
+        let mut c = discover();
+        let mut m = 0;
+        for n in 0..200 {
+            for _ in 0..PER_SOURCE.responders {
+                m += 1;
+                c.offer(address(n), reply(WSDD_ID, m, m).as_bytes(), t);
+            }
+        }
+        let (rs, ig) = c.into_parts();
+        assert_eq!(rs.len(), PER_RUN.responders);
+        assert_eq!(ig.over_limit, m - PER_RUN.responders as u32);
+    }
+
+    /// Large datagrams run out of bytes before they run out of datagrams, for one source and for
+    /// the run.
+    #[test]
+    fn large_datagrams_are_bounded_by_their_bytes() {
+        let t = Duration::ZERO;
+        let big = vec![b'<'; 64 * 1024];
+        let per_source = (PER_SOURCE.bytes / big.len()) as u32;
+        let per_run = (PER_RUN.bytes / big.len()) as u32;
+        let mut c = discover();
+        for _ in 0..per_source + 8 {
+            c.offer(at("10.0.0.66"), &big, t);
+        }
+        assert_eq!((c.ignored.malformed, c.ignored.not_parsed), (per_source, 8));
+        let others = per_run + 100;
+        for n in 0..others {
+            c.offer(address(n), &big, t);
+        }
+        // A small datagram still fits in what is left of a source's bytes, not of the run's.
+        c.offer(address(0), JUNK, t);
+        let (_, ig) = c.into_parts();
+        assert_eq!(ig.malformed, per_run);
+        assert_eq!(ig.not_parsed, 8 + others - (per_run - per_source) + 1);
+    }
+
+    /// A reply can claim much more memory than its size (every Type keeps a copy of its
+    /// namespace): what is held stays within each source's and the run's budget.
+    #[test]
+    fn replies_that_claim_more_than_their_size_are_held_within_the_budgets() {
+        // 16 matches of 16 Types in a 4 KiB namespace, from 100 addresses: 1 MiB each.
+        let t = Duration::ZERO;
+        let ns = format!("urn:{}", "n".repeat(4 * 1024));
+        let types: Vec<String> = (0..16).map(|i| format!("a:T{i}")).collect();
+        let one = |e: u32| {
+            format!(
+                "<wsd:ProbeMatch><wsa:EndpointReference><wsa:Address>urn:uuid:{e}</wsa:Address>\
+                 </wsa:EndpointReference><wsd:Types>{}</wsd:Types></wsd:ProbeMatch>",
+                types.join(" ")
+            )
+        };
+        let mut c = discover();
+        let mut big = 0;
+        for n in 0..100 {
+            let matches: String = (0..16).map(|i| one(n * 16 + i)).collect();
+            let xml = samples::WSDD
+                .replace(
+                    "<soap:Envelope ",
+                    &format!("<soap:Envelope xmlns:a=\"{ns}\" "),
+                )
+                .replace(
+                    "0ee69e0a-e8fe-11f1-8797-5e263dfc7175",
+                    &format!("0ee69e0a-e8fe-11f1-8797-{n:012x}"),
+                );
+            let (head, _) = xml.split_once("<wsd:ProbeMatch>").unwrap();
+            let xml = format!("{head}{matches}</wsd:ProbeMatches></soap:Body></soap:Envelope>");
+            big = big.max(xml.len());
+            c.offer(address(n), xml.as_bytes(), t);
+        }
+        let per_source: HashMap<IpAddr, usize> =
+            c.responders.iter().fold(HashMap::new(), |mut m, r| {
+                *m.entry(r.source.ip()).or_default() += held_bytes(r);
+                m
+            });
+        let (rs, ig) = c.into_parts();
+        let held: usize = rs.iter().map(held_bytes).sum();
+        assert!(!rs.is_empty() && held <= PER_RUN.held, "{held}");
+        assert!(per_source.values().all(|&h| h <= PER_SOURCE.held));
+        // Each such responder holds 16 times the datagram's namespace.
+        assert!(
+            held_bytes(&rs[0]) > 16 * 4 * 1024 && big < 12 * 1024,
+            "{big}"
+        );
+        assert_eq!(rs.len() + ig.over_limit as usize, 100 * 16);
     }
 }

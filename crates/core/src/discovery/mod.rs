@@ -160,7 +160,8 @@ pub struct Ignored {
     pub other_hosts: u32,
     /// ProbeMatch elements or responders beyond the limits kept.
     pub over_limit: u32,
-    /// Datagrams past the number parsed per run (`MAX_PARSED`, 1,024): a flood, not parsed.
+    /// Datagrams past a sender's or the run's parse budget (`collect::PER_SOURCE`, `PER_RUN`):
+    /// a flood, not parsed.
     pub not_parsed: u32,
 }
 
