@@ -211,6 +211,9 @@ pub enum OutputError {
     },
     /// A watch's state file (`--output`) cannot be replaced.
     StateFile { path: PathBuf, source: io::Error },
+    /// A watch without a state file lost the reader of its standard output: the service it
+    /// exists for has ended, which a supervisor must see as a failure to restart it.
+    ReaderGone,
     /// `completions --dir` / `man --dir`: the directory cannot be used.
     Directory { dir: PathBuf, source: io::Error },
 }
@@ -259,6 +262,9 @@ impl fmt::Display for OutputError {
                     path.display()
                 )
             }
+            OutputError::ReaderGone => f.write_str(
+                "standard output was closed (the reader of the watch's events went away); nothing is left to write to, so the watch ends",
+            ),
             OutputError::Directory { dir, source } => write!(
                 f,
                 "cannot write into {}: {source}; expected an existing, writable directory",

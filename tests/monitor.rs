@@ -511,8 +511,9 @@ fn watch_over_a_scan_reports_debuggers_that_come_and_go() {
     }
 }
 
-/// A watch whose reader goes away (`| head -3`) and that keeps no state file has nobody to
-/// serve: it ends quietly instead of probing forever.
+/// A watch whose reader goes away (`| head -1`) and that keeps no state file has nobody to
+/// serve: it ends instead of probing forever, and with an error, so that a supervisor
+/// (`Restart=on-failure`) restarts it. A full disk behind standard output is an error too.
 #[cfg(unix)]
 #[test]
 fn a_watch_without_a_reader_or_a_state_file_ends() {
@@ -531,6 +532,26 @@ fn a_watch_without_a_reader_or_a_state_file_ends() {
     // Blocks until the watch ends; a watch that ignored the closed pipe would hang here.
     let stderr = read_all(child.stderr.take().unwrap());
     let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(0), "{stderr}");
-    assert!(stderr.is_empty(), "quiet: {stderr}");
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "one error line: {stderr}");
+    assert!(
+        stderr.starts_with("error: standard output was closed"),
+        "{stderr}"
+    );
+
+    #[cfg(target_os = "linux")]
+    {
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let out = bin()
+            .args(args(&["--watch", "1s", "--release", "2022", &ip]))
+            .stdout(full)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains("No space left"), "{stderr}");
+    }
 }

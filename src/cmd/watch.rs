@@ -7,7 +7,9 @@
 //! loop, so a slow or unreachable target never delays the others; a watched scan scans once per
 //! interval and follows the hosts it has reported. Memory is bounded by what is followed.
 //! Ctrl-C and SIGTERM stop it after a last snapshot and heartbeat; the exit code is then 0, the
-//! normal end of a service. A reader that goes away ends a watch that keeps no state file.
+//! normal end of a service. A reader that goes away ends a watch that keeps no state file, with
+//! an error (exit 2), so that a supervisor (`Restart=on-failure`) starts it again; with a state
+//! file the watch goes on writing it.
 
 use std::collections::BTreeMap;
 use std::time::{Instant, SystemTime};
@@ -90,9 +92,14 @@ impl<'a> Watch<'a> {
         self.lines.json_line(&report::events::heartbeat(&hb))
     }
 
-    /// Nobody reads standard output and there is no state file to keep: nothing to serve.
-    fn pointless(&self) -> bool {
-        self.lines.is_closed() && self.reporting.file.is_none()
+    /// Nobody reads standard output and there is no state file to keep: nothing to serve, and
+    /// the end of the service is an error.
+    fn check_served(&self) -> Result<(), OutputError> {
+        if self.lines.is_closed() && self.reporting.file.is_none() {
+            Err(OutputError::ReaderGone)
+        } else {
+            Ok(())
+        }
     }
 
     /// Writes the state file (`--output`), atomically, in `--format`.
@@ -169,9 +176,7 @@ pub fn targets(config: ProbeConfig) -> Result<ExitCode, AppError> {
                     if let Some(i) = config.targets.iter().position(|t| t.input == obs.target.input) {
                         latest[i] = Some((obs, d));
                     }
-                    if watch.pointless() {
-                        break;
-                    }
+                    watch.check_served()?;
                     continue;
                 }
                 _ = heartbeat.tick() => {}
@@ -181,9 +186,7 @@ pub fn targets(config: ProbeConfig) -> Result<ExitCode, AppError> {
             beats += 1;
             let run = run_info(&config, started_at, start);
             watch.beat(&hosts, &run, config.targets.len(), beats, interval)?;
-            if watch.pointless() {
-                break;
-            }
+            watch.check_served()?;
         }
         // The probes in flight are abandoned; what was observed is in the last snapshot.
         Ok(ExitCode::Found)
@@ -238,6 +241,7 @@ async fn sweep_rounds(config: ScanConfig) -> Result<ExitCode, AppError> {
                         let Some(obs) = triage.take(host, Some(&known)) else { continue };
                         let d = diagnose(&obs);
                         watch.observe(&obs, &d, at)?;
+                        watch.check_served()?;
                         followed.insert(obs.target.input.clone(), (obs, d));
                     }
                 }
@@ -255,7 +259,8 @@ async fn sweep_rounds(config: ScanConfig) -> Result<ExitCode, AppError> {
         let hosts: Vec<(HostObservation, Diagnosis)> = followed.values().cloned().collect();
         let scanned = usize::try_from(outcome.hosts_done).unwrap_or(usize::MAX);
         watch.beat(&hosts, &run, scanned, round, interval)?;
-        if stopping || !outcome.completed || watch.pointless() {
+        watch.check_served()?;
+        if stopping || !outcome.completed {
             return Ok(ExitCode::Found);
         }
         tokio::select! {
