@@ -257,3 +257,61 @@ fn a_rate_limited_probe_is_answered_when_repeated() {
         "the repeats of the rate-limited Probes were answered after the second was over"
     );
 }
+
+/// A flood of Probes costs the log at most 20 event lines and one summary a second, and the
+/// summary says what was not shown and who sent it. (One sender once made 391,788 lines in 5 s.)
+#[test]
+fn a_flood_of_probes_is_summed_up_not_logged_line_by_line() {
+    use msvsmon_probe_core::{ProbeKind, Version, WsdProbe as Probe};
+    use std::net::UdpSocket;
+    use std::time::Instant;
+
+    let lo = Loopback::claim();
+    let ip = lo.ip.to_string();
+    let listen = ListenChild::start(&["--bind", &ip]);
+    let started = Instant::now();
+    let sock = UdpSocket::bind((lo.ip, 0)).unwrap();
+    const SENT: u64 = 20_000;
+    for _ in 0..SENT {
+        // Each Probe is a new one to the stand-in only by its MessageID; a repeat is dropped
+        // as already seen, so every datagram carries a fresh one.
+        let p = Probe::new(Version::V2005, ProbeKind::Any).to_xml();
+        sock.send_to(p.as_bytes(), lo.addr(3702)).unwrap();
+    }
+    let (status, out) = listen.stop();
+    let seconds = started.elapsed().as_secs();
+    assert!(status.success(), "{out:?}");
+    let events: Vec<&String> = out
+        .iter()
+        .skip_while(|l| !l.starts_with("listening"))
+        .skip(1)
+        .take_while(|l| *l != "stopped")
+        .collect();
+    let summaries: Vec<&&String> = events
+        .iter()
+        .filter(|l| l.contains("more event(s) this second not shown"))
+        .collect();
+    // Computed from how long the run lasted: 20 event lines and a summary per second begun.
+    let most = (seconds + 2) * 21;
+    assert!(
+        (events.len() as u64) <= most,
+        "{} lines in {seconds} s: {:#?}",
+        events.len(),
+        &events[..events.len().min(40)]
+    );
+    assert!(!summaries.is_empty(), "{events:#?}");
+    let flooded = summaries
+        .iter()
+        .find(|l| l.contains("Probe(s) not answered (over 50 a second)"))
+        .unwrap_or_else(|| panic!("{summaries:#?}"));
+    assert!(flooded.contains(&format!("from {ip} (")), "{flooded}");
+    // Never more than was sent: the summaries' totals and the lines together.
+    let held: u64 = summaries
+        .iter()
+        .map(|l| {
+            let n = l.split("  ").nth(1).unwrap().split(' ').next().unwrap();
+            n.replace(',', "").parse::<u64>().unwrap()
+        })
+        .sum();
+    assert!(held + events.len() as u64 <= SENT + summaries.len() as u64);
+}

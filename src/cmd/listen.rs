@@ -1,15 +1,14 @@
-//! `msvsmon-probe listen`: the stand-in monitor, in the foreground, logging what it sees.
+//! `msvsmon-probe listen`: the stand-in monitor, in the foreground, logging what it sees (a
+//! flood summed up once a second: [`ListenLog`]).
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::config::ListenConfig;
 use crate::error::AppError;
 use crate::exit_code::ExitCode;
 use crate::output::Output;
-use msvsmon_probe_core::{
-    bind_stand_in, serve_stand_in, shutdown_signal, ListenEvent, Port, ProbeOutcome,
-    MAX_ANSWERS_PER_SECOND, WSD_PORT,
-};
+use crate::report::listen_log::ListenLog;
+use msvsmon_probe_core::{bind_stand_in, serve_stand_in, shutdown_signal, Port, WSD_PORT};
 
 /// Binds, prints what it listens on, logs what happens, stops on Ctrl-C or SIGTERM. A reader
 /// of the log that goes away stops the log, not the stand-in.
@@ -58,13 +57,26 @@ pub fn run(cfg: ListenConfig) -> Result<ExitCode, AppError> {
         let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
         let server = serve_stand_in(bound, tx, shutdown_signal());
         let log = async {
-            while let Some(ev) = rx.recv().await {
-                let t = start.elapsed().as_secs_f64();
-                let line = describe(ev);
-                out.write(|w| writeln!(w, "+{t:.3}s  {line}"))?;
+            let mut log = ListenLog::new();
+            let mut every = tokio::time::interval(Duration::from_secs(1));
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                let lines: Vec<String> = tokio::select! {
+                    ev = rx.recv() => match ev {
+                        Some(ev) => log.event(start.elapsed(), ev),
+                        None => break,
+                    },
+                    _ = every.tick() => log.tick(start.elapsed()).into_iter().collect(),
+                };
+                for line in lines {
+                    out.write(|w| writeln!(w, "{line}"))?;
+                }
                 if out.is_closed() {
                     break;
                 }
+            }
+            if let Some(line) = log.finish(start.elapsed()) {
+                out.write(|w| writeln!(w, "{line}"))?;
             }
             Ok::<_, crate::error::OutputError>(())
         };
@@ -83,42 +95,4 @@ fn port_list(ports: &[(Port, String)]) -> String {
         .map(|(p, _)| p.to_string())
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-/// One line of the log.
-fn describe(ev: ListenEvent) -> String {
-    match ev {
-        ListenEvent::Connection { from, local } => {
-            format!("TCP {from} -> {local}: accepted and closed")
-        }
-        ListenEvent::Probe {
-            from,
-            route,
-            version,
-            types,
-            outcome,
-        } => {
-            let what = match outcome {
-                ProbeOutcome::Matched => "answered".to_string(),
-                ProbeOutcome::NoMatch => {
-                    "answered with an empty ProbeMatches (nothing matched)".to_string()
-                }
-                ProbeOutcome::Silent(why) => format!("not answered: {why}"),
-                ProbeOutcome::RateLimited => format!(
-                    "not answered: more than {} Probes this second",
-                    MAX_ANSWERS_PER_SECOND
-                ),
-            };
-            // The types are the requester's words: shown through the sanitiser.
-            format!(
-                "Probe {version} (types: {}) from {from} by {}: {what}",
-                crate::sanitize::field(&types),
-                route.as_str()
-            )
-        }
-        ListenEvent::NotAProbe { from, why } => {
-            format!("UDP 3702 datagram from {from} ignored: {why}")
-        }
-        ListenEvent::Error(e) => format!("error: {e}"),
-    }
 }

@@ -5,6 +5,7 @@ pub mod catalog;
 pub mod events;
 pub mod human;
 pub mod json;
+pub mod listen_log;
 pub mod progress;
 pub mod prometheus;
 pub mod sweep;

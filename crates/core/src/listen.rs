@@ -22,6 +22,7 @@
 use std::future::Future;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -77,6 +78,9 @@ pub enum ListenEvent {
     NotAProbe { from: SocketAddr, why: String },
     /// Something went wrong on a socket; serving goes on.
     Error(String),
+    /// Events not delivered because the receiver fell behind (its buffer was full), counted
+    /// since the last report; sent at most once a second.
+    Lost { events: u64 },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -358,12 +362,17 @@ fn multicast_socket(group: IpAddr, ifaces: &[&Interface]) -> io::Result<(UdpSock
 }
 
 /// Serves until `shutdown` completes. Events go to `events`; when its buffer is full they are
-/// dropped rather than slowing the sockets down.
+/// dropped rather than slowing the sockets down, and counted in a [`ListenEvent::Lost`].
 pub async fn serve_stand_in(
     bound: Bound,
     events: mpsc::Sender<ListenEvent>,
     shutdown: impl Future<Output = ()>,
 ) {
+    let lost = Arc::new(AtomicU64::new(0));
+    let events = EventSink {
+        tx: events,
+        lost: lost.clone(),
+    };
     let Bound {
         tcp,
         unicast,
@@ -375,6 +384,20 @@ pub async fn serve_stand_in(
     let unicast: Vec<Arc<UdpSocket>> = unicast.into_iter().map(Arc::new).collect();
     let limiter = Arc::new(Mutex::new((Instant::now(), 0u32)));
     let mut tasks = JoinSet::new();
+    {
+        let tx = events.tx.clone();
+        tasks.spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(1));
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                every.tick().await;
+                let n = lost.swap(0, Ordering::Relaxed);
+                if n > 0 && tx.send(ListenEvent::Lost { events: n }).await.is_err() {
+                    return;
+                }
+            }
+        });
+    }
     for l in tcp {
         let ev = events.clone();
         tasks.spawn(async move {
@@ -384,10 +407,10 @@ pub async fn serve_stand_in(
                     Ok((stream, from)) => {
                         let local = stream.local_addr().unwrap_or(from);
                         drop(stream);
-                        let _ = ev.try_send(ListenEvent::Connection { from, local });
+                        ev.send(ListenEvent::Connection { from, local });
                     }
                     Err(e) => {
-                        let _ = ev.try_send(ListenEvent::Error(format!("accept: {e}")));
+                        ev.send(ListenEvent::Error(format!("accept: {e}")));
                         // Out of descriptors and the like: give the system a moment.
                         tokio::time::sleep(Duration::from_millis(100)).await;
                     }
@@ -482,13 +505,28 @@ pub async fn serve_stand_in(
                         }
                     }
                 };
-                let _ = ev.try_send(event);
+                ev.send(event);
             }
         });
     }
     drop(events);
     shutdown.await;
     tasks.shutdown().await;
+}
+
+/// The sending side of the event channel: never waits, counts what it could not deliver.
+#[derive(Clone)]
+struct EventSink {
+    tx: mpsc::Sender<ListenEvent>,
+    lost: Arc<AtomicU64>,
+}
+
+impl EventSink {
+    fn send(&self, e: ListenEvent) {
+        if let Err(mpsc::error::TrySendError::Full(_)) = self.tx.try_send(e) {
+            self.lost.fetch_add(1, Ordering::Relaxed);
+        }
+    }
 }
 
 fn types_of(p: &crate::discovery::message::ProbeRequest) -> String {
