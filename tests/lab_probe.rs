@@ -458,9 +458,12 @@ mod linux {
 
     /// The scanner's own DNS server (fixture.py dns, on the loopback its resolv.conf names)
     /// answers NXDOMAIN, an empty answer, SERVFAIL, or nothing: the report tells each failure by
-    /// the resolver's code, and a run where nothing resolved exits 3.
+    /// the resolver's code, and a run where nothing resolved exits 3. Then a system resolver
+    /// that keeps asking a server that never answers: the run's own deadline ends the wait, and
+    /// an interrupt ends the run at once.
     fn resolution_failures(lab: &Lab) {
         use std::io::{BufRead, BufReader};
+        use std::sync::mpsc;
         struct Stop(std::process::Child);
         impl Drop for Stop {
             fn drop(&mut self) {
@@ -475,11 +478,22 @@ mod linux {
                 .spawn()
                 .expect("python3 runs in the scanner namespace"),
         );
-        let mut ready = String::new();
-        BufReader::new(dns.0.stdout.take().unwrap())
-            .read_line(&mut ready)
-            .unwrap();
-        assert_eq!(ready.trim(), "dns ready", "the DNS fixture did not start");
+        // Every line the fixture prints, read as it comes (it says which silent names it got).
+        let (said, heard) = mpsc::channel::<String>();
+        let fixture_out = dns.0.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(fixture_out).lines().map_while(Result::ok) {
+                if said.send(line).is_err() {
+                    return;
+                }
+            }
+        });
+        let ready = heard.recv_timeout(std::time::Duration::from_secs(30));
+        assert_eq!(
+            ready.as_deref().map(str::trim),
+            Ok("dns ready"),
+            "the DNS fixture did not start"
+        );
         let names = [
             "ghost.nxdomain.lab",
             "bare.nodata.lab",
@@ -504,6 +518,74 @@ mod linux {
         assert_eq!(code, 3, "{line}: nothing resolved");
         for t in doc["targets"].as_array().unwrap() {
             assert_eq!(t["verdict"]["status"], "unresolved", "{line}");
+        }
+        stuck_resolver(lab, &heard);
+    }
+
+    /// glibc told (RES_OPTIONS) to wait 30 s for each of 5 attempts, on a server that never
+    /// answers: getaddrinfo would return after minutes, and cannot be cancelled. The tool's 5 s
+    /// deadline must be the user's wait (the report comes then, and says so), and Ctrl-C must end
+    /// a probe or a scan at once, not when the lookup gives up.
+    fn stuck_resolver(lab: &Lab, heard: &std::sync::mpsc::Receiver<String>) {
+        use std::process::Stdio;
+        use std::sync::mpsc;
+        use std::time::Duration;
+        // Far below the lookup's own 150 s, far above the 5 s deadline and any start-up time.
+        const HUNG: Duration = Duration::from_secs(60);
+        let spawn = |args: &[&str]| {
+            let mut cmd = lab.scanner(BIN);
+            cmd.env("RES_OPTIONS", "timeout:30 attempts:5")
+                .args(["--no-discovery", "--timeout", "300ms"])
+                .args(args)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped());
+            cmd.spawn().expect("the binary runs")
+        };
+        // The child's output once it ends, or None if it is still running after HUNG.
+        let finish = |child: std::process::Child| {
+            let (tx, rx) = mpsc::channel();
+            std::thread::spawn(move || {
+                let _ = tx.send(child.wait_with_output());
+            });
+            rx.recv_timeout(HUNG).ok().map(|o| o.unwrap())
+        };
+        let wait_for_query = |name: &str| {
+            let want = format!("dns silent {name}");
+            loop {
+                match heard.recv_timeout(HUNG) {
+                    Ok(l) if l.trim() == want => return,
+                    Ok(_) => continue,
+                    Err(e) => panic!("the lookup of {name} never reached the DNS fixture: {e}"),
+                }
+            }
+        };
+
+        // The deadline: the report is written when it passes, and says so.
+        let child = spawn(&["--json", "late.silent.lab"]);
+        let out = finish(child).expect("the run outlived its resolution deadline by a minute");
+        let doc: Value = serde_json::from_slice(&out.stdout).expect("a JSON report");
+        let t = &doc["targets"][0];
+        assert_eq!(t["resolution"]["error_kind"], "timeout", "{t:#}");
+        assert_eq!(out.status.code(), Some(3), "{t:#}");
+
+        // An interrupt while a lookup hangs, in a probe and in a scan.
+        for (args, name) in [
+            (vec!["stuck.silent.lab"], "stuck.silent.lab"),
+            (
+                vec!["--ndjson", "stuck-scan.silent.lab"],
+                "stuck-scan.silent.lab",
+            ),
+        ] {
+            let child = spawn(&args);
+            wait_for_query(name);
+            // SAFETY: kill(2) on our own child's pid (ip netns exec execs the binary).
+            unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+            let out = finish(child).unwrap_or_else(|| {
+                panic!("{args:?}: Ctrl-C did not end the run while a lookup hung")
+            });
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(130), "{args:?}: {stderr}");
+            assert_eq!(stderr.trim(), "interrupted", "{args:?}");
         }
     }
 

@@ -13,8 +13,7 @@ use msvsmon_probe_core::{bind_stand_in, serve_stand_in, shutdown_signal, Port, W
 /// Binds, prints what it listens on, logs what happens, stops on Ctrl-C or SIGTERM. A reader
 /// of the log that goes away stops the log, not the stand-in.
 pub fn run(cfg: ListenConfig) -> Result<ExitCode, AppError> {
-    let runtime = super::runtime()?;
-    runtime.block_on(async {
+    super::block_on(async {
         let bound = bind_stand_in(&cfg.listen)?;
         let start = Instant::now();
         let mut out = Output::stdout();
@@ -85,7 +84,7 @@ pub fn run(cfg: ListenConfig) -> Result<ExitCode, AppError> {
         out.write(|w| writeln!(w, "stopped"))?;
         out.finish()?;
         Ok(ExitCode::Found)
-    })
+    })?
 }
 
 /// The ports of a listen run, for the banner.

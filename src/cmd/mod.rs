@@ -15,11 +15,17 @@ use crate::error::{AppError, OutputError};
 use crate::output::Output;
 use crate::report::RunInfo;
 
-pub fn runtime() -> Result<tokio::runtime::Runtime, AppError> {
-    tokio::runtime::Builder::new_multi_thread()
+/// Runs a command's work on a fresh runtime, then leaves at once: a name lookup that never
+/// returns (getaddrinfo cannot be cancelled, so it runs on a blocking thread) must not hold up
+/// the report or an interrupt; dropping the runtime would wait for it.
+pub fn block_on<F: std::future::Future>(work: F) -> Result<F::Output, AppError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(AppError::Start)
+        .map_err(AppError::Start)?;
+    let out = runtime.block_on(work);
+    runtime.shutdown_background();
+    Ok(out)
 }
 
 /// Where a report goes: `--output FILE`, nowhere with `-q`, else standard output.

@@ -13,7 +13,7 @@ use crate::exit_code::ExitCode;
 use crate::report;
 use msvsmon_probe_core::{diagnose, discover, shutdown_signal, Diagnosis, HostObservation};
 
-use super::{report_output, run_info, runtime};
+use super::{block_on, report_output, run_info};
 
 pub fn run(config: ProbeConfig) -> Result<ExitCode, AppError> {
     if !config.reporting.quiet {
@@ -24,7 +24,7 @@ pub fn run(config: ProbeConfig) -> Result<ExitCode, AppError> {
     let started_at = SystemTime::now();
     let start = Instant::now();
     let probe = config.host_probe();
-    let observed = runtime()?.block_on(async {
+    let observed = block_on(async {
         let work = async {
             match &config.mode {
                 Mode::Targets => {
@@ -48,7 +48,7 @@ pub fn run(config: ProbeConfig) -> Result<ExitCode, AppError> {
             obs = work => Some(obs),
             _ = shutdown_signal() => None,
         }
-    });
+    })?;
     let Some((observed, found)) = observed else {
         let _ = writeln!(std::io::stderr(), "interrupted");
         return Ok(ExitCode::Interrupted);

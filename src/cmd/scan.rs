@@ -1,6 +1,7 @@
 //! Subnet scans: configuration → the scan plan and the engine's run → each decided host
 //! triaged, diagnosed when reported → the report, written as hosts come.
 
+use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
@@ -18,10 +19,10 @@ use msvsmon_probe_core::{
     diagnose, probe_host, shutdown_signal, Diagnosis, HostObservation, Triage,
 };
 
-use super::{report_output, runtime};
+use super::{block_on, report_output};
 
 pub fn run(config: ScanConfig) -> Result<ExitCode, AppError> {
-    runtime()?.block_on(scan(config))
+    block_on(scan(config))?
 }
 
 /// The hosts of formats written at the end: JSON targets, or (host, diagnosis) for Prometheus.
@@ -34,7 +35,14 @@ struct Kept {
 async fn scan(config: ScanConfig) -> Result<ExitCode, AppError> {
     let started_at = SystemTime::now();
     let start = Instant::now();
-    let plan = config.sweep.prepare().await?;
+    // Names are resolved first; an interrupt then ends the run at once (nothing was probed).
+    let plan = tokio::select! {
+        plan = config.sweep.prepare() => plan?,
+        _ = shutdown_signal() => {
+            let _ = writeln!(std::io::stderr(), "interrupted");
+            return Ok(ExitCode::Interrupted);
+        }
+    };
     let format = config.reporting.format;
     let mut output = report_output(&config.reporting)?;
 

@@ -28,7 +28,7 @@ use msvsmon_probe_core::{
     WatchState,
 };
 
-use super::{run_info, runtime};
+use super::{block_on, run_info};
 
 /// What a watch remembers and writes, whatever it watches.
 struct Watch<'a> {
@@ -142,7 +142,7 @@ fn unix(t: SystemTime) -> f64 {
 /// `--watch` of named targets.
 pub fn targets(config: ProbeConfig) -> Result<ExitCode, AppError> {
     let interval = config.watch.expect("watch mode");
-    runtime()?.block_on(async {
+    block_on(async {
         let probe = config.host_probe();
         let (tx, mut rx) = mpsc::channel::<(HostObservation, SystemTime)>(64);
         let loops = join_all(
@@ -190,7 +190,7 @@ pub fn targets(config: ProbeConfig) -> Result<ExitCode, AppError> {
         }
         // The probes in flight are abandoned; what was observed is in the last snapshot.
         Ok(ExitCode::Found)
-    })
+    })?
 }
 
 /// `--watch` over a scan: a full scan per round (at most one round per interval). Hosts join the
@@ -198,7 +198,7 @@ pub fn targets(config: ProbeConfig) -> Result<ExitCode, AppError> {
 /// rejected on a live host) and are then followed every round, so a debugger that appears or
 /// goes away is an event; hosts that never had anything to report hold no memory.
 pub fn sweep(config: ScanConfig) -> Result<ExitCode, AppError> {
-    runtime()?.block_on(sweep_rounds(config))
+    block_on(sweep_rounds(config))?
 }
 
 async fn sweep_rounds(config: ScanConfig) -> Result<ExitCode, AppError> {
@@ -215,7 +215,10 @@ async fn sweep_rounds(config: ScanConfig) -> Result<ExitCode, AppError> {
     loop {
         round += 1;
         let round_start = tokio::time::Instant::now();
-        let plan = config.sweep.prepare().await?;
+        let plan = tokio::select! {
+            plan = config.sweep.prepare() => plan?,
+            _ = &mut stop => return Ok(ExitCode::Found),
+        };
         let mut run = config
             .scan(&plan)
             .map_err(|e| AppError::Config(ConfigError::Scan(e)))?
