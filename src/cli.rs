@@ -395,6 +395,27 @@ fn parse_watch(s: &str) -> Result<Duration, ValueError> {
     duration_within(s, "watch interval", range, accepted)
 }
 
+/// The command `word` is most likely a misspelling of, if any: one edit away (a swap of two
+/// letters counts as one), two for the longer names, ignoring case. Commands of fewer than five
+/// letters (`man`) are left out: one edit from them is as likely a host name (`mac`, `max`).
+pub fn command_near(word: &str) -> Option<String> {
+    let w = word.trim().to_ascii_lowercase();
+    if w.contains(['.', ':', '/']) {
+        return None; // a name with a domain, an address or a range
+    }
+    use clap::CommandFactory;
+    Cli::command()
+        .get_subcommands()
+        .map(|c| c.get_name().to_string())
+        .filter(|name| name.len() >= 5 && name != word)
+        .find(|name| match strsim::osa_distance(&w, name) {
+            1 => true,
+            0 => true, // differs only in case: clap matched it as a host
+            2 => name.len() >= 8,
+            _ => false,
+        })
+}
+
 /// A number `parse` accepts, or an error that names `what` and says `accepted`.
 fn number<T>(
     s: &str,

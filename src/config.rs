@@ -9,10 +9,10 @@ use std::time::Duration;
 use crate::cli::{Cli, Command, CompletionsArgs, Format, ListenArgs, ManArgs, ProbeArgs};
 use crate::error::ConfigError;
 use msvsmon_probe_core::{
-    discover_interfaces, interfaces, is_set_syntax, parse_spec, parse_target, raise_fd_limit,
-    read_specs, Claim, DiscoverySettings, EngineSettings, HostProbe, HostsFile, Interface, Kind,
-    Order, Port, ReadGreeting, Release, Resolver, Role, Scan, ScanBuildError, Selection, Shard,
-    Spec, SweepPlan, SweepRequest, Target,
+    discover_interfaces, interfaces, is_set_syntax, parse_exclusion, parse_spec, parse_target,
+    raise_fd_limit, read_specs, Claim, DiscoverySettings, EngineSettings, HostProbe, HostsFile,
+    Interface, Kind, Order, Port, ReadGreeting, Release, Resolver, Role, Scan, ScanBuildError,
+    Selection, Shard, Spec, SpecRole, SweepPlan, SweepRequest, Target,
 };
 
 /// Shortest interval `--watch` accepts: below it a round of a filtered host would not finish
@@ -48,8 +48,17 @@ impl Job {
             Some(Command::Man(a)) => Job::Man(a.clone()),
             Some(Command::Listen(a)) => Job::Listen(ListenConfig::from_args(a)),
             None => {
-                let fd_limit = raise_fd_limit();
                 let args = &cli.probe;
+                // `lisen` is a typo, not a host: answered before any lookup.
+                if let Some(first) = args.targets.first() {
+                    if let Some(command) = crate::cli::command_near(first) {
+                        return Err(ConfigError::NotACommand {
+                            value: first.clone(),
+                            command,
+                        });
+                    }
+                }
+                let fd_limit = raise_fd_limit();
                 if is_scan(args) {
                     let c = ScanConfig::from_args(args, fd_limit, stdin)?;
                     match c.watch {
@@ -384,17 +393,18 @@ fn list_name(path: &Path) -> String {
 
 fn read_list(
     path: &Path,
+    role: SpecRole,
     stdin: &mut dyn FnMut() -> Box<dyn BufRead>,
 ) -> Result<Vec<Spec>, ConfigError> {
     let name = list_name(path);
     if path.as_os_str() == "-" {
-        return read_specs(&name, stdin()).map_err(ConfigError::Spec);
+        return read_specs(&name, stdin(), role).map_err(ConfigError::Spec);
     }
     let file = std::fs::File::open(path).map_err(|source| ConfigError::TargetList {
         name: name.clone(),
         source,
     })?;
-    read_specs(&name, std::io::BufReader::new(file)).map_err(ConfigError::Spec)
+    read_specs(&name, std::io::BufReader::new(file), role).map_err(ConfigError::Spec)
 }
 
 impl ScanConfig {
@@ -412,7 +422,7 @@ impl ScanConfig {
             specs.push(parse_spec(t).map_err(ConfigError::Spec)?);
         }
         for f in &args.input_lists {
-            let listed = read_list(f, stdin)?;
+            let listed = read_list(f, SpecRole::Target, stdin)?;
             if listed.is_empty() {
                 return Err(ConfigError::EmptyTargetList { name: list_name(f) });
             }
@@ -426,10 +436,10 @@ impl ScanConfig {
         }
         let mut excludes = Vec::new();
         for t in &args.exclude {
-            excludes.push(parse_spec(t).map_err(ConfigError::Exclude)?);
+            excludes.push(parse_exclusion(t).map_err(ConfigError::Exclude)?);
         }
         for f in &args.exclude_file {
-            excludes.extend(read_list(f, stdin)?);
+            excludes.extend(read_list(f, SpecRole::Exclusion, stdin)?);
         }
         let resolver = resolver_from(args)?;
         let selection = selection_from(args);

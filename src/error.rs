@@ -96,6 +96,11 @@ pub enum ConfigError {
     },
     /// `--discover` with scan options.
     DiscoverIsNotAScan,
+    /// The first target is a misspelt command (`lisen`).
+    NotACommand {
+        value: String,
+        command: String,
+    },
     /// `--discovery` (every reported host's WS-Discovery) in a watched scan.
     DiscoveryInWatchedScan,
     Target(TargetError),
@@ -149,6 +154,10 @@ impl fmt::Display for ConfigError {
             ),
             ConfigError::DiscoverIsNotAScan => f.write_str(
                 "--discover finds the debuggers on this link by WS-Discovery and is not a scan; drop --discover to scan targets, or drop the scan options (--ndjson, --scan, -iL, --exclude, CIDR or ranges) to discover",
+            ),
+            ConfigError::NotACommand { value, command } => write!(
+                f,
+                "'{value}' is not a command: did you mean {command}? (for a host of that name, give its full name or its address)"
             ),
             ConfigError::DiscoveryInWatchedScan => f.write_str(
                 "--discovery is not available with --watch in a scan; watch the debugger hosts by name to follow their discovery status",

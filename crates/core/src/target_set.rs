@@ -10,7 +10,7 @@ use std::fmt;
 use std::io::BufRead;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use crate::target::Address;
+use crate::target::{check_destination, parse_target_syntax, Address, Host, TargetProblem};
 
 /// At most this many intervals from one octet-range pattern (`1-254.1-254.1-254.1-254` would be
 /// sixteen million; CIDR says the same thing in one).
@@ -25,20 +25,119 @@ pub enum Spec {
     Name(String),
 }
 
-/// Why a target expression was rejected; names the value and what is accepted.
+/// Why a target expression (or a target list) was rejected; names the value and what is accepted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SpecError {
+    /// The expression; for a problem of the list itself, the list's name.
     pub input: String,
-    pub problem: String,
+    pub problem: SpecProblem,
     /// `file:line` when the spec came from a file.
     pub location: Option<String>,
-    /// The problem is the file itself (binary, UTF-16, unreadable), not one target in it.
-    pub whole_file: bool,
+}
+
+/// What is wrong with a target expression, or with a target list as a whole.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SpecProblem {
+    /// What a single target may not be (see [`TargetProblem`]).
+    Target(TargetProblem),
+    /// The address part of `ADDRESS/LEN`.
+    NotAnAddress(String),
+    PrefixLength {
+        len: String,
+        v6: bool,
+    },
+    RangeBackwards {
+        start: IpAddr,
+        end: IpAddr,
+    },
+    MixedFamilies,
+    NotAnOctet(String),
+    OctetRangeBackwards(u32, u32),
+    TooManyBlocks(u64),
+    /// `host:port` in a scan.
+    PortInScan,
+    /// A range or CIDR block that holds only addresses no host has (see [`NotHosts`]).
+    OnlyNotHosts(NotHosts),
+    /// The list is UTF-16 (what PowerShell's `>` writes).
+    Utf16,
+    /// The list has a NUL byte on this line: a binary file.
+    NulByte {
+        line: u64,
+    },
+    NotUtf8 {
+        line: u64,
+    },
+    /// The list could not be read.
+    Unreadable(String),
+}
+
+impl SpecProblem {
+    /// The problem is the list itself (binary, UTF-16, unreadable), not one target in it.
+    pub fn is_about_the_list(&self) -> bool {
+        matches!(
+            self,
+            SpecProblem::Utf16
+                | SpecProblem::NulByte { .. }
+                | SpecProblem::NotUtf8 { .. }
+                | SpecProblem::Unreadable(_)
+        )
+    }
+
+    /// The message already says what to write instead.
+    fn says_what_to_do(&self) -> bool {
+        match self {
+            SpecProblem::Target(t) => t.says_what_to_do(),
+            SpecProblem::OnlyNotHosts(_) | SpecProblem::PortInScan => true,
+            _ => false,
+        }
+    }
+}
+
+impl fmt::Display for SpecProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const NOT_TARGETS: &str = "this is not a text file of targets";
+        match self {
+            SpecProblem::Target(t) => t.fmt(f),
+            SpecProblem::NotAnAddress(a) => write!(f, "'{a}' is not an IP address"),
+            SpecProblem::PrefixLength { len, v6: false } => {
+                write!(f, "prefix length '{len}' is out of range for IPv4 (0-32)")
+            }
+            SpecProblem::PrefixLength { len, v6: true } => {
+                write!(f, "prefix length '{len}' is out of range for IPv6 (0-128)")
+            }
+            SpecProblem::RangeBackwards { start, end } => {
+                write!(f, "the range starts at {start}, after its end {end}")
+            }
+            SpecProblem::MixedFamilies => f.write_str("a range cannot mix IPv4 and IPv6"),
+            SpecProblem::NotAnOctet(t) => write!(f, "'{t}' is not an octet (0-255)"),
+            SpecProblem::OctetRangeBackwards(a, b) => {
+                write!(f, "the octet range {a}-{b} runs backwards")
+            }
+            SpecProblem::TooManyBlocks(n) => write!(
+                f,
+                "octet ranges that expand to {n} separate blocks are not supported; use CIDR"
+            ),
+            SpecProblem::PortInScan => f.write_str(
+                "host:port is for diagnosing one host; in a scan, add ports with -p",
+            ),
+            SpecProblem::OnlyNotHosts(what) => write!(f, "{what}"),
+            SpecProblem::Utf16 => f.write_str(
+                "it is UTF-16 text (as PowerShell's > writes it); save it as UTF-8, e.g. with Out-File -Encoding utf8",
+            ),
+            SpecProblem::NulByte { line } => {
+                write!(f, "line {line} contains a NUL byte: {NOT_TARGETS}")
+            }
+            SpecProblem::NotUtf8 { line } => {
+                write!(f, "line {line} is not UTF-8 text: {NOT_TARGETS}")
+            }
+            SpecProblem::Unreadable(e) => write!(f, "cannot read it: {e}"),
+        }
+    }
 }
 
 impl fmt::Display for SpecError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.whole_file {
+        if self.problem.is_about_the_list() {
             return write!(
                 f,
                 "cannot use the target list {}: {}",
@@ -48,16 +147,93 @@ impl fmt::Display for SpecError {
         if let Some(loc) = &self.location {
             write!(f, "{loc}: ")?;
         }
-        write!(
-            f,
-            "invalid target '{}': {}; expected an address, a host name, CIDR (10.0.0.0/16), \
-             a range (10.0.0.1-10.0.0.200) or octet ranges (10.0.0-3.1-254)",
-            self.input, self.problem
-        )
+        write!(f, "invalid target '{}': {}", self.input, self.problem)?;
+        if !self.problem.says_what_to_do() {
+            f.write_str(
+                "; expected an address, a host name, CIDR (10.0.0.0/16), \
+                 a range (10.0.0.1-10.0.0.200) or octet ranges (10.0.0-3.1-254)",
+            )?;
+        }
+        Ok(())
     }
 }
 
 impl std::error::Error for SpecError {}
+
+/// Blocks no scan probes, whatever range covers them: none is one host's address. A range
+/// that overlaps them is scanned without them; one that holds nothing else is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotHosts {
+    /// 0.0.0.0/8, "this network" (0.0.0.0 included), and `::`.
+    ThisNetwork,
+    /// 224.0.0.0/4 and ff00::/8.
+    Multicast,
+    /// 255.255.255.255.
+    Broadcast,
+    /// fe80::/10, which needs a zone a range cannot carry.
+    LinkLocal,
+}
+
+impl NotHosts {
+    const ALL: [NotHosts; 4] = [
+        NotHosts::ThisNetwork,
+        NotHosts::Multicast,
+        NotHosts::Broadcast,
+        NotHosts::LinkLocal,
+    ];
+
+    fn blocks(self) -> AddressSet {
+        let (v4, v6): (&[&str], &[&str]) = match self {
+            NotHosts::ThisNetwork => (&["0.0.0.0/8"], &["::/128"]),
+            NotHosts::Multicast => (&["224.0.0.0/4"], &["ff00::/8"]),
+            NotHosts::Broadcast => (&["255.255.255.255/32"], &[]),
+            NotHosts::LinkLocal => (&[], &["fe80::/10"]),
+        };
+        let v4 = v4.iter().map(|c| {
+            let n: ipnet::Ipv4Net = c.parse().expect("valid block");
+            (u32::from(n.network()), u32::from(n.broadcast()))
+        });
+        let v6 = v6.iter().map(|c| {
+            let n: ipnet::Ipv6Net = c.parse().expect("valid block");
+            (u128::from(n.network()), u128::from(n.broadcast()))
+        });
+        AddressSet {
+            v4: normalise(v4.collect()),
+            v6: normalise(v6.collect()),
+            scopes: HashMap::new(),
+        }
+    }
+
+    /// Every block together.
+    fn all() -> AddressSet {
+        let mut all = AddressSet::default();
+        for n in NotHosts::ALL {
+            all.union(&n.blocks());
+        }
+        all
+    }
+}
+
+impl fmt::Display for NotHosts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            NotHosts::ThisNetwork => {
+                "it holds only 0.0.0.0/8 (\"this network\"), never a destination; name the hosts' addresses"
+            }
+            NotHosts::Multicast => {
+                "it holds only multicast addresses: groups, not hosts (--discover finds the debuggers on this link)"
+            }
+            NotHosts::Broadcast => "it holds only the broadcast address, not a host",
+            NotHosts::LinkLocal => {
+                let (zone, example) = crate::target::ZONE_EXAMPLE;
+                return write!(
+                    f,
+                    "it holds only link-local addresses, which need the {zone} a range cannot carry; list each with its zone, e.g. fe80::1%{example}"
+                );
+            }
+        })
+    }
+}
 
 /// Sorted, disjoint, non-adjacent inclusive intervals of IPv4 and IPv6 addresses.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -338,7 +514,6 @@ impl IndexedSet {
     }
 }
 
-/// Parses one target expression (not a name lookup: names come back as [`Spec::Name`]).
 /// Whether `input` is written as a set of addresses (CIDR, `a-b` range, `10.0.*.1-9` octets)
 /// rather than as one host, whatever it turns out to hold: `127.0.0.1-127.0.0.1` is a scan of
 /// one address, and `10.0.0.5-10.0.0.1` a scan with a mistake in it, never a name to resolve.
@@ -358,62 +533,101 @@ fn is_octet_pattern(s: &str) -> bool {
         && s.contains(['-', '*'])
 }
 
+/// Parses one target expression of a scan (not a name lookup: names come back as
+/// [`Spec::Name`]). What is not a host is refused: a number, a multicast or broadcast literal,
+/// a link-local address without its zone, a range that holds nothing else. A range that only
+/// overlaps [`NotHosts`] blocks comes back without them.
 pub fn parse_spec(input: &str) -> Result<Spec, SpecError> {
-    let err = |problem: String| SpecError {
+    parse_spec_as(input, SpecRole::Target)
+}
+
+/// Parses one exclusion: the same syntax, and any address may be left out (`224.0.0.0/4`).
+pub fn parse_exclusion(input: &str) -> Result<Spec, SpecError> {
+    parse_spec_as(input, SpecRole::Exclusion)
+}
+
+/// What a spec is for: a target must be a host; an exclusion may be anything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpecRole {
+    Target,
+    Exclusion,
+}
+
+fn parse_spec_as(input: &str, role: SpecRole) -> Result<Spec, SpecError> {
+    let err = |problem: SpecProblem| SpecError {
         input: input.to_string(),
         problem,
         location: None,
-        whole_file: false,
     };
     let s = input.trim();
     if s.is_empty() {
-        return Err(err("the target is empty".into()));
+        return Err(err(SpecProblem::Target(TargetProblem::Empty)));
     }
-    if let Some((addr, len)) = s.split_once('/') {
-        return parse_cidr(addr, len).map(Spec::Addresses).map_err(err);
+    let set = if let Some((addr, len)) = s.split_once('/') {
+        Some(parse_cidr(addr, len))
+    } else if let Some((a, b)) = s
+        .split_once('-')
+        .and_then(|(a, b)| Some((a.trim().parse::<IpAddr>().ok()?, b.trim().parse().ok()?)))
+    {
+        Some(parse_range(a, b))
+    } else if is_octet_pattern(s) {
+        Some(parse_octets(s))
+    } else {
+        None
+    };
+    if let Some(set) = set {
+        let set = set.map_err(err)?;
+        return match role {
+            SpecRole::Exclusion => Ok(Spec::Addresses(set)),
+            SpecRole::Target => only_hosts(set).map(Spec::Addresses).map_err(err),
+        };
     }
-    if let Some((a, b)) = s.split_once('-') {
-        if let (Ok(a), Ok(b)) = (a.trim().parse::<IpAddr>(), b.trim().parse::<IpAddr>()) {
-            return parse_range(a, b).map(Spec::Addresses).map_err(err);
-        }
+    let t = parse_target_syntax(s).map_err(|e| err(SpecProblem::Target(e.problem)))?;
+    if let (Host::Literal(a), SpecRole::Target) = (&t.host, role) {
+        check_destination(a).map_err(|p| err(SpecProblem::Target(p)))?;
     }
-    if is_octet_pattern(s) {
-        return parse_octets(s).map(Spec::Addresses).map_err(err);
+    if t.port.is_some() {
+        return Err(err(SpecProblem::PortInScan));
     }
-    match crate::target::parse_target(s) {
-        Ok(t) => {
-            if t.port.is_some() {
-                return Err(err(
-                    "host:port is for diagnosing one host; in a scan, add ports with -p".into(),
-                ));
-            }
-            match t.host {
-                crate::target::Host::Literal(a) => Ok(Spec::Addresses(AddressSet::single(a))),
-                crate::target::Host::Name(n) => Ok(Spec::Name(n)),
-            }
-        }
-        Err(e) => Err(err(e.problem)),
-    }
+    Ok(match t.host {
+        Host::Literal(a) => Spec::Addresses(AddressSet::single(a)),
+        Host::Name(n) => Spec::Name(n),
+    })
 }
 
-fn parse_cidr(addr: &str, len: &str) -> Result<AddressSet, String> {
+/// `set` without the [`NotHosts`] blocks; an error naming the block when nothing is left.
+fn only_hosts(mut set: AddressSet) -> Result<AddressSet, SpecProblem> {
+    let whole = set.clone();
+    set.subtract(&NotHosts::all());
+    if !set.is_empty() || whole.is_empty() {
+        return Ok(set);
+    }
+    let inside = NotHosts::ALL
+        .into_iter()
+        .find(|n| {
+            let mut rest = whole.clone();
+            rest.subtract(&n.blocks());
+            rest.is_empty()
+        })
+        .unwrap_or(NotHosts::ThisNetwork);
+    Err(SpecProblem::OnlyNotHosts(inside))
+}
+
+fn parse_cidr(addr: &str, len: &str) -> Result<AddressSet, SpecProblem> {
     let ip: IpAddr = addr
         .trim()
         .parse()
-        .map_err(|_| format!("'{addr}' is not an IP address"))?;
+        .map_err(|_| SpecProblem::NotAnAddress(addr.to_string()))?;
     let max = if ip.is_ipv4() { 32 } else { 128 };
+    let bad_len = || SpecProblem::PrefixLength {
+        len: len.to_string(),
+        v6: ip.is_ipv6(),
+    };
     let bits: u8 = match len.trim().parse::<u32>() {
         Ok(n) if n <= max => n as u8,
-        _ => {
-            return Err(format!(
-                "prefix length '{len}' is out of range for {} (0-{max})",
-                if ip.is_ipv4() { "IPv4" } else { "IPv6" }
-            ))
-        }
+        _ => return Err(bad_len()),
     };
-    let net = ipnet::IpNet::new(ip, bits)
-        .map_err(|e| e.to_string())?
-        .trunc();
+    let net = ipnet::IpNet::new(ip, bits).map_err(|_| bad_len())?.trunc();
     Ok(match net {
         ipnet::IpNet::V4(n) => {
             AddressSet::from_v4(vec![(u32::from(n.network()), u32::from(n.broadcast()))])
@@ -424,7 +638,7 @@ fn parse_cidr(addr: &str, len: &str) -> Result<AddressSet, String> {
     })
 }
 
-fn parse_range(a: IpAddr, b: IpAddr) -> Result<AddressSet, String> {
+fn parse_range(a: IpAddr, b: IpAddr) -> Result<AddressSet, SpecProblem> {
     match (a, b) {
         (IpAddr::V4(x), IpAddr::V4(y)) if x <= y => {
             Ok(AddressSet::from_v4(vec![(u32::from(x), u32::from(y))]))
@@ -432,21 +646,21 @@ fn parse_range(a: IpAddr, b: IpAddr) -> Result<AddressSet, String> {
         (IpAddr::V6(x), IpAddr::V6(y)) if x <= y => {
             Ok(AddressSet::from_v6(vec![(u128::from(x), u128::from(y))]))
         }
-        (x, y) if x.is_ipv4() == y.is_ipv4() => {
-            Err(format!("the range starts at {x}, after its end {y}"))
+        (start, end) if start.is_ipv4() == end.is_ipv4() => {
+            Err(SpecProblem::RangeBackwards { start, end })
         }
-        _ => Err("a range cannot mix IPv4 and IPv6".into()),
+        _ => Err(SpecProblem::MixedFamilies),
     }
 }
 
 /// `10.0.0-3.1-254`, `192.168.*.1`: each octet a number, a range `a-b` or `*`.
-fn parse_octets(s: &str) -> Result<AddressSet, String> {
+fn parse_octets(s: &str) -> Result<AddressSet, SpecProblem> {
     let mut ranges = [(0u32, 0u32); 4];
     for (i, part) in s.split('.').enumerate() {
-        let octet = |t: &str| -> Result<u32, String> {
+        let octet = |t: &str| -> Result<u32, SpecProblem> {
             match t.parse::<u32>() {
                 Ok(n) if n <= 255 => Ok(n),
-                _ => Err(format!("'{t}' is not an octet (0-255)")),
+                _ => Err(SpecProblem::NotAnOctet(t.to_string())),
             }
         };
         ranges[i] = match part {
@@ -455,7 +669,7 @@ fn parse_octets(s: &str) -> Result<AddressSet, String> {
                 Some((a, b)) => {
                     let (a, b) = (octet(a)?, octet(b)?);
                     if a > b {
-                        return Err(format!("the octet range {a}-{b} runs backwards"));
+                        return Err(SpecProblem::OctetRangeBackwards(a, b));
                     }
                     (a, b)
                 }
@@ -471,9 +685,7 @@ fn parse_octets(s: &str) -> Result<AddressSet, String> {
         .map(|(a, b)| u64::from(b - a) + 1)
         .product();
     if pieces > MAX_PATTERN_PIECES {
-        return Err(format!(
-            "octet ranges that expand to {pieces} separate blocks are not supported; use CIDR"
-        ));
+        return Err(SpecProblem::TooManyBlocks(pieces));
     }
     let mut v = Vec::with_capacity(pieces as usize);
     for a in ranges[0].0..=ranges[0].1 {
@@ -489,23 +701,24 @@ fn parse_octets(s: &str) -> Result<AddressSet, String> {
 
 /// Reads target expressions from a file (`-iL`): whitespace-separated, `#` comments, blank
 /// lines. A line that is not a target is an error naming the file and line.
-pub fn read_specs(name: &str, reader: impl BufRead) -> Result<Vec<Spec>, SpecError> {
-    let file_err = |problem: String| SpecError {
+pub fn read_specs(
+    name: &str,
+    reader: impl BufRead,
+    role: SpecRole,
+) -> Result<Vec<Spec>, SpecError> {
+    let file_err = |problem: SpecProblem| SpecError {
         input: name.to_string(),
         problem,
         location: None,
-        whole_file: true,
     };
     let mut out = Vec::new();
-    let mut n = 0usize;
+    let mut n = 0u64;
     for line in reader.split(b'\n') {
         n += 1;
-        let mut bytes = line.map_err(|e| file_err(format!("cannot read it: {e}")))?;
+        let mut bytes = line.map_err(|e| file_err(SpecProblem::Unreadable(e.to_string())))?;
         if n == 1 {
             if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
-                return Err(file_err(
-                    "it is UTF-16 text (as PowerShell's > writes it); save it as UTF-8, e.g. with Out-File -Encoding utf8".into(),
-                ));
+                return Err(file_err(SpecProblem::Utf16));
             }
             // Notepad and PowerShell write a UTF-8 byte order mark; it is not part of a target.
             if bytes.starts_with(&[0xEF, 0xBB, 0xBF]) {
@@ -513,18 +726,13 @@ pub fn read_specs(name: &str, reader: impl BufRead) -> Result<Vec<Spec>, SpecErr
             }
         }
         if bytes.contains(&0) {
-            return Err(file_err(format!(
-                "line {n} contains a NUL byte: this is not a text file of targets"
-            )));
+            return Err(file_err(SpecProblem::NulByte { line: n }));
         }
-        let text = String::from_utf8(bytes).map_err(|_| {
-            file_err(format!(
-                "line {n} is not UTF-8 text: this is not a text file of targets"
-            ))
-        })?;
+        let text =
+            String::from_utf8(bytes).map_err(|_| file_err(SpecProblem::NotUtf8 { line: n }))?;
         let content = text.split('#').next().unwrap_or("");
         for tok in content.split_whitespace() {
-            let spec = parse_spec(tok).map_err(|mut e| {
+            let spec = parse_spec_as(tok, role).map_err(|mut e| {
                 e.location = Some(format!("{name}:{n}"));
                 e
             })?;
@@ -540,13 +748,18 @@ mod tests {
 
     #[test]
     fn lists_written_on_windows_are_read_or_named() {
-        let specs = read_specs("t.txt", &b"\xEF\xBB\xBF10.0.0.1\r\n10.0.0.2\r\n"[..]).unwrap();
+        let specs = read_specs(
+            "t.txt",
+            &b"\xEF\xBB\xBF10.0.0.1\r\n10.0.0.2\r\n"[..],
+            SpecRole::Target,
+        )
+        .unwrap();
         assert_eq!(
             specs.len(),
             2,
             "a UTF-8 byte order mark is not part of the first target"
         );
-        let e = read_specs("t.txt", &b"\xFF\xFE1\x000\x00"[..]).unwrap_err();
+        let e = read_specs("t.txt", &b"\xFF\xFE1\x000\x00"[..], SpecRole::Target).unwrap_err();
         assert!(e.to_string().contains("UTF-16"), "{e}");
         assert!(e.to_string().contains("t.txt"), "{e}");
     }
@@ -598,8 +811,16 @@ mod tests {
         assert_eq!(set("10.0.0-3.1-254").len(), 4 * 254);
         assert_eq!(set("192.168.*.1").len(), 256);
         assert_eq!(set("fd00::/120").len(), 256);
-        assert_eq!(set("0.0.0.0/0").len(), 1 << 32);
-        assert_eq!(set("::/0").len(), u128::MAX, "saturates");
+        assert_eq!(
+            set("0.0.0.0/0").len(),
+            (1 << 32) - (1 << 24) - (1 << 28) - 1,
+            "without 0.0.0.0/8, multicast and the broadcast address"
+        );
+        assert_eq!(
+            set("::/0").len(),
+            u128::MAX - (1 << 118) - (1 << 120),
+            "without ::, link-local and multicast"
+        );
     }
 
     #[test]
@@ -627,6 +848,85 @@ mod tests {
             assert!(e.contains(needle), "{s}: {e}");
             assert!(e.contains(&format!("'{s}'")), "{s}: {e}");
         }
+    }
+
+    #[test]
+    fn what_is_not_a_host_is_left_out_of_ranges_and_refused_alone() {
+        let problem = |s: &str| parse_spec(s).unwrap_err().problem;
+        for (s, what) in [
+            ("224.0.0.0/24", NotHosts::Multicast),
+            ("239.0.0.1-239.0.0.9", NotHosts::Multicast),
+            ("224-239.*.*.*", NotHosts::Multicast),
+            ("ff00::/8", NotHosts::Multicast),
+            ("0.0.0.0/8", NotHosts::ThisNetwork),
+            ("0.0.0.1-0.0.0.3", NotHosts::ThisNetwork),
+            ("::/128", NotHosts::ThisNetwork),
+            ("255.255.255.255/32", NotHosts::Broadcast),
+            ("fe80::/64", NotHosts::LinkLocal),
+        ] {
+            assert_eq!(problem(s), SpecProblem::OnlyNotHosts(what), "{s}");
+        }
+        for (s, p) in [
+            (
+                "224.0.0.1",
+                TargetProblem::Multicast("224.0.0.1".parse().unwrap()),
+            ),
+            ("255.255.255.255", TargetProblem::Broadcast),
+            (
+                "fe80::1",
+                TargetProblem::LinkLocalWithoutZone("fe80::1".parse().unwrap()),
+            ),
+            (
+                "4024",
+                TargetProblem::Number {
+                    value: "4024".into(),
+                    hint: crate::target::NumberHint::Port(4024),
+                },
+            ),
+        ] {
+            assert_eq!(problem(s), SpecProblem::Target(p), "{s}");
+        }
+        let e = parse_spec("224.0.0.0/24").unwrap_err().to_string();
+        assert!(
+            e.starts_with("invalid target '224.0.0.0/24': it holds only multicast addresses")
+                && !e.contains("expected an address"),
+            "{e}"
+        );
+        // Overlapping: scanned without them.
+        let s = set("223.255.255.254-224.0.0.1");
+        assert_eq!(all(&s), ["223.255.255.254", "223.255.255.255"]);
+        let s = set("255.255.255.250-255.255.255.255");
+        assert_eq!(s.len(), 5);
+        assert!(!s.contains("255.255.255.255".parse().unwrap()));
+        let s = set("0.255.255.255-1.0.0.0");
+        assert_eq!(all(&s), ["1.0.0.0"]);
+        // Exclusions may name anything.
+        for x in [
+            "224.0.0.0/4",
+            "224.0.0.1",
+            "255.255.255.255",
+            "fe80::1",
+            "0.0.0.0/8",
+        ] {
+            assert!(parse_exclusion(x).is_ok(), "{x}");
+        }
+        assert!(
+            parse_exclusion("4024").is_err(),
+            "a number is no more an exclusion"
+        );
+        let listed = read_specs("x.txt", "224.0.0.1\n".as_bytes(), SpecRole::Exclusion).unwrap();
+        assert_eq!(listed.len(), 1);
+        let e = read_specs(
+            "t.txt",
+            "10.0.0.1\n224.0.0.1\n".as_bytes(),
+            SpecRole::Target,
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("t.txt:2: invalid target '224.0.0.1'"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -680,18 +980,23 @@ mod tests {
     #[test]
     fn files_allow_comments_and_blank_lines_and_name_bad_lines() {
         let text = "# lab\n10.0.0.1 10.0.0.2\n\n  devbox  # build box\n10.1.0.0/30\n";
-        let specs = read_specs("t.txt", text.as_bytes()).unwrap();
+        let specs = read_specs("t.txt", text.as_bytes(), SpecRole::Target).unwrap();
         assert_eq!(specs.len(), 4);
         assert_eq!(specs[2], Spec::Name("devbox".into()));
-        let e = read_specs("t.txt", "10.0.0.1\n10.0.0.0/40\n".as_bytes()).unwrap_err();
+        let e = read_specs(
+            "t.txt",
+            "10.0.0.1\n10.0.0.0/40\n".as_bytes(),
+            SpecRole::Target,
+        )
+        .unwrap_err();
         assert!(
             e.to_string()
                 .starts_with("t.txt:2: invalid target '10.0.0.0/40'"),
             "{e}"
         );
-        let e = read_specs("bin", &b"10.0.0.1\n\x00\x01\x02"[..]).unwrap_err();
+        let e = read_specs("bin", &b"10.0.0.1\n\x00\x01\x02"[..], SpecRole::Target).unwrap_err();
         assert!(e.to_string().contains("not a text file"), "{e}");
-        let e = read_specs("bin", &b"\xc3\x28"[..]).unwrap_err();
+        let e = read_specs("bin", &b"\xc3\x28"[..], SpecRole::Target).unwrap_err();
         assert_eq!(
             e.to_string(),
             "cannot use the target list bin: line 1 is not UTF-8 text: this is not a text file of targets"
