@@ -308,3 +308,33 @@ fn a_misspelt_command_is_not_a_host() {
     not_a_host(&["completion", "HOST"], "did you mean completions?");
     not_a_host(&["--scan", "lsiten", "HOST"], "did you mean listen?");
 }
+
+/// Values a parser could not represent were panics (exit 101): `Duration::from_secs_f64`
+/// overflows on 1e20 seconds, and a rate of 1e-20 probes a second made a wait of 1e20 seconds
+/// after the first probe. Each is now out of range, with the range.
+#[test]
+fn values_too_large_or_too_small_are_out_of_range() {
+    for (option, accepted) in [
+        ("--timeout", "expected 1ms to 10min"),
+        ("--min-timeout", "expected 1ms to 10min"),
+        ("--greeting-wait", "expected 0 to 10s"),
+        ("--discovery-wait", "expected 10ms to 30s"),
+        ("--watch", "expected 1s to 1 day"),
+    ] {
+        for value in [
+            "1e99",
+            "1e20",
+            "18446744073709551616",
+            "99999999999999999999h",
+        ] {
+            rejected(
+                &[option, value],
+                &format!("'{value}' is out of range; {accepted}"),
+            );
+        }
+    }
+    let rate = "is not a valid rate; expected probes per second from 0.01 to 10000000";
+    for value in ["1e-20", "0.001", "1e300", "0", "NaN", "inf"] {
+        rejected(&["--scan", "--rate", value], &format!("'{value}' {rate}"));
+    }
+}

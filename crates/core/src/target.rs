@@ -193,7 +193,8 @@ impl TargetProblem {
             TargetProblem::Number {
                 hint: NumberHint::Release(_) | NumberHint::Port(_),
                 ..
-            } | TargetProblem::Unspecified(_)
+            } | TargetProblem::Port(_)
+                | TargetProblem::Unspecified(_)
                 | TargetProblem::ThisNetwork(_)
                 | TargetProblem::Multicast(_)
                 | TargetProblem::Broadcast
