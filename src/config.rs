@@ -10,9 +10,9 @@ use crate::cli::{Cli, Command, CompletionsArgs, Format, ListenArgs, ManArgs, Pro
 use crate::error::ConfigError;
 use msvsmon_probe_core::{
     discover_interfaces, interfaces, is_set_syntax, parse_exclusion, parse_spec, parse_target,
-    raise_fd_limit, read_specs, Claim, DiscoverySettings, EngineSettings, HostProbe, HostsFile,
-    Interface, Kind, Order, Port, ReadGreeting, Release, Resolver, Role, Scan, ScanBuildError,
-    Selection, Shard, Spec, SpecRole, SweepPlan, SweepRequest, Target,
+    raise_fd_limit, Claim, DiscoverySettings, EngineSettings, HostProbe, HostsFile, Interface,
+    Kind, Order, Port, ReadGreeting, Release, Resolver, Role, Scan, ScanBuildError, Selection,
+    Shard, Spec, SpecError, SpecRole, SpecSetBuilder, SweepPlan, SweepRequest, Target,
 };
 
 /// Shortest interval `--watch` accepts: below it a round of a filtered host would not finish
@@ -391,20 +391,41 @@ fn list_name(path: &Path) -> String {
     }
 }
 
+/// Reads the list at `path` (`-` for standard input) into `into`; how many expressions it held.
 fn read_list(
     path: &Path,
     role: SpecRole,
+    into: &mut SpecSetBuilder,
     stdin: &mut dyn FnMut() -> Box<dyn BufRead>,
-) -> Result<Vec<Spec>, ConfigError> {
+) -> Result<u64, ConfigError> {
     let name = list_name(path);
     if path.as_os_str() == "-" {
-        return read_specs(&name, stdin(), role).map_err(ConfigError::Spec);
+        return into
+            .read_list(&name, stdin(), role)
+            .map_err(ConfigError::Spec);
     }
     let file = std::fs::File::open(path).map_err(|source| ConfigError::TargetList {
         name: name.clone(),
         source,
     })?;
-    read_specs(&name, std::io::BufReader::new(file), role).map_err(ConfigError::Spec)
+    into.read_list(&name, std::io::BufReader::new(file), role)
+        .map_err(ConfigError::Spec)
+}
+
+/// A spec of the command line, added to `into`.
+fn add_arg(
+    into: &mut SpecSetBuilder,
+    spec: Result<Spec, SpecError>,
+    wrap: fn(SpecError) -> ConfigError,
+) -> Result<(), ConfigError> {
+    let spec = spec.map_err(wrap)?;
+    into.add(spec).map_err(|problem| {
+        wrap(SpecError {
+            input: "the command line".into(),
+            problem,
+            location: None,
+        })
+    })
 }
 
 impl ScanConfig {
@@ -417,29 +438,27 @@ impl ScanConfig {
         if args.discover {
             return Err(ConfigError::DiscoverIsNotAScan);
         }
-        let mut specs = Vec::new();
+        let mut targets = SpecSetBuilder::default();
         for t in &args.targets {
-            specs.push(parse_spec(t).map_err(ConfigError::Spec)?);
+            add_arg(&mut targets, parse_spec(t), ConfigError::Spec)?;
         }
         for f in &args.input_lists {
-            let listed = read_list(f, SpecRole::Target, stdin)?;
-            if listed.is_empty() {
+            if read_list(f, SpecRole::Target, &mut targets, stdin)? == 0 {
                 return Err(ConfigError::EmptyTargetList { name: list_name(f) });
             }
-            specs.extend(listed);
         }
-        if specs.is_empty() {
+        if targets.is_empty() {
             return Err(ConfigError::NoTarget { scan: true });
         }
         if args.watch.is_some() && args.discovery {
             return Err(ConfigError::DiscoveryInWatchedScan);
         }
-        let mut excludes = Vec::new();
+        let mut excludes = SpecSetBuilder::default();
         for t in &args.exclude {
-            excludes.push(parse_exclusion(t).map_err(ConfigError::Exclude)?);
+            add_arg(&mut excludes, parse_exclusion(t), ConfigError::Exclude)?;
         }
         for f in &args.exclude_file {
-            excludes.extend(read_list(f, SpecRole::Exclusion, stdin)?);
+            read_list(f, SpecRole::Exclusion, &mut excludes, stdin)?;
         }
         let resolver = resolver_from(args)?;
         let selection = selection_from(args);
@@ -477,8 +496,8 @@ impl ScanConfig {
                 order: Order::Shuffled,
             },
             sweep: SweepRequest {
-                specs,
-                excludes,
+                targets: targets.finish(),
+                excludes: excludes.finish(),
                 resolver,
                 selection,
                 allow_public: args.yes,

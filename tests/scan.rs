@@ -380,3 +380,76 @@ fn descriptor_exhaustion_slows_the_scan_down_but_changes_no_answer() {
         "the limit was hit, and survived: {summary:#}"
     );
 }
+
+/// A target list is read a bounded line at a time: `-iL /dev/zero` (one endless line of NUL
+/// bytes) ends at once, and a line over 4 KiB is refused by its number; nothing is sent. The
+/// child's address space is capped so that a reader that kept growing its line fails this test
+/// instead of the machine.
+#[cfg(unix)]
+#[test]
+fn endless_or_overlong_target_lists_are_refused_at_once() {
+    use std::os::unix::process::CommandExt;
+    let lo = Loopback::claim();
+    let listener = lo.listen(4026);
+    let ip = lo.ip.to_string();
+    let long = TempFile::with(
+        "long.txt",
+        &format!(
+            "{ip}\n# a long line follows\n{}\n",
+            format!("{ip} ").repeat(500)
+        ),
+    );
+    for (list, needle) in [
+        (
+            "/dev/zero",
+            "cannot use the target list /dev/zero: line 1 contains a NUL byte".to_string(),
+        ),
+        (
+            long.path(),
+            format!(
+                "cannot use the target list {}: line 3 is longer than 4096 bytes",
+                long.path()
+            ),
+        ),
+    ] {
+        let mut cmd = bin();
+        cmd.args(["--ndjson", &ip, "-iL", list])
+            .stdout(piped())
+            .stderr(piped());
+        // SAFETY: setrlimit between fork and exec touches only the child.
+        unsafe {
+            cmd.pre_exec(|| {
+                let lim = libc::rlimit {
+                    rlim_cur: 2 << 30,
+                    rlim_max: 2 << 30,
+                };
+                if libc::setrlimit(libc::RLIMIT_AS, &lim) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let started = std::time::Instant::now();
+        let mut child = cmd.spawn().unwrap();
+        let status = loop {
+            if let Some(s) = child.try_wait().unwrap() {
+                break s;
+            }
+            if started.elapsed() > std::time::Duration::from_secs(20) {
+                let _ = child.kill();
+                panic!("-iL {list}: still reading after 20 s");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        };
+        let err = read_all(child.stderr.take().unwrap());
+        assert_eq!(status.code(), Some(2), "-iL {list}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        assert!(err.contains(&needle), "-iL {list}: {err}");
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "-iL {list} took {:?}",
+            started.elapsed()
+        );
+        assert!(nothing_accepted(&listener), "-iL {list}: a packet was sent");
+    }
+}

@@ -60,8 +60,8 @@ pub use target::{
     TargetProblem,
 };
 pub use target_set::{
-    is_set_syntax, parse_exclusion, parse_spec, read_specs, AddressSet, IndexedSet, NotHosts, Spec,
-    SpecError, SpecProblem, SpecRole,
+    is_set_syntax, parse_exclusion, parse_spec, AddressSet, IndexedSet, NotHosts, Spec, SpecError,
+    SpecProblem, SpecRole, SpecSet, SpecSetBuilder, MAX_LINE, MAX_NAMES, MAX_SPECS,
 };
 
 // Name resolution.

@@ -67,6 +67,18 @@ pub enum SpecProblem {
     NotUtf8 {
         line: u64,
     },
+    /// A line longer than [`MAX_LINE`] bytes (`/dev/zero`, a binary file).
+    LineTooLong {
+        line: u64,
+    },
+    /// More than [`MAX_SPECS`] targets in all: `at` is where the limit was crossed.
+    TooManyTargets {
+        at: u64,
+    },
+    /// More than [`MAX_NAMES`] distinct host names.
+    TooManyNames {
+        at: u64,
+    },
     /// The list could not be read.
     Unreadable(String),
 }
@@ -79,6 +91,9 @@ impl SpecProblem {
             SpecProblem::Utf16
                 | SpecProblem::NulByte { .. }
                 | SpecProblem::NotUtf8 { .. }
+                | SpecProblem::LineTooLong { .. }
+                | SpecProblem::TooManyTargets { .. }
+                | SpecProblem::TooManyNames { .. }
                 | SpecProblem::Unreadable(_)
         )
     }
@@ -130,7 +145,33 @@ impl fmt::Display for SpecProblem {
             SpecProblem::NotUtf8 { line } => {
                 write!(f, "line {line} is not UTF-8 text: {NOT_TARGETS}")
             }
+            SpecProblem::LineTooLong { line } => write!(
+                f,
+                "line {line} is longer than {MAX_LINE} bytes: {NOT_TARGETS}"
+            ),
+            SpecProblem::TooManyTargets { at } => write!(
+                f,
+                "more than {MAX_SPECS} targets{}; give large sets as CIDR or ranges",
+                AtLine(*at)
+            ),
+            SpecProblem::TooManyNames { at } => write!(
+                f,
+                "more than {MAX_NAMES} distinct host names{}, each to be resolved; give addresses, CIDR or ranges",
+                AtLine(*at)
+            ),
             SpecProblem::Unreadable(e) => write!(f, "cannot read it: {e}"),
+        }
+    }
+}
+
+/// " (at line N)" for a list, nothing for the command line.
+struct AtLine(u64);
+
+impl fmt::Display for AtLine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            0 => Ok(()),
+            n => write!(f, " (at line {n})"),
         }
     }
 }
@@ -204,13 +245,16 @@ impl NotHosts {
         }
     }
 
-    /// Every block together.
-    fn all() -> AddressSet {
-        let mut all = AddressSet::default();
-        for n in NotHosts::ALL {
-            all.union(&n.blocks());
-        }
-        all
+    /// Every block together (made once).
+    fn all() -> &'static AddressSet {
+        static ALL: std::sync::OnceLock<AddressSet> = std::sync::OnceLock::new();
+        ALL.get_or_init(|| {
+            let mut all = AddressSet::default();
+            for n in NotHosts::ALL {
+                all.union(&n.blocks());
+            }
+            all
+        })
     }
 }
 
@@ -244,19 +288,45 @@ pub struct AddressSet {
     scopes: HashMap<u128, u32>,
 }
 
+/// Sorts and coalesces intervals in place: sorted, disjoint, non-adjacent.
 fn normalise<T: Copy + Ord + num::Step>(mut v: Vec<(T, T)>) -> Vec<(T, T)> {
     v.sort_unstable();
-    let mut out: Vec<(T, T)> = Vec::with_capacity(v.len());
-    for (a, b) in v {
-        match out.last_mut() {
-            Some(last) if T::adjacent_or_overlapping(last.1, a) => {
-                if b > last.1 {
-                    last.1 = b;
-                }
+    coalesce(&mut v);
+    v
+}
+
+/// Merges overlapping and adjacent neighbours of sorted intervals, in place.
+fn coalesce<T: Copy + Ord + num::Step>(v: &mut Vec<(T, T)>) {
+    let mut w = 0usize;
+    for r in 0..v.len() {
+        let (a, b) = v[r];
+        if w > 0 && T::adjacent_or_overlapping(v[w - 1].1, a) {
+            if b > v[w - 1].1 {
+                v[w - 1].1 = b;
             }
-            _ => out.push((a, b)),
+        } else {
+            v[w] = (a, b);
+            w += 1;
         }
     }
+    v.truncate(w);
+}
+
+/// The union of two normalised lists, in one pass.
+fn merge<T: Copy + Ord + num::Step>(a: &[(T, T)], b: &[(T, T)]) -> Vec<(T, T)> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() || j < b.len() {
+        let next = if j == b.len() || (i < a.len() && a[i] <= b[j]) {
+            i += 1;
+            a[i - 1]
+        } else {
+            j += 1;
+            b[j - 1]
+        };
+        out.push(next);
+    }
+    coalesce(&mut out);
     out
 }
 
@@ -316,17 +386,26 @@ mod num {
 
 impl AddressSet {
     pub fn single(a: Address) -> AddressSet {
+        AddressSet::of([a])
+    }
+
+    /// The set of `addresses`, sorted once.
+    pub fn of(addresses: impl IntoIterator<Item = Address>) -> AddressSet {
         let mut s = AddressSet::default();
-        match a.ip {
-            IpAddr::V4(v4) => s.v4.push((u32::from(v4), u32::from(v4))),
-            IpAddr::V6(v6) => {
-                let n = u128::from(v6);
-                s.v6.push((n, n));
-                if a.scope_id != 0 {
-                    s.scopes.insert(n, a.scope_id);
+        for a in addresses {
+            match a.ip {
+                IpAddr::V4(v4) => s.v4.push((u32::from(v4), u32::from(v4))),
+                IpAddr::V6(v6) => {
+                    let n = u128::from(v6);
+                    s.v6.push((n, n));
+                    if a.scope_id != 0 {
+                        s.scopes.insert(n, a.scope_id);
+                    }
                 }
             }
         }
+        s.v4 = normalise(s.v4);
+        s.v6 = normalise(s.v6);
         s
     }
 
@@ -345,16 +424,14 @@ impl AddressSet {
     }
 
     /// Adds every address of `other` (duplicates vanish).
+    /// One pass over both: linear in their intervals. Many small sets are gathered with a
+    /// [`SpecSetBuilder`] instead, which sorts once per batch.
     pub fn union(&mut self, other: &AddressSet) {
         if !other.v4.is_empty() {
-            let mut v = std::mem::take(&mut self.v4);
-            v.extend_from_slice(&other.v4);
-            self.v4 = normalise(v);
+            self.v4 = merge(&self.v4, &other.v4);
         }
         if !other.v6.is_empty() {
-            let mut v = std::mem::take(&mut self.v6);
-            v.extend_from_slice(&other.v6);
-            self.v6 = normalise(v);
+            self.v6 = merge(&self.v6, &other.v6);
         }
         self.scopes
             .extend(other.scopes.iter().map(|(k, v)| (*k, *v)));
@@ -395,6 +472,24 @@ impl AddressSet {
             IpAddr::V4(a) => find(&self.v4, u32::from(a)),
             IpAddr::V6(a) => find(&self.v6, u128::from(a)),
         }
+    }
+
+    /// Whether any address is in both.
+    pub fn overlaps(&self, other: &AddressSet) -> bool {
+        fn any<T: Ord + Copy>(a: &[(T, T)], b: &[(T, T)]) -> bool {
+            let (mut i, mut j) = (0, 0);
+            while i < a.len() && j < b.len() {
+                if a[i].1 < b[j].0 {
+                    i += 1;
+                } else if b[j].1 < a[i].0 {
+                    j += 1;
+                } else {
+                    return true;
+                }
+            }
+            false
+        }
+        any(&self.v4, &other.v4) || any(&self.v6, &other.v6)
     }
 
     /// Random access by index; IPv4 first, then IPv6, each ascending.
@@ -597,9 +692,12 @@ fn parse_spec_as(input: &str, role: SpecRole) -> Result<Spec, SpecError> {
 
 /// `set` without the [`NotHosts`] blocks; an error naming the block when nothing is left.
 fn only_hosts(mut set: AddressSet) -> Result<AddressSet, SpecProblem> {
+    if !set.overlaps(NotHosts::all()) {
+        return Ok(set);
+    }
     let whole = set.clone();
-    set.subtract(&NotHosts::all());
-    if !set.is_empty() || whole.is_empty() {
+    set.subtract(NotHosts::all());
+    if !set.is_empty() {
         return Ok(set);
     }
     let inside = NotHosts::ALL
@@ -699,52 +797,251 @@ fn parse_octets(s: &str) -> Result<AddressSet, SpecProblem> {
     Ok(AddressSet::from_v4(v))
 }
 
-/// Reads target expressions from a file (`-iL`): whitespace-separated, `#` comments, blank
-/// lines. A line that is not a target is an error naming the file and line.
-pub fn read_specs(
-    name: &str,
-    reader: impl BufRead,
-    role: SpecRole,
-) -> Result<Vec<Spec>, SpecError> {
-    let file_err = |problem: SpecProblem| SpecError {
-        input: name.to_string(),
-        problem,
-        location: None,
-    };
-    let mut out = Vec::new();
-    let mut n = 0u64;
-    for line in reader.split(b'\n') {
-        n += 1;
-        let mut bytes = line.map_err(|e| file_err(SpecProblem::Unreadable(e.to_string())))?;
-        if n == 1 {
-            if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
-                return Err(file_err(SpecProblem::Utf16));
-            }
-            // Notepad and PowerShell write a UTF-8 byte order mark; it is not part of a target.
-            if bytes.starts_with(&[0xEF, 0xBB, 0xBF]) {
-                bytes.drain(..3);
-            }
+/// The longest line a target list may have, in bytes: far more than any line of targets, and
+/// what keeps `-iL /dev/zero` from reading forever.
+pub const MAX_LINE: usize = 4096;
+/// The most target expressions one run gathers (its targets, or its exclusions): a /8 written
+/// out address by address. What they cost in memory is bounded by the distinct intervals.
+pub const MAX_SPECS: u64 = 1 << 24;
+/// The most distinct host names one run resolves.
+pub const MAX_NAMES: usize = 1 << 20;
+/// Intervals gathered before they are sorted into the set, at least: a batch is sorted once, so
+/// a list of n lines costs O(n log n), and duplicates never cost more than one batch.
+const BATCH: usize = 1 << 16;
+
+/// The targets (or exclusions) of a run: addresses as one set of intervals, and the names to
+/// resolve, each once, in the order first given.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SpecSet {
+    pub addresses: AddressSet,
+    pub names: Vec<String>,
+}
+
+impl SpecSet {
+    pub fn is_empty(&self) -> bool {
+        self.addresses.is_empty() && self.names.is_empty()
+    }
+
+    /// The set of `specs` (a few, e.g. a test's).
+    pub fn of(specs: impl IntoIterator<Item = Spec>) -> Result<SpecSet, SpecProblem> {
+        let mut b = SpecSetBuilder::default();
+        for s in specs {
+            b.add(s)?;
         }
-        if bytes.contains(&0) {
-            return Err(file_err(SpecProblem::NulByte { line: n }));
-        }
-        let text =
-            String::from_utf8(bytes).map_err(|_| file_err(SpecProblem::NotUtf8 { line: n }))?;
-        let content = text.split('#').next().unwrap_or("");
-        for tok in content.split_whitespace() {
-            let spec = parse_spec_as(tok, role).map_err(|mut e| {
-                e.location = Some(format!("{name}:{n}"));
-                e
-            })?;
-            out.push(spec);
+        Ok(b.finish())
+    }
+}
+
+/// Gathers target expressions into a [`SpecSet`] in O(n log n) and in memory that follows the
+/// distinct intervals and names, not the input: intervals are sorted into the set a batch at a
+/// time, names are kept once.
+#[derive(Debug)]
+pub struct SpecSetBuilder {
+    set: AddressSet,
+    pending4: Vec<(u32, u32)>,
+    pending6: Vec<(u128, u128)>,
+    /// Each name, with where it was first given.
+    names: HashMap<String, usize>,
+    specs: u64,
+    /// The line of the list being read (0: the command line).
+    lines: u64,
+    /// [`BATCH`], [`MAX_SPECS`], [`MAX_NAMES`]; smaller in tests.
+    batch: usize,
+    max_specs: u64,
+    max_names: usize,
+}
+
+impl Default for SpecSetBuilder {
+    fn default() -> Self {
+        SpecSetBuilder {
+            set: AddressSet::default(),
+            pending4: Vec::new(),
+            pending6: Vec::new(),
+            names: HashMap::new(),
+            specs: 0,
+            lines: 0,
+            batch: BATCH,
+            max_specs: MAX_SPECS,
+            max_names: MAX_NAMES,
         }
     }
-    Ok(out)
+}
+
+impl SpecSetBuilder {
+    /// Adds one parsed expression.
+    pub fn add(&mut self, spec: Spec) -> Result<(), SpecProblem> {
+        self.specs += 1;
+        if self.specs > self.max_specs {
+            return Err(SpecProblem::TooManyTargets { at: self.lines });
+        }
+        match spec {
+            Spec::Addresses(a) => {
+                self.pending4.extend_from_slice(&a.v4);
+                self.pending6.extend_from_slice(&a.v6);
+                self.set.scopes.extend(a.scopes);
+                if self.pending4.len() >= self.batch.max(self.set.v4.len()) {
+                    self.set.v4 = sort_in(std::mem::take(&mut self.set.v4), &mut self.pending4);
+                }
+                if self.pending6.len() >= self.batch.max(self.set.v6.len()) {
+                    self.set.v6 = sort_in(std::mem::take(&mut self.set.v6), &mut self.pending6);
+                }
+            }
+            Spec::Name(n) => {
+                if !self.names.contains_key(&n) {
+                    if self.names.len() >= self.max_names {
+                        return Err(SpecProblem::TooManyNames { at: self.lines });
+                    }
+                    let i = self.names.len();
+                    self.names.insert(n, i);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Expressions added so far (duplicates included).
+    pub fn len(&self) -> u64 {
+        self.specs
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.specs == 0
+    }
+
+    /// Reads a target list (`-iL`): whitespace-separated expressions, `#` comments, blank lines,
+    /// lines of at most [`MAX_LINE`] bytes. A line that is not a target is an error naming the
+    /// list and line; so is a list that is not text (UTF-16, NUL bytes, not UTF-8, a line too
+    /// long) or holds too much. Returns how many expressions it held.
+    pub fn read_list(
+        &mut self,
+        name: &str,
+        mut reader: impl BufRead,
+        role: SpecRole,
+    ) -> Result<u64, SpecError> {
+        let list_err = |problem: SpecProblem| SpecError {
+            input: name.to_string(),
+            problem,
+            location: None,
+        };
+        let before = self.specs;
+        let mut buf = Vec::new();
+        let mut n = 0u64;
+        loop {
+            buf.clear();
+            let line = next_line(&mut reader, &mut buf)
+                .map_err(|e| list_err(SpecProblem::Unreadable(e.to_string())))?;
+            n += 1;
+            self.lines = n;
+            let mut bytes = &buf[..];
+            // UTF-16 first: its text is full of NUL bytes.
+            if n == 1 && (bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF])) {
+                return Err(list_err(SpecProblem::Utf16));
+            }
+            match line {
+                Line::End => break,
+                Line::Nul => return Err(list_err(SpecProblem::NulByte { line: n })),
+                Line::TooLong => return Err(list_err(SpecProblem::LineTooLong { line: n })),
+                Line::Text => {}
+            }
+            if n == 1 {
+                // Notepad and PowerShell write a UTF-8 byte order mark; it is not a target.
+                bytes = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]).unwrap_or(bytes);
+            }
+            let text = std::str::from_utf8(bytes)
+                .map_err(|_| list_err(SpecProblem::NotUtf8 { line: n }))?;
+            let content = text.split('#').next().unwrap_or("");
+            for tok in content.split_whitespace() {
+                let spec = parse_spec_as(tok, role).map_err(|mut e| {
+                    e.location = Some(format!("{name}:{n}"));
+                    e
+                })?;
+                self.add(spec).map_err(list_err)?;
+            }
+        }
+        self.lines = 0;
+        Ok(self.specs - before)
+    }
+
+    /// The set: every interval sorted in, names in the order first given.
+    pub fn finish(mut self) -> SpecSet {
+        self.set.v4 = sort_in(std::mem::take(&mut self.set.v4), &mut self.pending4);
+        self.set.v6 = sort_in(std::mem::take(&mut self.set.v6), &mut self.pending6);
+        let mut names: Vec<(String, usize)> = self.names.into_iter().collect();
+        names.sort_unstable_by_key(|(_, i)| *i);
+        SpecSet {
+            addresses: self.set,
+            names: names.into_iter().map(|(n, _)| n).collect(),
+        }
+    }
+}
+
+/// `set` (normalised) with `pending` sorted in; `pending` is left empty with its allocation.
+fn sort_in<T: Copy + Ord + num::Step>(set: Vec<(T, T)>, pending: &mut Vec<(T, T)>) -> Vec<(T, T)> {
+    if pending.is_empty() {
+        return set;
+    }
+    pending.sort_unstable();
+    coalesce(pending);
+    let merged = merge(&set, pending);
+    pending.clear();
+    merged
+}
+
+enum Line {
+    Text,
+    Nul,
+    TooLong,
+    End,
+}
+
+/// Reads one line, without its `\n`, into `buf`, never more than [`MAX_LINE`] bytes of it.
+fn next_line(r: &mut impl BufRead, buf: &mut Vec<u8>) -> std::io::Result<Line> {
+    let mut read_any = false;
+    loop {
+        let avail = match r.fill_buf() {
+            Ok(a) => a,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if avail.is_empty() {
+            return Ok(if read_any { Line::Text } else { Line::End });
+        }
+        read_any = true;
+        let (chunk, used, done) = match avail.iter().position(|b| *b == b'\n') {
+            Some(i) => (&avail[..i], i + 1, true),
+            None => (avail, avail.len(), false),
+        };
+        let fits = buf.len() + chunk.len() <= MAX_LINE;
+        let take = if fits {
+            chunk.len()
+        } else {
+            MAX_LINE + 1 - buf.len()
+        };
+        let nul = chunk[..take].contains(&0);
+        buf.extend_from_slice(&chunk[..take]);
+        r.consume(if fits { used } else { take });
+        if nul {
+            return Ok(Line::Nul);
+        }
+        if !fits {
+            return Ok(Line::TooLong);
+        }
+        if done {
+            return Ok(Line::Text);
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Reads a list: how many expressions it held, and their set.
+    fn read_specs(name: &str, bytes: &[u8], role: SpecRole) -> Result<(u64, SpecSet), SpecError> {
+        let mut b = SpecSetBuilder::default();
+        let n = b.read_list(name, bytes, role)?;
+        Ok((n, b.finish()))
+    }
 
     #[test]
     fn lists_written_on_windows_are_read_or_named() {
@@ -755,8 +1052,8 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            specs.len(),
-            2,
+            (specs.0, specs.1.addresses.len()),
+            (2, 2),
             "a UTF-8 byte order mark is not part of the first target"
         );
         let e = read_specs("t.txt", &b"\xFF\xFE1\x000\x00"[..], SpecRole::Target).unwrap_err();
@@ -915,7 +1212,7 @@ mod tests {
             "a number is no more an exclusion"
         );
         let listed = read_specs("x.txt", "224.0.0.1\n".as_bytes(), SpecRole::Exclusion).unwrap();
-        assert_eq!(listed.len(), 1);
+        assert_eq!(listed.1.addresses.len(), 1);
         let e = read_specs(
             "t.txt",
             "10.0.0.1\n224.0.0.1\n".as_bytes(),
@@ -981,8 +1278,9 @@ mod tests {
     fn files_allow_comments_and_blank_lines_and_name_bad_lines() {
         let text = "# lab\n10.0.0.1 10.0.0.2\n\n  devbox  # build box\n10.1.0.0/30\n";
         let specs = read_specs("t.txt", text.as_bytes(), SpecRole::Target).unwrap();
-        assert_eq!(specs.len(), 4);
-        assert_eq!(specs[2], Spec::Name("devbox".into()));
+        assert_eq!(specs.0, 4);
+        assert_eq!(specs.1.names, ["devbox"]);
+        assert_eq!(specs.1.addresses.len(), 6);
         let e = read_specs(
             "t.txt",
             "10.0.0.1\n10.0.0.0/40\n".as_bytes(),
@@ -1001,5 +1299,223 @@ mod tests {
             e.to_string(),
             "cannot use the target list bin: line 1 is not UTF-8 text: this is not a text file of targets"
         );
+    }
+
+    /// A random expression over 10.0.0.0/22 or fd00::/118 (small enough to check address by
+    /// address), and the addresses it names.
+    fn random_spec(rng: &mut fastrand::Rng) -> (String, Vec<u128>) {
+        let v6 = rng.u8(..4) == 0;
+        let (base, text): (u128, fn(u128) -> String) = if v6 {
+            (u128::from("fd00::".parse::<Ipv6Addr>().unwrap()), |n| {
+                Ipv6Addr::from(n).to_string()
+            })
+        } else {
+            (u128::from(u32::from(Ipv4Addr::new(10, 0, 0, 0))), |n| {
+                Ipv4Addr::from(n as u32).to_string()
+            })
+        };
+        let a = base + u128::from(rng.u16(..1024));
+        match rng.u8(..4) {
+            0 => (text(a), vec![a]),
+            1 => {
+                let b = a + u128::from(rng.u16(..64));
+                let b = b.min(base + 1023);
+                (format!("{}-{}", text(a), text(b)), (a..=b).collect())
+            }
+            2 => {
+                let len = rng.u32(4..=10);
+                let size = 1u128 << (10 - len.min(10));
+                let net = (a - base) / size * size + base;
+                let prefix = if v6 { 118 + len } else { 22 + len };
+                (format!("{}/{prefix}", text(a)), (net..net + size).collect())
+            }
+            _ if !v6 => {
+                // 10.0.C.D-E
+                let c = rng.u8(..4);
+                let d = rng.u8(..);
+                let e = d.saturating_add(rng.u8(..16));
+                let at = |x: u8| base + u128::from(c) * 256 + u128::from(x);
+                (format!("10.0.{c}.{d}-{e}"), (at(d)..=at(e)).collect())
+            }
+            _ => (text(a), vec![a]),
+        }
+    }
+
+    fn addresses_of(s: &AddressSet) -> std::collections::BTreeSet<u128> {
+        let v4 = s.v4.iter().flat_map(|(a, b)| (*a..=*b).map(u128::from));
+        let v6 = s.v6.iter().flat_map(|(a, b)| *a..=*b);
+        v4.chain(v6.map(|n| n | (1 << 127))).collect()
+    }
+
+    fn naive_key(n: u128) -> u128 {
+        if n > u128::from(u32::MAX) {
+            n | (1 << 127)
+        } else {
+            n
+        }
+    }
+
+    /// Unions and subtractions of many random specs, gathered in small batches (so batches are
+    /// sorted in many times), equal the same built address by address.
+    #[test]
+    fn gathered_sets_equal_a_naive_set() {
+        for seed in 0..40 {
+            let mut rng = fastrand::Rng::with_seed(seed);
+            let mut targets = SpecSetBuilder {
+                batch: 1 + rng.usize(..16),
+                ..Default::default()
+            };
+            let mut excludes = SpecSetBuilder::default();
+            let mut want_t = std::collections::BTreeSet::new();
+            let mut want_x = std::collections::BTreeSet::new();
+            for _ in 0..rng.usize(1..300) {
+                let (text, addrs) = random_spec(&mut rng);
+                let exclude = rng.u8(..5) == 0;
+                let spec = if exclude {
+                    parse_exclusion(&text)
+                } else {
+                    parse_spec(&text)
+                };
+                let spec = spec.unwrap_or_else(|e| panic!("{text}: {e}"));
+                let (b, want) = if exclude {
+                    (&mut excludes, &mut want_x)
+                } else {
+                    (&mut targets, &mut want_t)
+                };
+                b.add(spec).unwrap();
+                want.extend(addrs.into_iter().map(naive_key));
+            }
+            let mut got = targets.finish().addresses;
+            assert_eq!(addresses_of(&got), want_t, "seed {seed}: union");
+            let pieces = got.pieces();
+            assert!(
+                got.v4.windows(2).all(|w| w[0].1.saturating_add(1) < w[1].0)
+                    && got.v6.windows(2).all(|w| w[0].1.saturating_add(1) < w[1].0),
+                "seed {seed}: sorted, disjoint, not adjacent ({pieces} pieces)"
+            );
+            got.subtract(&excludes.finish().addresses);
+            let want: std::collections::BTreeSet<u128> =
+                want_t.difference(&want_x).copied().collect();
+            assert_eq!(addresses_of(&got), want, "seed {seed}: subtraction");
+            assert_eq!(got.len(), want.len() as u128, "seed {seed}: len");
+        }
+    }
+
+    #[test]
+    fn union_of_two_sets_is_one_merge() {
+        for seed in 0..100 {
+            let mut rng = fastrand::Rng::with_seed(seed);
+            let mut a = AddressSet::default();
+            let mut want = std::collections::BTreeSet::new();
+            for _ in 0..rng.usize(1..20) {
+                let (text, addrs) = random_spec(&mut rng);
+                let Spec::Addresses(s) = parse_spec(&text).unwrap() else {
+                    panic!("{text}")
+                };
+                a.union(&s);
+                want.extend(addrs.into_iter().map(naive_key));
+            }
+            assert_eq!(addresses_of(&a), want, "seed {seed}");
+        }
+    }
+
+    #[test]
+    fn names_are_kept_once_in_the_order_first_given() {
+        let (n, set) = read_specs(
+            "t.txt",
+            b"b a\nb 10.0.0.1 c\na\n10.0.0.1\n",
+            SpecRole::Target,
+        )
+        .unwrap();
+        assert_eq!(n, 7);
+        assert_eq!(set.names, ["b", "a", "c"]);
+        assert_eq!(set.addresses.len(), 1);
+    }
+
+    #[test]
+    fn a_line_longer_than_the_limit_is_refused_by_its_number() {
+        let mut text = "127.0.0.1\n# comment\n".to_string();
+        text.push_str(&"127.0.0.2 ".repeat(MAX_LINE / 10 + 1));
+        text.push('\n');
+        let e = read_specs("t.txt", text.as_bytes(), SpecRole::Target).unwrap_err();
+        assert_eq!(e.problem, SpecProblem::LineTooLong { line: 3 });
+        assert_eq!(
+            e.to_string(),
+            "cannot use the target list t.txt: line 3 is longer than 4096 bytes: this is not a text file of targets"
+        );
+        // Exactly the limit is a line.
+        let mut text = " ".repeat(MAX_LINE - 9);
+        text.push_str("127.0.0.1");
+        assert_eq!(
+            read_specs("t.txt", text.as_bytes(), SpecRole::Target)
+                .unwrap()
+                .0,
+            1
+        );
+    }
+
+    #[test]
+    fn endless_input_ends_at_once() {
+        // /dev/zero, and a line that never ends: neither is read past the first line.
+        let mut b = SpecSetBuilder::default();
+        let e = b
+            .read_list(
+                "zero",
+                std::io::BufReader::new(std::io::repeat(0)),
+                SpecRole::Target,
+            )
+            .unwrap_err();
+        assert_eq!(e.problem, SpecProblem::NulByte { line: 1 });
+        let e = b
+            .read_list(
+                "a",
+                std::io::BufReader::new(std::io::repeat(b'a')),
+                SpecRole::Target,
+            )
+            .unwrap_err();
+        assert_eq!(e.problem, SpecProblem::LineTooLong { line: 1 });
+        // Endless valid lines stop at the limit.
+        let mut b = SpecSetBuilder {
+            max_specs: 1000,
+            ..Default::default()
+        };
+        let e = b
+            .read_list(
+                "yes",
+                std::io::BufReader::new(YesLines::default()),
+                SpecRole::Target,
+            )
+            .unwrap_err();
+        assert_eq!(e.problem, SpecProblem::TooManyTargets { at: 1001 });
+        assert!(
+            e.to_string()
+                .ends_with("targets (at line 1001); give large sets as CIDR or ranges"),
+            "{e}"
+        );
+        let mut b = SpecSetBuilder {
+            max_names: 3,
+            ..Default::default()
+        };
+        let e = b
+            .read_list("n", &b"a b\nc a d\n"[..], SpecRole::Target)
+            .unwrap_err();
+        assert_eq!(e.problem, SpecProblem::TooManyNames { at: 2 });
+    }
+
+    /// `yes 127.0.0.1`.
+    #[derive(Default)]
+    struct YesLines(usize);
+
+    impl std::io::Read for YesLines {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            const LINE: &[u8] = b"127.0.0.1\n";
+            let mut n = 0;
+            while n < buf.len() {
+                buf[n] = LINE[self.0 % LINE.len()];
+                self.0 += 1;
+                n += 1;
+            }
+            Ok(n)
+        }
     }
 }
