@@ -130,6 +130,11 @@ pub enum ConfigError {
     Output(OutputError),
     /// The scan's settings do not make a scan (checked above; kept for the engine's own check).
     Scan(ScanBuildError),
+    /// The open-file limit leaves no descriptor for a probe (a local limit: exit 4).
+    FdLimitTooLow {
+        limit: u64,
+        needed: u64,
+    },
 }
 
 impl fmt::Display for ConfigError {
@@ -191,6 +196,10 @@ impl fmt::Display for ConfigError {
             ConfigError::Interfaces(e) => e.fmt(f),
             ConfigError::Output(e) => e.fmt(f),
             ConfigError::Scan(e) => write!(f, "cannot scan: {e}"),
+            ConfigError::FdLimitTooLow { limit, needed } => write!(
+                f,
+                "the open-file limit ({limit}) leaves no descriptor to probe with; at least {needed} are needed: raise it (ulimit -n 1024) and run again"
+            ),
         }
     }
 }
@@ -275,7 +284,9 @@ impl AppError {
     /// cannot run the probe is 4, as for other local errors.
     pub fn exit_code(&self) -> ExitCode {
         match self {
-            AppError::Start(_) => ExitCode::Incomplete,
+            AppError::Start(_) | AppError::Config(ConfigError::FdLimitTooLow { .. }) => {
+                ExitCode::Incomplete
+            }
             _ => ExitCode::Usage,
         }
     }
