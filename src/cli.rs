@@ -406,8 +406,8 @@ fn parse_watch(s: &str) -> Result<Duration, ValueError> {
 /// letters (`man`) are left out: one edit from them is as likely a host name (`mac`, `max`).
 pub fn command_near(word: &str) -> Option<String> {
     let w = word.trim().to_ascii_lowercase();
-    if w.contains(['.', ':', '/']) {
-        return None; // a name with a domain, an address or a range
+    if !w.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+        return None; // a name with a domain, an address, a range, or not a word at all
     }
     use clap::CommandFactory;
     Cli::command()

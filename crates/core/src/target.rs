@@ -123,6 +123,26 @@ impl Target {
     }
 }
 
+/// A value as a message shows it: control and bidirectional-formatting characters escaped
+/// (`\n`, `\u{1b}`, `\u{202e}`), so a target from a file can neither break the one-line error
+/// nor drive the terminal or reorder what it shows.
+pub(crate) struct Shown<'a>(pub(crate) &'a str);
+
+impl fmt::Display for Shown<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use fmt::Write;
+        for c in self.0.chars() {
+            let bidi = matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+            if c.is_control() || bidi {
+                write!(f, "{}", c.escape_unicode())?;
+            } else {
+                f.write_char(c)?;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Why a target string was rejected: the string as given, and what is wrong with it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TargetError {
@@ -216,30 +236,33 @@ impl fmt::Display for TargetProblem {
         match self {
             TargetProblem::Empty => f.write_str("the target is empty"),
             TargetProblem::UnclosedBracket => f.write_str("'[' without a matching ']'"),
-            TargetProblem::AfterBracket(t) => write!(f, "unexpected '{t}' after ']'"),
+            TargetProblem::AfterBracket(t) => write!(f, "unexpected '{}' after ']'", Shown(t)),
             TargetProblem::Port(e) => e.fmt(f),
             TargetProblem::EmptyHost => f.write_str("the host part is empty"),
             TargetProblem::NotIpv4(h) => {
-                write!(f, "'{h}' is not a valid IPv4 address (four numbers 0-255)")
+                write!(f, "'{}' is not a valid IPv4 address (four numbers 0-255)", Shown(h))
             }
-            TargetProblem::NotIpv6(a) => write!(f, "'{a}' is not a valid IPv6 address"),
+            TargetProblem::NotIpv6(a) => write!(f, "'{}' is not a valid IPv6 address", Shown(a)),
             TargetProblem::EmptyZone => f.write_str("empty IPv6 zone after '%'"),
             TargetProblem::NoSuchZone(z) => {
-                write!(f, "no network interface named '{z}' for the IPv6 zone")
+                write!(f, "no network interface named '{}' for the IPv6 zone", Shown(z))
             }
             TargetProblem::NameTooLong => f.write_str("the host name is longer than 253 characters"),
             TargetProblem::EmptyLabel(h) => {
-                write!(f, "'{h}' has an empty label (two dots in a row?)")
+                write!(f, "'{}' has an empty label (two dots in a row?)", Shown(h))
             }
             TargetProblem::LabelTooLong(l) => {
-                write!(f, "the label '{l}' is longer than 63 characters")
+                write!(f, "the label '{}' is longer than 63 characters", Shown(l))
             }
-            TargetProblem::NameCharacter(c) => write!(f, "'{c}' is not allowed in a host name"),
+            TargetProblem::NameCharacter(c) => {
+                let mut b = [0u8; 4];
+                write!(f, "'{}' is not allowed in a host name", Shown(c.encode_utf8(&mut b)))
+            }
             TargetProblem::LabelHyphen(l) => {
-                write!(f, "the label '{l}' starts or ends with '-'")
+                write!(f, "the label '{}' starts or ends with '-'", Shown(l))
             }
             TargetProblem::Number { value, hint } => {
-                write!(f, "'{value}' is a number, not a host")?;
+                write!(f, "'{}' is a number, not a host", Shown(value))?;
                 match hint {
                     NumberHint::Release(r) => write!(f, ": did you mean --release {r}?"),
                     NumberHint::Port(p) => write!(f, ": did you mean -p {p}?"),
@@ -275,7 +298,12 @@ impl fmt::Display for TargetProblem {
 
 impl fmt::Display for TargetError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid target '{}': {}", self.input, self.problem)?;
+        write!(
+            f,
+            "invalid target '{}': {}",
+            Shown(&self.input),
+            self.problem
+        )?;
         if !self.problem.says_what_to_do() {
             f.write_str(
                 "; expected a host name, an IPv4 address, an IPv6 address \
@@ -315,7 +343,11 @@ impl fmt::Display for PortError {
             PortError::Empty => f.write_str("empty port; expected a number from 1 to 65535"),
             PortError::OutOfRange(n) => write!(f, "port {n} is out of range; expected 1 to 65535"),
             PortError::NotANumber(t) => {
-                write!(f, "'{t}' is not a port number; expected 1 to 65535")
+                write!(
+                    f,
+                    "'{}' is not a port number; expected 1 to 65535",
+                    Shown(t)
+                )
             }
         }
     }
@@ -713,6 +745,27 @@ mod tests {
         assert_eq!(
             e,
             "invalid target 'fe80::1': 'fe80::1' is link-local: add %IFACE, e.g. fe80::1%eth0 (the interface of its link)"
+        );
+    }
+
+    #[test]
+    fn messages_stay_one_line_and_never_reach_the_terminal_raw() {
+        for input in [
+            "dev\nbox",
+            "a\u{1b}[2Jb",
+            "x\u{202e}gnp.exe",
+            "[::1]\rx",
+            "\u{7}:4026",
+        ] {
+            let e = parse_target(input).unwrap_err().to_string();
+            assert!(
+                !e.chars().any(|c| c.is_control() || c == '\u{202e}'),
+                "{e:?}"
+            );
+        }
+        assert_eq!(
+            parse_target("dev\nbox").unwrap_err().to_string(),
+            "invalid target 'dev\\u{a}box': '\\u{a}' is not allowed in a host name; expected a host name, an IPv4 address, an IPv6 address (with %zone for link-local), optionally with :PORT ([IPv6]:PORT)"
         );
     }
 

@@ -10,7 +10,7 @@ use std::fmt;
 use std::io::BufRead;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use crate::target::{check_destination, parse_target_syntax, Address, Host, TargetProblem};
+use crate::target::{check_destination, parse_target_syntax, Address, Host, Shown, TargetProblem};
 
 /// At most this many intervals from one octet-range pattern (`1-254.1-254.1-254.1-254` would be
 /// sixteen million; CIDR says the same thing in one).
@@ -113,18 +113,18 @@ impl fmt::Display for SpecProblem {
         const NOT_TARGETS: &str = "this is not a text file of targets";
         match self {
             SpecProblem::Target(t) => t.fmt(f),
-            SpecProblem::NotAnAddress(a) => write!(f, "'{a}' is not an IP address"),
+            SpecProblem::NotAnAddress(a) => write!(f, "'{}' is not an IP address", Shown(a)),
             SpecProblem::PrefixLength { len, v6: false } => {
-                write!(f, "prefix length '{len}' is out of range for IPv4 (0-32)")
+                write!(f, "prefix length '{}' is out of range for IPv4 (0-32)", Shown(len))
             }
             SpecProblem::PrefixLength { len, v6: true } => {
-                write!(f, "prefix length '{len}' is out of range for IPv6 (0-128)")
+                write!(f, "prefix length '{}' is out of range for IPv6 (0-128)", Shown(len))
             }
             SpecProblem::RangeBackwards { start, end } => {
                 write!(f, "the range starts at {start}, after its end {end}")
             }
             SpecProblem::MixedFamilies => f.write_str("a range cannot mix IPv4 and IPv6"),
-            SpecProblem::NotAnOctet(t) => write!(f, "'{t}' is not an octet (0-255)"),
+            SpecProblem::NotAnOctet(t) => write!(f, "'{}' is not an octet (0-255)", Shown(t)),
             SpecProblem::OctetRangeBackwards(a, b) => {
                 write!(f, "the octet range {a}-{b} runs backwards")
             }
@@ -182,13 +182,19 @@ impl fmt::Display for SpecError {
             return write!(
                 f,
                 "cannot use the target list {}: {}",
-                self.input, self.problem
+                Shown(&self.input),
+                self.problem
             );
         }
         if let Some(loc) = &self.location {
-            write!(f, "{loc}: ")?;
+            write!(f, "{}: ", Shown(loc))?;
         }
-        write!(f, "invalid target '{}': {}", self.input, self.problem)?;
+        write!(
+            f,
+            "invalid target '{}': {}",
+            Shown(&self.input),
+            self.problem
+        )?;
         if !self.problem.says_what_to_do() {
             f.write_str(
                 "; expected an address, a host name, CIDR (10.0.0.0/16), \
@@ -1430,6 +1436,18 @@ mod tests {
         assert_eq!(n, 7);
         assert_eq!(set.names, ["b", "a", "c"]);
         assert_eq!(set.addresses.len(), 1);
+    }
+
+    #[test]
+    fn a_list_cannot_put_control_characters_on_the_terminal() {
+        let e = read_specs("t.txt", b"127.0.0.1\nx\x1b[2J\x07y\n", SpecRole::Target)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("t.txt:2: invalid target 'x\\u{1b}[2J\\u{7}y'"),
+            "{e}"
+        );
+        assert!(!e.chars().any(char::is_control), "{e:?}");
     }
 
     #[test]
