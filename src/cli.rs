@@ -335,19 +335,21 @@ fn parse_shard(s: &str) -> Result<Shard, ValueError> {
     Shard::parse(s).map_err(ValueError::Shard)
 }
 
-/// Parses "500ms", "2s", "1.5s" or a bare number of seconds.
-pub fn parse_duration(s: &str) -> Result<Duration, ValueError> {
-    let t = s.trim();
-    let bad = || ValueError::Duration {
-        value: t.to_string(),
-    };
+/// Reads "500ms", "2s", "1.5s" or a bare number of seconds: a duration, `None` when it is too
+/// long to represent (`1e99`, `99999999999999999999h`), or
+/// `Err` when it is not a duration.
+fn read_duration(t: &str) -> Result<Option<Duration>, ()> {
     if let Ok(secs) = t.parse::<f64>() {
-        if !secs.is_finite() || secs < 0.0 {
-            return Err(bad());
+        if secs.is_nan() || secs < 0.0 {
+            return Err(());
         }
-        return Ok(Duration::from_secs_f64(secs));
+        return Ok(Duration::try_from_secs_f64(secs).ok());
     }
-    humantime::parse_duration(t).map_err(|_| bad())
+    match humantime::parse_duration(t) {
+        Ok(d) => Ok(Some(d)),
+        Err(humantime::DurationError::NumberOverflow) => Ok(None),
+        Err(_) => Err(()),
+    }
 }
 
 /// A duration within `min..=max`; outside it, an error that says `accepted`.
@@ -357,15 +359,19 @@ fn duration_within(
     (min, max): (Duration, Duration),
     accepted: impl Into<String>,
 ) -> Result<Duration, ValueError> {
-    let d = parse_duration(s)?;
-    if d < min || d > max {
-        return Err(ValueError::DurationRange {
-            what,
-            value: s.trim().to_string(),
-            accepted: accepted.into(),
-        });
+    let t = s.trim();
+    let out_of_range = || ValueError::DurationRange {
+        what,
+        value: t.to_string(),
+        accepted: accepted.into(),
+    };
+    match read_duration(t) {
+        Ok(Some(d)) if d >= min && d <= max => Ok(d),
+        Ok(_) => Err(out_of_range()),
+        Err(()) => Err(ValueError::Duration {
+            value: t.to_string(),
+        }),
     }
-    Ok(d)
 }
 
 fn parse_timeout(s: &str) -> Result<Duration, ValueError> {
@@ -395,6 +401,27 @@ fn parse_watch(s: &str) -> Result<Duration, ValueError> {
     duration_within(s, "watch interval", range, accepted)
 }
 
+/// The command `word` is most likely a misspelling of, if any: one edit away (a swap of two
+/// letters counts as one), two for the longer names, ignoring case. Commands of fewer than five
+/// letters (`man`) are left out: one edit from them is as likely a host name (`mac`, `max`).
+pub fn command_near(word: &str) -> Option<String> {
+    let w = word.trim().to_ascii_lowercase();
+    if !w.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+        return None; // a name with a domain, an address, a range, or not a word at all
+    }
+    use clap::CommandFactory;
+    Cli::command()
+        .get_subcommands()
+        .map(|c| c.get_name().to_string())
+        .filter(|name| name.len() >= 5 && name != word)
+        .find(|name| match strsim::osa_distance(&w, name) {
+            1 => true,
+            0 => true, // differs only in case: clap matched it as a host
+            2 => name.len() >= 8,
+            _ => false,
+        })
+}
+
 /// A number `parse` accepts, or an error that names `what` and says `accepted`.
 fn number<T>(
     s: &str,
@@ -418,9 +445,17 @@ fn parse_concurrency(s: &str) -> Result<usize, ValueError> {
     })
 }
 
+/// The slowest `--rate`: one probe every 100 s. Slower is a scan that never ends (and the
+/// waits it makes would not fit a `Duration`).
+const MIN_RATE: f64 = 0.01;
+/// The fastest `--rate`: far above what a machine sends (a cap above it caps nothing).
+const MAX_RATE: f64 = 10_000_000.0;
+
 fn parse_rate(s: &str) -> Result<f64, ValueError> {
-    number(s, "rate", "a number of probes per second above 0", |t| {
-        t.parse::<f64>().ok().filter(|r| r.is_finite() && *r > 0.0)
+    number(s, "rate", "probes per second from 0.01 to 10000000", |t| {
+        t.parse::<f64>()
+            .ok()
+            .filter(|r| (MIN_RATE..=MAX_RATE).contains(r))
     })
 }
 
@@ -463,9 +498,9 @@ mod tests {
 
     #[test]
     fn durations() {
-        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
-        assert_eq!(parse_duration("2"), Ok(Duration::from_secs(2)));
-        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
+        assert_eq!(read_duration("500ms"), Ok(Some(Duration::from_millis(500))));
+        assert_eq!(read_duration("2"), Ok(Some(Duration::from_secs(2))));
+        assert_eq!(read_duration("1.5s"), Ok(Some(Duration::from_millis(1500))));
         assert_eq!(
             parse_timeout("-1"),
             Err(ValueError::Duration { value: "-1".into() })
@@ -481,6 +516,53 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("500ms"));
+    }
+
+    #[test]
+    fn durations_too_long_to_represent_are_out_of_range() {
+        for v in [
+            "1e99",
+            "1e20",
+            "18446744073709551616",
+            "99999999999999999999h",
+            "1e308",
+        ] {
+            assert!(
+                matches!(parse_timeout(v), Err(ValueError::DurationRange { .. })),
+                "{v}"
+            );
+            assert!(
+                matches!(parse_watch(v), Err(ValueError::DurationRange { .. })),
+                "{v}"
+            );
+            assert_eq!(read_duration(v), Ok(None), "{v}");
+        }
+        for v in ["NaN", "-inf", "-1e-300", "soon"] {
+            assert_eq!(
+                parse_greeting_wait(v),
+                Err(ValueError::Duration { value: v.into() }),
+                "{v}"
+            );
+        }
+        assert_eq!(parse_greeting_wait("-0"), Ok(Duration::ZERO));
+        assert_eq!(parse_greeting_wait("1e-300"), Ok(Duration::ZERO));
+    }
+
+    #[test]
+    fn rates_within_their_range() {
+        assert_eq!(parse_rate("0.01"), Ok(0.01));
+        assert_eq!(parse_rate("1e7"), Ok(1e7));
+        for v in [
+            "1e-20", "0.009", "0", "-1", "1e7.5", "10000001", "inf", "NaN", "x",
+        ] {
+            let e = parse_rate(v).unwrap_err().to_string();
+            assert_eq!(
+                e,
+                format!(
+                    "'{v}' is not a valid rate; expected probes per second from 0.01 to 10000000"
+                )
+            );
+        }
     }
 
     #[test]

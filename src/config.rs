@@ -9,10 +9,10 @@ use std::time::Duration;
 use crate::cli::{Cli, Command, CompletionsArgs, Format, ListenArgs, ManArgs, ProbeArgs};
 use crate::error::ConfigError;
 use msvsmon_probe_core::{
-    discover_interfaces, interfaces, is_set_syntax, parse_spec, parse_target, raise_fd_limit,
-    read_specs, Claim, DiscoverySettings, EngineSettings, HostProbe, HostsFile, Interface, Kind,
-    Order, Port, ReadGreeting, Release, Resolver, Role, Scan, ScanBuildError, Selection, Shard,
-    Spec, SweepPlan, SweepRequest, Target,
+    discover_interfaces, interfaces, is_set_syntax, parse_exclusion, parse_spec, parse_target,
+    raise_fd_limit, Claim, DiscoverySettings, EngineSettings, HostProbe, HostsFile, Interface,
+    Kind, Order, Port, ReadGreeting, Release, Resolver, Role, Scan, ScanBuildError, Selection,
+    Shard, Spec, SpecError, SpecRole, SpecSetBuilder, SweepPlan, SweepRequest, Target,
 };
 
 /// Shortest interval `--watch` accepts: below it a round of a filtered host would not finish
@@ -48,8 +48,18 @@ impl Job {
             Some(Command::Man(a)) => Job::Man(a.clone()),
             Some(Command::Listen(a)) => Job::Listen(ListenConfig::from_args(a)),
             None => {
-                let fd_limit = raise_fd_limit();
                 let args = &cli.probe;
+                // `lisen` is a typo, not a host: answered before any lookup.
+                if let Some(first) = args.targets.first() {
+                    if let Some(command) = crate::cli::command_near(first) {
+                        return Err(ConfigError::NotACommand {
+                            value: first.clone(),
+                            command,
+                        });
+                    }
+                }
+                let fd_limit = raise_fd_limit();
+                check_fd_limit(fd_limit)?;
                 if is_scan(args) {
                     let c = ScanConfig::from_args(args, fd_limit, stdin)?;
                     match c.watch {
@@ -65,6 +75,18 @@ impl Job {
                 }
             }
         })
+    }
+}
+
+impl Job {
+    /// What the user should know before the run starts, one line each (none with `-q`).
+    pub fn notes(&self) -> Vec<String> {
+        match self {
+            Job::Scan(c) | Job::WatchScan(c) if !c.reporting.quiet => {
+                c.clamped.iter().map(ToString::to_string).collect()
+            }
+            _ => Vec::new(),
+        }
     }
 }
 
@@ -181,26 +203,103 @@ fn discovery_from(args: &ProbeArgs) -> DiscoverySettings {
     }
 }
 
-/// Sockets kept free for everything that is not a probe (stdio, resolver, runtime).
+/// Descriptors a run holds besides its probes' sockets, at least: the standard streams and the
+/// runtime (its poll set, waker and signal pipe: 9 when a run starts, measured on Linux), a lane's
+/// poll set, the output file, name resolution and WS-Discovery.
+const RUN_FDS: u64 = 16;
+/// At large limits this many are kept free, for what a run opens besides probes.
 const FD_HEADROOM: u64 = 64;
+/// What each lane on a thread of its own adds: its runtime's poll set and waker, their
+/// duplicates, and the lane's own poll set (5, measured on Linux).
+const LANE_FDS: u64 = 5;
+/// A lane per core is worth its runtime's descriptors only with at least this many probes each.
+const MIN_LANE_CONCURRENCY: u64 = 64;
 /// More parallel connects than this buys nothing for one host's dozen ports.
 const MAX_HOST_CONCURRENCY: usize = 512;
 /// Beyond this, more sockets in SYN_SENT only add kernel memory and local-port pressure.
 const MAX_SCAN_CONCURRENCY: usize = 32_768;
 
+/// Descriptors an open-file limit leaves for probes' sockets: the limit less what the run holds
+/// (a quarter of the limit, at least [`RUN_FDS`], at most [`FD_HEADROOM`]).
+fn probe_descriptors(limit: u64) -> u64 {
+    limit.saturating_sub((limit / 4).clamp(RUN_FDS, FD_HEADROOM))
+}
+
+/// A limit that leaves no descriptor for a probe is refused: every connect would fail.
+fn check_fd_limit(fd_limit: Option<u64>) -> Result<(), ConfigError> {
+    match fd_limit {
+        Some(limit) if probe_descriptors(limit) == 0 => Err(ConfigError::FdLimitTooLow {
+            limit,
+            needed: RUN_FDS + 1,
+        }),
+        _ => Ok(()),
+    }
+}
+
 /// Connect attempts in flight, sized from the open-file limit (`fd_limit`, if the platform has one).
 pub fn concurrency_for(fd_limit: Option<u64>) -> usize {
     match fd_limit {
-        Some(n) => (n.saturating_sub(FD_HEADROOM) as usize).clamp(1, MAX_HOST_CONCURRENCY),
+        Some(n) => (probe_descriptors(n) as usize).clamp(1, MAX_HOST_CONCURRENCY),
         None => MAX_HOST_CONCURRENCY,
     }
 }
 
-/// Connections in flight for a scan: most of the open-file limit, leaving headroom.
-pub fn scan_concurrency_for(fd_limit: Option<u64>) -> usize {
-    match fd_limit {
-        Some(n) => (n.saturating_sub(FD_HEADROOM) as usize).clamp(1, MAX_SCAN_CONCURRENCY),
-        None => MAX_SCAN_CONCURRENCY,
+/// A scan's probes in flight and lanes, from the open-file limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScanBudget {
+    pub concurrency: usize,
+    /// 0: one per core (the engine's default); fewer when descriptors are too few to give each
+    /// core a runtime of its own (one lane runs on the main runtime and costs none).
+    pub lanes: usize,
+    /// `--concurrency` as asked, when it was more than the limit allows.
+    pub clamped_from: Option<usize>,
+}
+
+/// The scan's budget under `fd_limit` on `cores` cores, for `--concurrency` `asked`: at most what
+/// the limit leaves for sockets once the run and its lanes have theirs.
+pub fn scan_budget(fd_limit: Option<u64>, asked: Option<usize>, cores: usize) -> ScanBudget {
+    let Some(limit) = fd_limit else {
+        return ScanBudget {
+            concurrency: asked.unwrap_or(MAX_SCAN_CONCURRENCY),
+            lanes: 0,
+            clamped_from: None,
+        };
+    };
+    let free = probe_descriptors(limit);
+    let cores = cores.max(1) as u64;
+    // As many lanes as can each pay for their runtime and still probe MIN_LANE_CONCURRENCY.
+    let (fits, lanes) = match (free / (LANE_FDS + MIN_LANE_CONCURRENCY)).min(cores) {
+        k if k == cores && k > 1 => (free - k * LANE_FDS, 0),
+        k if k > 1 => (free - k * LANE_FDS, k as usize),
+        _ => (free, 1),
+    };
+    let fits = (fits as usize).clamp(1, MAX_SCAN_CONCURRENCY);
+    let (concurrency, clamped_from) = match asked {
+        Some(n) if n > fits => (fits, Some(n)),
+        Some(n) => (n, None),
+        None => (fits, None),
+    };
+    ScanBudget {
+        concurrency,
+        lanes,
+        clamped_from,
+    }
+}
+
+/// The note for a `--concurrency` lowered to fit the open-file limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConcurrencyClamped {
+    pub asked: usize,
+    pub using: usize,
+}
+
+impl std::fmt::Display for ConcurrencyClamped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "--concurrency {} is more than the open-file limit allows; using {} (ulimit -n raises the limit)",
+            self.asked, self.using
+        )
     }
 }
 
@@ -343,6 +442,8 @@ pub struct ScanConfig {
     /// `--watch`: scan again every interval.
     pub watch: Option<Duration>,
     pub all: bool,
+    /// `--concurrency` lowered to fit the open-file limit (a note on stderr).
+    pub clamped: Option<ConcurrencyClamped>,
 }
 
 impl ScanConfig {
@@ -382,19 +483,41 @@ fn list_name(path: &Path) -> String {
     }
 }
 
+/// Reads the list at `path` (`-` for standard input) into `into`; how many expressions it held.
 fn read_list(
     path: &Path,
+    role: SpecRole,
+    into: &mut SpecSetBuilder,
     stdin: &mut dyn FnMut() -> Box<dyn BufRead>,
-) -> Result<Vec<Spec>, ConfigError> {
+) -> Result<u64, ConfigError> {
     let name = list_name(path);
     if path.as_os_str() == "-" {
-        return read_specs(&name, stdin()).map_err(ConfigError::Spec);
+        return into
+            .read_list(&name, stdin(), role)
+            .map_err(ConfigError::Spec);
     }
     let file = std::fs::File::open(path).map_err(|source| ConfigError::TargetList {
         name: name.clone(),
         source,
     })?;
-    read_specs(&name, std::io::BufReader::new(file)).map_err(ConfigError::Spec)
+    into.read_list(&name, std::io::BufReader::new(file), role)
+        .map_err(ConfigError::Spec)
+}
+
+/// A spec of the command line, added to `into`.
+fn add_arg(
+    into: &mut SpecSetBuilder,
+    spec: Result<Spec, SpecError>,
+    wrap: fn(SpecError) -> ConfigError,
+) -> Result<(), ConfigError> {
+    let spec = spec.map_err(wrap)?;
+    into.add(spec).map_err(|problem| {
+        wrap(SpecError {
+            input: "the command line".into(),
+            problem,
+            location: None,
+        })
+    })
 }
 
 impl ScanConfig {
@@ -407,29 +530,27 @@ impl ScanConfig {
         if args.discover {
             return Err(ConfigError::DiscoverIsNotAScan);
         }
-        let mut specs = Vec::new();
+        let mut targets = SpecSetBuilder::default();
         for t in &args.targets {
-            specs.push(parse_spec(t).map_err(ConfigError::Spec)?);
+            add_arg(&mut targets, parse_spec(t), ConfigError::Spec)?;
         }
         for f in &args.input_lists {
-            let listed = read_list(f, stdin)?;
-            if listed.is_empty() {
+            if read_list(f, SpecRole::Target, &mut targets, stdin)? == 0 {
                 return Err(ConfigError::EmptyTargetList { name: list_name(f) });
             }
-            specs.extend(listed);
         }
-        if specs.is_empty() {
+        if targets.is_empty() {
             return Err(ConfigError::NoTarget { scan: true });
         }
         if args.watch.is_some() && args.discovery {
             return Err(ConfigError::DiscoveryInWatchedScan);
         }
-        let mut excludes = Vec::new();
+        let mut excludes = SpecSetBuilder::default();
         for t in &args.exclude {
-            excludes.push(parse_spec(t).map_err(ConfigError::Exclude)?);
+            add_arg(&mut excludes, parse_exclusion(t), ConfigError::Exclude)?;
         }
         for f in &args.exclude_file {
-            excludes.extend(read_list(f, stdin)?);
+            read_list(f, SpecRole::Exclusion, &mut excludes, stdin)?;
         }
         let resolver = resolver_from(args)?;
         let selection = selection_from(args);
@@ -451,24 +572,24 @@ impl ScanConfig {
                 .iter()
                 .map(|p| p.port.to_string()),
         );
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let budget = scan_budget(fd_limit, args.concurrency, cores);
         Ok(ScanConfig {
             settings: EngineSettings {
                 max_timeout: args.timeout,
                 min_timeout: args.min_timeout,
                 retries: args.retries,
-                concurrency: args
-                    .concurrency
-                    .unwrap_or_else(|| scan_concurrency_for(fd_limit)),
+                concurrency: budget.concurrency,
                 rate: args.rate,
                 seed: args.seed.unwrap_or_else(|| default_seed(&seed_parts)),
                 shard: args.shard.unwrap_or(Shard::WHOLE),
                 max_hosts: args.max_targets,
-                lanes: 0,
+                lanes: budget.lanes,
                 order: Order::Shuffled,
             },
             sweep: SweepRequest {
-                specs,
-                excludes,
+                targets: targets.finish(),
+                excludes: excludes.finish(),
                 resolver,
                 selection,
                 allow_public: args.yes,
@@ -478,6 +599,10 @@ impl ScanConfig {
             discovery: args.discovery.then(|| discovery_from(args)),
             watch: args.watch,
             all: args.all,
+            clamped: budget.clamped_from.map(|asked| ConcurrencyClamped {
+                asked,
+                using: budget.concurrency,
+            }),
         })
     }
 }
@@ -490,8 +615,49 @@ mod tests {
     fn concurrency_keeps_headroom_under_the_fd_limit() {
         assert_eq!(concurrency_for(Some(256)), 192);
         assert_eq!(concurrency_for(Some(20_000)), MAX_HOST_CONCURRENCY);
+        assert_eq!(concurrency_for(Some(20)), 4);
         assert_eq!(concurrency_for(Some(10)), 1);
         assert_eq!(concurrency_for(None), MAX_HOST_CONCURRENCY);
+        assert!(check_fd_limit(Some(16)).is_err());
+        assert!(check_fd_limit(Some(17)).is_ok());
+        assert!(check_fd_limit(None).is_ok());
+    }
+
+    #[test]
+    fn a_scan_fits_its_lanes_and_probes_under_the_fd_limit() {
+        let budget = |limit, asked, cores| {
+            let b = scan_budget(limit, asked, cores);
+            (b.concurrency, b.lanes, b.clamped_from)
+        };
+        // ulimit -n 20: four sockets, one lane (no runtime per core), --concurrency clamped.
+        assert_eq!(budget(Some(20), Some(500), 2), (4, 1, Some(500)));
+        assert_eq!(budget(Some(20), None, 2), (4, 1, None));
+        assert_eq!(budget(Some(20), Some(3), 2), (3, 1, None));
+        assert_eq!(budget(Some(48), Some(500), 2), (32, 1, Some(500)));
+        // Enough for a lane per core: each lane's runtime is paid for.
+        assert_eq!(budget(Some(256), None, 2), (182, 0, None));
+        assert_eq!(budget(Some(1024), Some(500), 8), (500, 0, None));
+        assert_eq!(budget(Some(1024), Some(1000), 8), (920, 0, Some(1000)));
+        // Not enough for sixteen: as many lanes as can pay for their runtime.
+        assert_eq!(budget(Some(1024), None, 16), (895, 13, None));
+        assert_eq!(
+            budget(Some(1 << 20), None, 2),
+            (MAX_SCAN_CONCURRENCY, 0, None)
+        );
+        assert_eq!(budget(None, Some(7), 2), (7, 0, None));
+        // Never more than the limit could hold, whatever the cores.
+        for limit in 17..2000u64 {
+            for cores in [1, 2, 4, 64] {
+                let b = scan_budget(Some(limit), Some(1_000_000), cores);
+                let lanes = match b.lanes {
+                    0 => cores as u64,
+                    1 => 0,
+                    k => k as u64,
+                };
+                let used = 9 + lanes * LANE_FDS + 1 + b.concurrency as u64;
+                assert!(used < limit, "limit {limit}, {cores} cores: {b:?}");
+            }
+        }
     }
 
     fn listen(argv: &[&str]) -> ListenConfig {

@@ -96,6 +96,11 @@ pub enum ConfigError {
     },
     /// `--discover` with scan options.
     DiscoverIsNotAScan,
+    /// The first target is a misspelt command (`lisen`).
+    NotACommand {
+        value: String,
+        command: String,
+    },
     /// `--discovery` (every reported host's WS-Discovery) in a watched scan.
     DiscoveryInWatchedScan,
     Target(TargetError),
@@ -125,6 +130,11 @@ pub enum ConfigError {
     Output(OutputError),
     /// The scan's settings do not make a scan (checked above; kept for the engine's own check).
     Scan(ScanBuildError),
+    /// The open-file limit leaves no descriptor for a probe (a local limit: exit 4).
+    FdLimitTooLow {
+        limit: u64,
+        needed: u64,
+    },
 }
 
 impl fmt::Display for ConfigError {
@@ -149,6 +159,10 @@ impl fmt::Display for ConfigError {
             ),
             ConfigError::DiscoverIsNotAScan => f.write_str(
                 "--discover finds the debuggers on this link by WS-Discovery and is not a scan; drop --discover to scan targets, or drop the scan options (--ndjson, --scan, -iL, --exclude, CIDR or ranges) to discover",
+            ),
+            ConfigError::NotACommand { value, command } => write!(
+                f,
+                "'{value}' is not a command: did you mean {command}? (for a host of that name, give its full name or its address)"
             ),
             ConfigError::DiscoveryInWatchedScan => f.write_str(
                 "--discovery is not available with --watch in a scan; watch the debugger hosts by name to follow their discovery status",
@@ -182,6 +196,10 @@ impl fmt::Display for ConfigError {
             ConfigError::Interfaces(e) => e.fmt(f),
             ConfigError::Output(e) => e.fmt(f),
             ConfigError::Scan(e) => write!(f, "cannot scan: {e}"),
+            ConfigError::FdLimitTooLow { limit, needed } => write!(
+                f,
+                "the open-file limit ({limit}) leaves no descriptor to probe with; at least {needed} are needed: raise it (ulimit -n 1024) and run again"
+            ),
         }
     }
 }
@@ -293,7 +311,9 @@ impl AppError {
     /// cannot run the probe is 4, as for other local errors.
     pub fn exit_code(&self) -> ExitCode {
         match self {
-            AppError::Start(_) => ExitCode::Incomplete,
+            AppError::Start(_) | AppError::Config(ConfigError::FdLimitTooLow { .. }) => {
+                ExitCode::Incomplete
+            }
             _ => ExitCode::Usage,
         }
     }

@@ -37,7 +37,12 @@ fn main() -> std::process::ExitCode {
     };
     let result = Job::from_cli(&cli, stdin)
         .map_err(AppError::Config)
-        .and_then(run);
+        .and_then(|job| {
+            for note in job.notes() {
+                let _ = writeln!(std::io::stderr(), "note: {note}");
+            }
+            run(job)
+        });
     match result {
         Ok(code) => code.into(),
         Err(e) => {

@@ -193,3 +193,148 @@ fn help_and_version_exit_0() {
         .unwrap()
         .starts_with("msvsmon-probe "));
 }
+
+/// As [`rejected`], for a value that is not a host. `argv` holds `HOST` where this test's valid
+/// loopback target goes. Names resolve only from an empty hosts file and WS-Discovery is off, so
+/// even a regression of the refusal could reach neither DNS nor a multicast group: only this
+/// test's listener, which must see nothing.
+fn not_a_host(argv: &[&str], needle: &str) {
+    let hosts = TempFile::with("hosts", "# no names: nothing may be looked up\n");
+    let lo = Loopback::claim();
+    let listener = lo.listen(4026);
+    let udp = lo.udp_3702();
+    let ip = lo.ip.to_string();
+    let mut all = vec!["--hosts-file", hosts.path(), "--no-discovery"];
+    all.extend(
+        argv.iter()
+            .map(|a| if *a == "HOST" { ip.as_str() } else { a }),
+    );
+    assert_usage_error(&all, needle);
+    assert!(nothing_accepted(&listener), "{argv:?}: a packet was sent");
+    assert!(nothing_received(&udp), "{argv:?}: a datagram was sent");
+}
+
+/// A number left over from an option (`-p 4026 4024`, `--release 2022 2019`) or typed after
+/// the host as for telnet (`HOST 4026`) is not a host: the resolver would turn it into an
+/// address in 0.0.0.0/8 and probe that through the default route.
+#[test]
+fn a_stray_number_is_not_a_host() {
+    let port = "'4024' is a number, not a host: did you mean -p 4024?";
+    not_a_host(&["-p", "4026", "4024", "HOST"], port);
+    not_a_host(&["HOST", "4024"], port);
+    not_a_host(&["--scan", "HOST", "4024"], port);
+    not_a_host(
+        &["--release", "2022", "2019", "HOST"],
+        "'2019' is a number, not a host: did you mean --release 2019?",
+    );
+    not_a_host(&["HOST", "99999"], "'99999' is a number, not a host");
+    // What inet_aton reads as an address: hexadecimal, or fewer than four parts.
+    not_a_host(
+        &["0x7f000001", "HOST"],
+        "'0x7f000001' is a number, not a host",
+    );
+    not_a_host(&["HOST", "0x7f.1"], "'0x7f.1' is a number, not a host");
+    not_a_host(&["10.0.0", "HOST"], "'10.0.0' is not a valid IPv4 address");
+    not_a_host(&["HOST", "127.1"], "'127.1' is not a valid IPv4 address");
+}
+
+/// A group, the broadcast address or "this network" is not one machine: whoever answers is not
+/// the debugger that was named.
+#[test]
+fn multicast_broadcast_and_this_network_are_not_hosts() {
+    for (bad, what) in [
+        ("224.0.0.1", "'224.0.0.1' is a multicast address"),
+        (
+            "239.255.255.250",
+            "'239.255.255.250' is a multicast address",
+        ),
+        ("ff02::1", "'ff02::1' is a multicast address"),
+        ("[ff02::c]:4026", "'ff02::c' is a multicast address"),
+        (
+            "255.255.255.255",
+            "'255.255.255.255' is the broadcast address",
+        ),
+        ("0.0.15.184", "'0.0.15.184' is in 0.0.0.0/8"),
+        (
+            "::ffff:224.0.0.1",
+            "'::ffff:224.0.0.1' is a multicast address",
+        ),
+    ] {
+        not_a_host(&[bad, "HOST"], what);
+        not_a_host(&["--scan", "HOST", bad], what);
+    }
+    // A range that holds nothing else is refused; one that only overlaps them leaves them out
+    // (unit tests in target_set.rs).
+    not_a_host(
+        &["HOST", "224.0.0.0/24"],
+        "invalid target '224.0.0.0/24': it holds only multicast addresses",
+    );
+    not_a_host(
+        &["HOST", "0.0.0.0/29"],
+        "invalid target '0.0.0.0/29': it holds only 0.0.0.0/8",
+    );
+    not_a_host(
+        &["HOST", "0.0.0.1-0.0.0.3"],
+        "invalid target '0.0.0.1-0.0.0.3': it holds only 0.0.0.0/8",
+    );
+    not_a_host(
+        &["HOST", "ff02::/120"],
+        "invalid target 'ff02::/120': it holds only multicast addresses",
+    );
+}
+
+#[test]
+fn link_local_needs_its_interface() {
+    not_a_host(
+        &["fe80::1", "HOST"],
+        "'fe80::1' is link-local: add %IFACE, e.g. fe80::1%eth0",
+    );
+    not_a_host(&["HOST", "[fe80::4026]:4026"], "add %IFACE");
+    not_a_host(&["--scan", "HOST", "fe80::1"], "add %IFACE");
+    not_a_host(
+        &["HOST", "fe80::/120"],
+        "invalid target 'fe80::/120': it holds only link-local addresses",
+    );
+}
+
+/// A misspelt command (`lisen`) as the first target is answered before any lookup.
+#[test]
+fn a_misspelt_command_is_not_a_host() {
+    not_a_host(
+        &["lisen", "HOST"],
+        "'lisen' is not a command: did you mean listen?",
+    );
+    not_a_host(&["catalgo", "HOST"], "did you mean catalog?");
+    not_a_host(&["completion", "HOST"], "did you mean completions?");
+    not_a_host(&["--scan", "lsiten", "HOST"], "did you mean listen?");
+}
+
+/// Values a parser could not represent were panics (exit 101): `Duration::from_secs_f64`
+/// overflows on 1e20 seconds, and a rate of 1e-20 probes a second made a wait of 1e20 seconds
+/// after the first probe. Each is now out of range, with the range.
+#[test]
+fn values_too_large_or_too_small_are_out_of_range() {
+    for (option, accepted) in [
+        ("--timeout", "expected 1ms to 10min"),
+        ("--min-timeout", "expected 1ms to 10min"),
+        ("--greeting-wait", "expected 0 to 10s"),
+        ("--discovery-wait", "expected 10ms to 30s"),
+        ("--watch", "expected 1s to 1 day"),
+    ] {
+        for value in [
+            "1e99",
+            "1e20",
+            "18446744073709551616",
+            "99999999999999999999h",
+        ] {
+            rejected(
+                &[option, value],
+                &format!("'{value}' is out of range; {accepted}"),
+            );
+        }
+    }
+    let rate = "is not a valid rate; expected probes per second from 0.01 to 10000000";
+    for value in ["1e-20", "0.001", "1e300", "0", "NaN", "inf"] {
+        rejected(&["--scan", "--rate", value], &format!("'{value}' {rate}"));
+    }
+}

@@ -328,8 +328,10 @@ fn discovery_per_reported_host_only_when_asked() {
 
 /// Out of file descriptors is a local limit, never a port state. Forty-eight ports that drop
 /// SYNs keep their sockets open for the whole timeout; with the open-file limit at 48 the scan
-/// cannot hold them all at once. Every port must still come out "filtered" (what the network
-/// did), none "local_error", and the engine must back off rather than crash.
+/// cannot hold them all at once. The concurrency is clamped to what the limit allows, but the
+/// child also inherits 20 descriptors it did not count on (a parent that leaks them), so connects
+/// still run into EMFILE. Every port must still come out "filtered" (what the network did), none
+/// "local_error", and the engine must back off rather than crash.
 #[cfg(unix)]
 #[test]
 fn descriptor_exhaustion_slows_the_scan_down_but_changes_no_answer() {
@@ -356,7 +358,7 @@ fn descriptor_exhaustion_slows_the_scan_down_but_changes_no_answer() {
         &list,
         &lo.ip.to_string(),
     ]);
-    // SAFETY: setrlimit between fork and exec touches only the child.
+    // SAFETY: setrlimit and dup2 between fork and exec touch only the child.
     unsafe {
         cmd.pre_exec(|| {
             let lim = libc::rlimit {
@@ -366,11 +368,22 @@ fn descriptor_exhaustion_slows_the_scan_down_but_changes_no_answer() {
             if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
                 return Err(std::io::Error::last_os_error());
             }
+            // Inherited, not close-on-exec: open for the whole run.
+            for fd in 20..40 {
+                if libc::dup2(2, fd) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
             Ok(())
         });
     }
     let out = cmd.output().unwrap();
-    assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
+    let err = stderr_of(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("note: --concurrency 400 is more than the open-file limit allows; using 32"),
+        "{err}"
+    );
     let (hosts, summary) = ndjson(&out.stdout);
     assert_eq!(hosts.len(), 1);
     let p = &summary["ports"];
@@ -432,4 +445,165 @@ fn an_interrupted_scan_prints_the_debugger_it_found() {
     assert_eq!(summary["interrupted"], true);
     assert_eq!(summary["debugger_hosts"], 1);
     assert_eq!(summary["ports"]["undecided"], 1);
+}
+
+/// A target list is read a bounded line at a time: `-iL /dev/zero` (one endless line of NUL
+/// bytes) ends at once, and a line over 4 KiB is refused by its number; nothing is sent. The
+/// child's address space is capped so that a reader that kept growing its line fails this test
+/// instead of the machine.
+#[cfg(unix)]
+#[test]
+fn endless_or_overlong_target_lists_are_refused_at_once() {
+    use std::os::unix::process::CommandExt;
+    let lo = Loopback::claim();
+    let listener = lo.listen(4026);
+    let ip = lo.ip.to_string();
+    let long = TempFile::with(
+        "long.txt",
+        &format!(
+            "{ip}\n# a long line follows\n{}\n",
+            format!("{ip} ").repeat(500)
+        ),
+    );
+    for (list, needle) in [
+        (
+            "/dev/zero",
+            "cannot use the target list /dev/zero: line 1 contains a NUL byte".to_string(),
+        ),
+        (
+            long.path(),
+            format!(
+                "cannot use the target list {}: line 3 is longer than 4096 bytes",
+                long.path()
+            ),
+        ),
+    ] {
+        let mut cmd = bin();
+        cmd.args(["--ndjson", &ip, "-iL", list])
+            .stdout(piped())
+            .stderr(piped());
+        // SAFETY: setrlimit between fork and exec touches only the child.
+        unsafe {
+            cmd.pre_exec(|| {
+                let lim = libc::rlimit {
+                    rlim_cur: 2 << 30,
+                    rlim_max: 2 << 30,
+                };
+                if libc::setrlimit(libc::RLIMIT_AS, &lim) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let started = std::time::Instant::now();
+        let mut child = cmd.spawn().unwrap();
+        let status = loop {
+            if let Some(s) = child.try_wait().unwrap() {
+                break s;
+            }
+            if started.elapsed() > std::time::Duration::from_secs(20) {
+                let _ = child.kill();
+                panic!("-iL {list}: still reading after 20 s");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        };
+        let err = read_all(child.stderr.take().unwrap());
+        assert_eq!(status.code(), Some(2), "-iL {list}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        assert!(err.contains(&needle), "-iL {list}: {err}");
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "-iL {list} took {:?}",
+            started.elapsed()
+        );
+        assert!(nothing_accepted(&listener), "-iL {list}: a packet was sent");
+    }
+}
+
+/// Runs the binary under an open-file limit of `limit`; fails the test if it runs over 60 s.
+#[cfg(unix)]
+fn run_with_fd_limit(limit: u64, args: &[&str]) -> std::process::Output {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = bin();
+    cmd.args(args).stdout(piped()).stderr(piped());
+    // SAFETY: setrlimit between fork and exec touches only the child.
+    unsafe {
+        cmd.pre_exec(move || {
+            let lim = libc::rlimit {
+                rlim_cur: limit,
+                rlim_max: limit,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let child = cmd.spawn().unwrap();
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(std::time::Duration::from_secs(60)) {
+        Ok(out) => out.unwrap(),
+        Err(_) => {
+            // SAFETY: kill(2) on our own child's pid.
+            unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
+            panic!("{args:?} under an open-file limit of {limit}: still running after 60 s");
+        }
+    }
+}
+
+/// Under a low open-file limit (`ulimit -n 20`) a scan still ends with every host scanned. With
+/// `--concurrency 500` it stalled: the lanes' own runtimes took the descriptors, every connect
+/// ran into EMFILE, and the back-off never went below 8 probes in flight, so it paused on every
+/// turn (0 hosts in 645 s on a /20). The concurrency is clamped to what the limit allows, said
+/// once; a limit that leaves nothing to probe with is refused.
+#[cfg(unix)]
+#[test]
+fn a_low_open_file_limit_still_scans_every_host() {
+    let net = Subnet::claim();
+    let _open = net.listen(5, 4026);
+    let cidr = net.cidr();
+    let clamped = "note: --concurrency 500 is more than the open-file limit allows; using 4";
+    for (limit, extra, note) in [
+        (20, &["--concurrency", "500"][..], Some(clamped)),
+        (20, &[][..], None),
+        (17, &[][..], None),
+        (48, &["--concurrency", "500"][..], Some("using 32")),
+    ] {
+        let mut args = vec!["--ndjson", "--all", &cidr];
+        args.extend_from_slice(extra);
+        let started = std::time::Instant::now();
+        let out = run_with_fd_limit(limit, &args);
+        let err = stderr_of(&out);
+        assert_eq!(out.status.code(), Some(0), "limit {limit} {extra:?}: {err}");
+        let (hosts, summary) = ndjson(&out.stdout);
+        assert_eq!(hosts.len(), 16, "limit {limit} {extra:?}: {summary:#}");
+        assert_eq!(summary["ports"]["local_error"], 0, "{summary:#}");
+        match note {
+            Some(n) => {
+                assert_eq!(err.matches("note: --concurrency").count(), 1, "{err}");
+                assert!(err.contains(n), "limit {limit}: {err}");
+            }
+            None => assert!(!err.contains("note:"), "limit {limit}: {err}"),
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "limit {limit} {extra:?}: {:?}",
+            started.elapsed()
+        );
+    }
+    // Nothing left to probe with: refused before anything is sent, exit 4 (a local limit).
+    let listener = net.listen(6, 4026);
+    let out = run_with_fd_limit(12, &["--ndjson", &cidr]);
+    let err = stderr_of(&out);
+    assert_eq!(out.status.code(), Some(4), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(
+        err.contains("the open-file limit (12) leaves no descriptor to probe with"),
+        "{err}"
+    );
+    assert!(nothing_accepted(&listener), "a packet was sent");
 }

@@ -9,7 +9,9 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use libfuzzer_sys::fuzz_target;
-use msvsmon_probe_core::{parse_probe, parse_probe_matches, Collector, ProbeKind, RouteKind, SentProbe, StandIn, Version};
+use msvsmon_probe_core::{
+    parse_probe, parse_probe_matches, Collector, ProbeKind, RouteKind, SentProbe, StandIn, Version,
+};
 
 fuzz_target!(|data: &[u8]| {
     let _ = parse_probe_matches(data);

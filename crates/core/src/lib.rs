@@ -55,9 +55,13 @@ pub use catalog::{
 
 // Targets: what the user names, sets of addresses for scans, the scan order's shards.
 pub use order::{Shard, ShardError};
-pub use target::{parse_port, parse_target, Address, Host, PortError, Target, TargetError};
+pub use target::{
+    parse_port, parse_target, Address, Host, NumberHint, PortError, Target, TargetError,
+    TargetProblem,
+};
 pub use target_set::{
-    is_set_syntax, parse_spec, read_specs, AddressSet, IndexedSet, Spec, SpecError,
+    is_set_syntax, parse_exclusion, parse_spec, AddressSet, IndexedSet, NotHosts, Spec, SpecError,
+    SpecProblem, SpecRole, SpecSet, SpecSetBuilder, MAX_LINE, MAX_NAMES, MAX_SPECS,
 };
 
 // Name resolution.

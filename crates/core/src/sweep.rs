@@ -15,7 +15,7 @@ use crate::observation::{AddressObservation, HostObservation, PortObservation};
 use crate::probe::PortState;
 use crate::resolve::{AddressSource, Addresses, Resolution, ResolveError, Resolver};
 use crate::target::{Address, Host, Target};
-use crate::target_set::{AddressSet, IndexedSet, Spec};
+use crate::target_set::{AddressSet, IndexedSet, SpecSet};
 
 /// Public addresses a scan may cover without `--yes`.
 pub const PUBLIC_LIMIT: u128 = 65_536;
@@ -36,26 +36,14 @@ pub struct SweepPlan {
 }
 
 async fn resolve_all(
-    specs: &[Spec],
+    specs: &SpecSet,
     resolver: &Resolver,
 ) -> (
     AddressSet,
     HashMap<IpAddr, Vec<String>>,
     Vec<(String, ResolveError)>,
 ) {
-    let mut set = AddressSet::default();
-    let mut names: Vec<String> = Vec::new();
-    for s in specs {
-        match s {
-            Spec::Addresses(a) => set.union(a),
-            Spec::Name(n) => {
-                if !names.contains(n) {
-                    names.push(n.clone())
-                }
-            }
-        }
-    }
-    let resolved: Vec<(String, Resolution)> = stream::iter(names)
+    let resolved: Vec<(String, Resolution)> = stream::iter(specs.names.iter().cloned())
         .map(|n| async move {
             let t = Target {
                 input: n.clone(),
@@ -68,6 +56,7 @@ async fn resolve_all(
         .buffered(RESOLVE_CONCURRENCY)
         .collect()
         .await;
+    let mut found = Vec::new();
     let mut by_addr: HashMap<IpAddr, Vec<String>> = HashMap::new();
     let mut unresolved = Vec::new();
     for (name, r) in resolved {
@@ -76,18 +65,20 @@ async fn resolve_all(
             continue;
         }
         for a in r.addresses() {
-            set.union(&AddressSet::single(*a));
+            found.push(*a);
             by_addr.entry(a.ip).or_default().push(name.clone());
         }
     }
-    (set, by_addr, unresolved)
+    let mut all = specs.addresses.clone();
+    all.union(&AddressSet::of(found));
+    (all, by_addr, unresolved)
 }
 
 /// What a scan covers, before any name is resolved.
 #[derive(Debug, Clone)]
 pub struct SweepRequest {
-    pub specs: Vec<Spec>,
-    pub excludes: Vec<Spec>,
+    pub targets: SpecSet,
+    pub excludes: SpecSet,
     pub resolver: Resolver,
     pub selection: Selection,
     /// `--yes`: more than [`PUBLIC_LIMIT`] public addresses may be scanned.
@@ -134,7 +125,7 @@ impl SweepRequest {
 }
 
 async fn prepare(req: &SweepRequest) -> Result<SweepPlan, SweepError> {
-    let (mut set, names, unresolved) = resolve_all(&req.specs, &req.resolver).await;
+    let (mut set, names, unresolved) = resolve_all(&req.targets, &req.resolver).await;
     let (excl, _, excl_unresolved) = resolve_all(&req.excludes, &req.resolver).await;
     if let Some((name, why)) = excl_unresolved.first() {
         return Err(SweepError::ExcludeUnresolved {

@@ -5,7 +5,7 @@
 //! exit code 2 rather than a probe of the wrong thing.
 
 use std::fmt;
-use std::net::{IpAddr, Ipv6Addr, SocketAddr, SocketAddrV6};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6};
 
 use crate::catalog::Port;
 use crate::platform;
@@ -123,21 +123,194 @@ impl Target {
     }
 }
 
-/// Why a target string was rejected. Each message names the value and what is accepted.
+/// A value as a message shows it: control and bidirectional-formatting characters escaped
+/// (`\n`, `\u{1b}`, `\u{202e}`), so a target from a file can neither break the one-line error
+/// nor drive the terminal or reorder what it shows.
+pub(crate) struct Shown<'a>(pub(crate) &'a str);
+
+impl fmt::Display for Shown<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use fmt::Write;
+        for c in self.0.chars() {
+            let bidi = matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+            if c.is_control() || bidi {
+                write!(f, "{}", c.escape_unicode())?;
+            } else {
+                f.write_char(c)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Why a target string was rejected: the string as given, and what is wrong with it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TargetError {
     pub input: String,
-    pub problem: String,
+    pub problem: TargetProblem,
+}
+
+/// What is wrong with a target. Every message names the value; those about a value that is not a
+/// host at all (a number, a multicast group) end with what to write instead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TargetProblem {
+    Empty,
+    /// `[` without `]`.
+    UnclosedBracket,
+    /// Text after `[address]` that is not `:PORT`.
+    AfterBracket(String),
+    Port(PortError),
+    /// `:4026` with nothing before the colon.
+    EmptyHost,
+    /// Digits and dots that are not four numbers 0-255 (`300.1.1.1`, `10.0.0`).
+    NotIpv4(String),
+    NotIpv6(String),
+    /// `fe80::1%` with nothing after the `%`.
+    EmptyZone,
+    NoSuchZone(String),
+    NameTooLong,
+    /// Two dots in a row (the name).
+    EmptyLabel(String),
+    LabelTooLong(String),
+    NameCharacter(char),
+    /// A label that starts or ends with `-`.
+    LabelHyphen(String),
+    /// A number where a host was expected (`4024`, `0x7f000001`): the system resolver reads it as
+    /// an address (4024 is 0.0.15.184), so it is never looked up as a name.
+    Number {
+        value: String,
+        hint: NumberHint,
+    },
+    /// `0.0.0.0`, `::`: "any address" to a socket.
+    Unspecified(IpAddr),
+    /// 0.0.0.0/8, "this network" (RFC 1122): a source, never a destination.
+    ThisNetwork(Ipv4Addr),
+    /// A group (224.0.0.0/4, ff00::/8): whoever answers is not the host that was named.
+    Multicast(IpAddr),
+    /// 255.255.255.255.
+    Broadcast,
+    /// An IPv6 link-local address (fe80::/10) without `%zone`: it exists on every link.
+    LinkLocalWithoutZone(Ipv6Addr),
+}
+
+/// What a stray number most likely meant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NumberHint {
+    /// A release year left over from `--release 2022 2019`.
+    Release(&'static str),
+    /// A port, left over from `-p 4026 4024` or typed after the host as for telnet.
+    Port(u16),
+    /// Nothing better to say.
+    None,
+}
+
+impl TargetProblem {
+    /// True when the message already says what to write instead, so the general list of what
+    /// a target may be would only bury it.
+    pub(crate) fn says_what_to_do(&self) -> bool {
+        matches!(
+            self,
+            TargetProblem::Number {
+                hint: NumberHint::Release(_) | NumberHint::Port(_),
+                ..
+            } | TargetProblem::Port(_)
+                | TargetProblem::Unspecified(_)
+                | TargetProblem::ThisNetwork(_)
+                | TargetProblem::Multicast(_)
+                | TargetProblem::Broadcast
+                | TargetProblem::LinkLocalWithoutZone(_)
+        )
+    }
+}
+
+/// The zone of the example in the link-local hint: an interface name, or on Windows its index.
+pub(crate) const ZONE_EXAMPLE: (&str, &str) = if cfg!(windows) {
+    ("%INDEX", "12")
+} else {
+    ("%IFACE", "eth0")
+};
+
+impl fmt::Display for TargetProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const NAME_THE_HOST: &str = "name the machine or its address";
+        match self {
+            TargetProblem::Empty => f.write_str("the target is empty"),
+            TargetProblem::UnclosedBracket => f.write_str("'[' without a matching ']'"),
+            TargetProblem::AfterBracket(t) => write!(f, "unexpected '{}' after ']'", Shown(t)),
+            TargetProblem::Port(e) => e.fmt(f),
+            TargetProblem::EmptyHost => f.write_str("the host part is empty"),
+            TargetProblem::NotIpv4(h) => {
+                write!(f, "'{}' is not a valid IPv4 address (four numbers 0-255)", Shown(h))
+            }
+            TargetProblem::NotIpv6(a) => write!(f, "'{}' is not a valid IPv6 address", Shown(a)),
+            TargetProblem::EmptyZone => f.write_str("empty IPv6 zone after '%'"),
+            TargetProblem::NoSuchZone(z) => {
+                write!(f, "no network interface named '{}' for the IPv6 zone", Shown(z))
+            }
+            TargetProblem::NameTooLong => f.write_str("the host name is longer than 253 characters"),
+            TargetProblem::EmptyLabel(h) => {
+                write!(f, "'{}' has an empty label (two dots in a row?)", Shown(h))
+            }
+            TargetProblem::LabelTooLong(l) => {
+                write!(f, "the label '{}' is longer than 63 characters", Shown(l))
+            }
+            TargetProblem::NameCharacter(c) => {
+                let mut b = [0u8; 4];
+                write!(f, "'{}' is not allowed in a host name", Shown(c.encode_utf8(&mut b)))
+            }
+            TargetProblem::LabelHyphen(l) => {
+                write!(f, "the label '{}' starts or ends with '-'", Shown(l))
+            }
+            TargetProblem::Number { value, hint } => {
+                write!(f, "'{}' is a number, not a host", Shown(value))?;
+                match hint {
+                    NumberHint::Release(r) => write!(f, ": did you mean --release {r}?"),
+                    NumberHint::Port(p) => write!(f, ": did you mean -p {p}?"),
+                    NumberHint::None => Ok(()),
+                }
+            }
+            TargetProblem::Unspecified(ip) => write!(
+                f,
+                "'{ip}' is the unspecified address (\"any\" to a socket), not a host; {NAME_THE_HOST}"
+            ),
+            TargetProblem::ThisNetwork(ip) => write!(
+                f,
+                "'{ip}' is in 0.0.0.0/8 (\"this network\"), a source and never a destination; {NAME_THE_HOST}"
+            ),
+            TargetProblem::Multicast(ip) => write!(
+                f,
+                "'{ip}' is a multicast address: a group, not a host, and whoever answers is not the debugger; {NAME_THE_HOST} (--discover finds the debuggers on this link)"
+            ),
+            TargetProblem::Broadcast => write!(
+                f,
+                "'255.255.255.255' is the broadcast address, not a host; {NAME_THE_HOST}"
+            ),
+            TargetProblem::LinkLocalWithoutZone(ip) => {
+                let (zone, example) = ZONE_EXAMPLE;
+                write!(
+                    f,
+                    "'{ip}' is link-local: add {zone}, e.g. {ip}%{example} (the interface of its link)"
+                )
+            }
+        }
+    }
 }
 
 impl fmt::Display for TargetError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "invalid target '{}': {}; expected a host name, an IPv4 address, an IPv6 address \
-             (with %zone for link-local), optionally with :PORT ([IPv6]:PORT)",
-            self.input, self.problem
-        )
+            "invalid target '{}': {}",
+            Shown(&self.input),
+            self.problem
+        )?;
+        if !self.problem.says_what_to_do() {
+            f.write_str(
+                "; expected a host name, an IPv4 address, an IPv6 address \
+                 (with %zone for link-local), optionally with :PORT ([IPv6]:PORT)",
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -170,7 +343,11 @@ impl fmt::Display for PortError {
             PortError::Empty => f.write_str("empty port; expected a number from 1 to 65535"),
             PortError::OutOfRange(n) => write!(f, "port {n} is out of range; expected 1 to 65535"),
             PortError::NotANumber(t) => {
-                write!(f, "'{t}' is not a port number; expected 1 to 65535")
+                write!(
+                    f,
+                    "'{}' is not a port number; expected 1 to 65535",
+                    Shown(t)
+                )
             }
         }
     }
@@ -178,44 +355,78 @@ impl fmt::Display for PortError {
 
 impl std::error::Error for PortError {}
 
-/// Parses one target string.
+/// Parses one target string: strictly, and refusing anything that is not one host (a number,
+/// a multicast group, the broadcast address, 0.0.0.0/8, a link-local address without its zone).
 pub fn parse_target(input: &str) -> Result<Target, TargetError> {
     let t = parse_target_syntax(input)?;
-    match &t.host {
-        Host::Literal(a) if a.ip.is_unspecified() => Err(TargetError {
+    if let Host::Literal(a) = &t.host {
+        check_destination(a).map_err(|problem| TargetError {
             input: input.to_string(),
-            problem: format!(
-                "'{}' is the unspecified address (\"any\" to a socket), not a host; name the machine or its address",
-                a.ip
-            ),
-        }),
-        _ => Ok(t),
+            problem,
+        })?;
     }
+    Ok(t)
 }
 
-fn parse_target_syntax(input: &str) -> Result<Target, TargetError> {
-    let err = |problem: String| TargetError {
+/// Whether `a` can be one host's address. IPv4-mapped IPv6 addresses are judged as the IPv4
+/// address they carry.
+pub(crate) fn check_destination(a: &Address) -> Result<(), TargetProblem> {
+    let v4 = match a.ip {
+        IpAddr::V4(v4) => Some(v4),
+        IpAddr::V6(v6) => v6.to_ipv4_mapped(),
+    };
+    if a.ip.is_unspecified() || v4.is_some_and(|v| v.is_unspecified()) {
+        return Err(TargetProblem::Unspecified(a.ip));
+    }
+    if a.ip.is_multicast() || v4.is_some_and(|v| v.is_multicast()) {
+        return Err(TargetProblem::Multicast(a.ip));
+    }
+    if let Some(v) = v4 {
+        if v.is_broadcast() {
+            return Err(TargetProblem::Broadcast);
+        }
+        if v.octets()[0] == 0 {
+            return Err(TargetProblem::ThisNetwork(v));
+        }
+    }
+    if let IpAddr::V6(v6) = a.ip {
+        if is_link_local_v6(v6) && a.scope_id == 0 {
+            return Err(TargetProblem::LinkLocalWithoutZone(v6));
+        }
+    }
+    Ok(())
+}
+
+/// fe80::/10.
+pub(crate) fn is_link_local_v6(ip: Ipv6Addr) -> bool {
+    ip.segments()[0] & 0xffc0 == 0xfe80
+}
+
+/// The syntax of a target alone: a literal is not yet checked for being one host's address
+/// (an exclusion may name a multicast group).
+pub(crate) fn parse_target_syntax(input: &str) -> Result<Target, TargetError> {
+    let err = |problem: TargetProblem| TargetError {
         input: input.to_string(),
         problem,
     };
     let s = input.trim();
     if s.is_empty() {
-        return Err(err("the target is empty".into()));
+        return Err(err(TargetProblem::Empty));
     }
 
     // [v6]:port or [v6]
     if let Some(rest) = s.strip_prefix('[') {
         let Some(close) = rest.find(']') else {
-            return Err(err("'[' without a matching ']'".into()));
+            return Err(err(TargetProblem::UnclosedBracket));
         };
-        let addr = parse_ipv6_with_zone(&rest[..close]).map_err(&err)?;
+        let addr = parse_ipv6_with_zone(&rest[..close]).map_err(err)?;
         let after = &rest[close + 1..];
         let port = if after.is_empty() {
             None
         } else if let Some(p) = after.strip_prefix(':') {
-            Some(parse_port(p).map_err(|e| err(e.to_string()))?)
+            Some(parse_port(p).map_err(|e| err(TargetProblem::Port(e)))?)
         } else {
-            return Err(err(format!("unexpected '{after}' after ']'")));
+            return Err(err(TargetProblem::AfterBracket(after.to_string())));
         };
         return Ok(Target {
             input: input.to_string(),
@@ -227,7 +438,7 @@ fn parse_target_syntax(input: &str) -> Result<Target, TargetError> {
     let colons = s.matches(':').count();
     if colons >= 2 {
         // A bare IPv6 literal; a port needs brackets because the last group could be either.
-        let addr = parse_ipv6_with_zone(s).map_err(&err)?;
+        let addr = parse_ipv6_with_zone(s).map_err(err)?;
         return Ok(Target {
             input: input.to_string(),
             host: Host::Literal(addr),
@@ -236,11 +447,14 @@ fn parse_target_syntax(input: &str) -> Result<Target, TargetError> {
     }
 
     let (host, port) = match s.split_once(':') {
-        Some((h, p)) => (h, Some(parse_port(p).map_err(|e| err(e.to_string()))?)),
+        Some((h, p)) => (
+            h,
+            Some(parse_port(p).map_err(|e| err(TargetProblem::Port(e)))?),
+        ),
         None => (s, None),
     };
     if host.is_empty() {
-        return Err(err("the host part is empty".into()));
+        return Err(err(TargetProblem::EmptyHost));
     }
     if let Ok(v4) = host.parse::<std::net::Ipv4Addr>() {
         return Ok(Target {
@@ -250,11 +464,21 @@ fn parse_target_syntax(input: &str) -> Result<Target, TargetError> {
         });
     }
     if looks_like_ipv4(host) {
-        return Err(err(format!(
-            "'{host}' is not a valid IPv4 address (four numbers 0-255)"
-        )));
+        return Err(err(TargetProblem::NotIpv4(host.to_string())));
     }
-    validate_hostname(host).map_err(&err)?;
+    if is_inet_aton_number(host) {
+        // Alone, it is most likely a value that lost its option.
+        let hint = if port.is_none() {
+            number_hint(host)
+        } else {
+            NumberHint::None
+        };
+        return Err(err(TargetProblem::Number {
+            value: host.to_string(),
+            hint,
+        }));
+    }
+    validate_hostname(host).map_err(err)?;
     Ok(Target {
         input: input.to_string(),
         host: Host::Name(host.to_string()),
@@ -266,19 +490,47 @@ fn looks_like_ipv4(s: &str) -> bool {
     s.chars().all(|c| c.is_ascii_digit() || c == '.') && s.contains('.')
 }
 
-fn parse_ipv6_with_zone(s: &str) -> Result<Address, String> {
+/// What the system resolver reads as an IPv4 address rather than a name (inet_aton: one to four
+/// dot-separated numbers, each decimal, `0x` hexadecimal or `0` octal): `4024`, `0x7f000001`,
+/// `0x7f.1`. Such a string is never looked up in DNS, so it is never a host name.
+fn is_inet_aton_number(s: &str) -> bool {
+    let s = s.strip_suffix('.').unwrap_or(s);
+    let parts: Vec<&str> = s.split('.').collect();
+    parts.len() <= 4
+        && parts.iter().all(|p| {
+            let hex = p.strip_prefix("0x").or_else(|| p.strip_prefix("0X"));
+            match hex {
+                Some(h) => h.chars().all(|c| c.is_ascii_hexdigit()),
+                None => !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()),
+            }
+        })
+}
+
+/// A release year, else a port number, else nothing.
+fn number_hint(value: &str) -> NumberHint {
+    if let Some(r) = crate::catalog::Release::find(value).filter(|r| r.key == value) {
+        return NumberHint::Release(r.key);
+    }
+    match value.parse::<u16>() {
+        Ok(n) if n > 0 && value.chars().all(|c| c.is_ascii_digit()) => NumberHint::Port(n),
+        _ => NumberHint::None,
+    }
+}
+
+fn parse_ipv6_with_zone(s: &str) -> Result<Address, TargetProblem> {
     let (addr, zone) = match s.split_once('%') {
         Some((a, z)) => (a, Some(z)),
         None => (s, None),
     };
     let ip: Ipv6Addr = addr
         .parse()
-        .map_err(|_| format!("'{addr}' is not a valid IPv6 address"))?;
+        .map_err(|_| TargetProblem::NotIpv6(addr.to_string()))?;
     let scope_id = match zone {
         None => 0,
-        Some("") => return Err("empty IPv6 zone after '%'".into()),
-        Some(z) => platform::interface_index(z)
-            .ok_or_else(|| format!("no network interface named '{z}' for the IPv6 zone"))?,
+        Some("") => return Err(TargetProblem::EmptyZone),
+        Some(z) => {
+            platform::interface_index(z).ok_or_else(|| TargetProblem::NoSuchZone(z.to_string()))?
+        }
     };
     Ok(Address {
         ip: IpAddr::V6(ip),
@@ -287,26 +539,26 @@ fn parse_ipv6_with_zone(s: &str) -> Result<Address, String> {
 }
 
 /// Host names per RFC 1123, plus `_` which real Windows networks do use.
-fn validate_hostname(host: &str) -> Result<(), String> {
+fn validate_hostname(host: &str) -> Result<(), TargetProblem> {
     let h = host.strip_suffix('.').unwrap_or(host);
     if h.len() > 253 {
-        return Err("the host name is longer than 253 characters".into());
+        return Err(TargetProblem::NameTooLong);
     }
     for label in h.split('.') {
         if label.is_empty() {
-            return Err(format!("'{host}' has an empty label (two dots in a row?)"));
+            return Err(TargetProblem::EmptyLabel(host.to_string()));
         }
         if label.len() > 63 {
-            return Err(format!("the label '{label}' is longer than 63 characters"));
+            return Err(TargetProblem::LabelTooLong(label.to_string()));
         }
         if let Some(c) = label
             .chars()
             .find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_'))
         {
-            return Err(format!("'{c}' is not allowed in a host name"));
+            return Err(TargetProblem::NameCharacter(c));
         }
         if label.starts_with('-') || label.ends_with('-') {
-            return Err(format!("the label '{label}' starts or ends with '-'"));
+            return Err(TargetProblem::LabelHyphen(label.to_string()));
         }
     }
     Ok(())
@@ -327,7 +579,9 @@ mod tests {
             note("::1:4026").as_deref(),
             Some("'::1:4026' is probed as the IPv6 address ::1:4026; for port 4026 on ::1 write [::1]:4026")
         );
-        assert!(note("fe80::4026").unwrap().ends_with("write [fe80::]:4026"));
+        assert!(note("2001:db8::4026")
+            .unwrap()
+            .ends_with("write [2001:db8::]:4026"));
         assert_eq!(note("[::1]:4026"), None);
         assert_eq!(note("::1"), None);
         assert_eq!(note("2001:db8::beef"), None);
@@ -343,7 +597,10 @@ mod tests {
     fn the_unspecified_address_is_not_a_host() {
         for s in ["0.0.0.0", "::", "[::]:4026", "0.0.0.0:4026"] {
             let e = parse_target(s).unwrap_err();
-            assert!(e.problem.contains("is the unspecified address"), "{s}: {e}");
+            assert!(
+                matches!(e.problem, TargetProblem::Unspecified(_)),
+                "{s}: {e}"
+            );
         }
     }
 
@@ -402,6 +659,114 @@ mod tests {
             assert!(msg.contains(needle), "{input:?}: {msg}");
             assert!(!msg.contains('\n'), "one line: {msg}");
         }
+    }
+
+    #[test]
+    fn numbers_are_not_host_names() {
+        let problem = |s: &str| parse_target(s).unwrap_err().problem;
+        let number = |value: &str, hint| TargetProblem::Number {
+            value: value.into(),
+            hint,
+        };
+        assert_eq!(problem("4024"), number("4024", NumberHint::Port(4024)));
+        assert_eq!(problem("2019"), number("2019", NumberHint::Release("2019")));
+        assert_eq!(problem("0"), number("0", NumberHint::None));
+        assert_eq!(problem("70000"), number("70000", NumberHint::None));
+        assert_eq!(problem("4024:4026"), number("4024", NumberHint::None));
+        assert_eq!(
+            problem("0x7f000001"),
+            number("0x7f000001", NumberHint::None)
+        );
+        assert_eq!(problem("0x7f.0X1."), number("0x7f.0X1.", NumberHint::None));
+        assert_eq!(problem("10.0.0"), TargetProblem::NotIpv4("10.0.0".into()));
+        assert_eq!(problem("127.1"), TargetProblem::NotIpv4("127.1".into()));
+        // Names that merely contain digits or hex are names.
+        for name in ["4024a", "0xdead.example", "1e5", "build42", "0x", "x0"] {
+            if name == "0x" {
+                assert!(matches!(problem(name), TargetProblem::Number { .. }));
+                continue;
+            }
+            assert_eq!(ok(name).host, Host::Name(name.into()), "{name}");
+        }
+        assert_eq!(
+            parse_target("4024").unwrap_err().to_string(),
+            "invalid target '4024': '4024' is a number, not a host: did you mean -p 4024?"
+        );
+        assert!(parse_target("70000")
+            .unwrap_err()
+            .to_string()
+            .ends_with("optionally with :PORT ([IPv6]:PORT)"));
+    }
+
+    #[test]
+    fn groups_broadcast_this_network_and_zoneless_link_local_are_not_hosts() {
+        let problem = |s: &str| parse_target(s).unwrap_err().problem;
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        for m in ["224.0.0.1", "239.255.255.250", "ff02::1", "ff05::c"] {
+            assert_eq!(problem(m), TargetProblem::Multicast(ip(m)), "{m}");
+        }
+        assert_eq!(
+            problem("[ff02::c]:4026"),
+            TargetProblem::Multicast(ip("ff02::c"))
+        );
+        assert_eq!(
+            problem("::ffff:224.0.0.1"),
+            TargetProblem::Multicast(ip("::ffff:224.0.0.1"))
+        );
+        assert_eq!(problem("255.255.255.255"), TargetProblem::Broadcast);
+        assert_eq!(problem("::ffff:255.255.255.255"), TargetProblem::Broadcast);
+        assert_eq!(
+            problem("0.0.15.184:4026"),
+            TargetProblem::ThisNetwork("0.0.15.184".parse().unwrap())
+        );
+        assert_eq!(
+            problem("fe80::1"),
+            TargetProblem::LinkLocalWithoutZone("fe80::1".parse().unwrap())
+        );
+        assert_eq!(
+            problem("[febf::1]:4026"),
+            TargetProblem::LinkLocalWithoutZone("febf::1".parse().unwrap())
+        );
+        // The neighbours of those blocks are hosts.
+        for host in [
+            "1.0.0.1",
+            "223.255.255.255",
+            "240.0.0.1",
+            "255.255.255.254",
+            "fec0::1",
+            "fe7f::1",
+            "fe80::1%1",
+        ] {
+            assert!(matches!(ok(host).host, Host::Literal(_)), "{host}");
+        }
+        let e = parse_target("fe80::1").unwrap_err().to_string();
+        assert!(!e.contains("expected a host name"), "{e}");
+        #[cfg(not(windows))]
+        assert_eq!(
+            e,
+            "invalid target 'fe80::1': 'fe80::1' is link-local: add %IFACE, e.g. fe80::1%eth0 (the interface of its link)"
+        );
+    }
+
+    #[test]
+    fn messages_stay_one_line_and_never_reach_the_terminal_raw() {
+        for input in [
+            "dev\nbox",
+            "a\u{1b}[2Jb",
+            "x\u{202e}gnp.exe",
+            "[::1]\rx",
+            "\u{7}:4026",
+        ] {
+            let e = parse_target(input).unwrap_err().to_string();
+            assert!(
+                !e.chars().any(|c| c.is_control() || c == '\u{202e}'),
+                "{e:?}"
+            );
+        }
+        assert_eq!(
+            parse_target("dev\nbox").unwrap_err().to_string(),
+            "invalid target 'dev\\u{a}box': '\\u{a}' is not allowed in a host name; expected a host name, an IPv4 address, an IPv6 address (with %zone for link-local), optionally with :PORT ([IPv6]:PORT)"
+        );
     }
 
     #[test]

@@ -42,6 +42,8 @@ pub(crate) struct FakeNet {
     pub(crate) peak: Mutex<usize>,
     /// Calls of `wait`, with how many attempts had been started before each.
     pub(crate) waits: Mutex<Vec<usize>>,
+    /// Connects that fit at once, as descriptors do; beyond them `connect()` fails with EMFILE.
+    pub(crate) descriptors: Mutex<Option<usize>>,
 }
 
 impl FakeNet {
@@ -56,6 +58,7 @@ impl FakeNet {
             live: Mutex::new(0),
             peak: Mutex::new(0),
             waits: Mutex::new(Vec::new()),
+            descriptors: Mutex::new(None),
         })
     }
 
@@ -101,7 +104,20 @@ impl Io for FakeIo {
             *n
         };
         self.net.starts.lock().unwrap().push((addr, now));
-        let reply = (self.net.answer)(addr, n);
+        let full = self
+            .net
+            .descriptors
+            .lock()
+            .unwrap()
+            .is_some_and(|d| *self.net.live.lock().unwrap() >= d);
+        let reply = if full {
+            Reply::AtOnce(Attempt::Local {
+                kind: crate::platform::ConnectErrorKind::NoFileDescriptors,
+                error: "Too many open files".into(),
+            })
+        } else {
+            (self.net.answer)(addr, n)
+        };
         if let Reply::AtOnce(a) = reply {
             return Start::Done(a);
         }

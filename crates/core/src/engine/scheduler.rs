@@ -14,8 +14,9 @@
 //!   packets: as nmap does with its per-scan "successful try" bookkeeping, retries there continue
 //!   while retries have ever been answered, and stop after [`LOSS_SAMPLE`] unanswered ones show
 //!   the path does not lose SYNs.
-//! - **Local exhaustion** (EMFILE, EADDRNOTAVAIL, ENOBUFS) halves the lane's concurrency, pauses
-//!   it briefly and re-queues the probe: never a port state while retries remain.
+//! - **Local exhaustion** (EMFILE, EADDRNOTAVAIL, ENOBUFS) halves the lane's concurrency, to no
+//!   more than the probes in flight when it happened (what fits), pauses it briefly and re-queues
+//!   the probe: never a port state while retries remain.
 
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
@@ -258,6 +259,8 @@ pub(crate) struct Scheduler {
     global: RttEstimator,
     /// Probes in flight this lane may have now.
     pub(crate) limit: usize,
+    /// Jobs handed out and not yet completed: the probes in flight.
+    outstanding: usize,
     max_limit: usize,
     /// This lane's share of the scan, for its share of `--rate`.
     limit_share: f64,
@@ -303,6 +306,7 @@ impl Scheduler {
             hosts: HashMap::default(),
             global: RttEstimator::new(),
             limit,
+            outstanding: 0,
             max_limit: limit,
             limit_share: limit as f64 / s.concurrency.max(1) as f64,
             completions_since_raise: 0,
@@ -368,6 +372,7 @@ impl Scheduler {
             if let Some(h) = self.hosts.get(&job.slot.position) {
                 job.timeout = self.timeout_for(h, job.tries.silent);
             }
+            self.outstanding += 1;
             return Some(Next::Job(job));
         }
         {
@@ -395,6 +400,7 @@ impl Scheduler {
                 tries: Tries::default(),
                 timeout: self.timeout_for(host, 0),
             };
+            self.outstanding += 1;
             Some(Next::Job(job))
         }
     }
@@ -406,6 +412,7 @@ impl Scheduler {
         attempt: Attempt,
         now: Instant,
     ) -> Option<HostResult> {
+        self.outstanding = self.outstanding.saturating_sub(1);
         let host = self.hosts.get_mut(&job.slot.position)?;
         // A round-trip sample from anything that answered over the path; "the host is up" only
         // from the host itself (a router's ICMP says nothing about a machine behind it).
@@ -449,7 +456,13 @@ impl Scheduler {
             }
             policy::Next::WaitOut(pause) => {
                 let before = self.limit;
-                self.limit = (self.limit / 2).max(MIN_CONCURRENCY.min(self.max_limit));
+                // What was in flight is what fit (descriptors, ports): a floor above it would
+                // run into the limit again on every turn, and pause every time.
+                let fits = self.outstanding.max(1);
+                self.limit = (before / 2)
+                    .max(MIN_CONCURRENCY.min(self.max_limit))
+                    .min(fits)
+                    .min(before);
                 self.stats
                     .concurrency_limit
                     .fetch_sub(before - self.limit, Ordering::Relaxed);
