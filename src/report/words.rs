@@ -9,7 +9,7 @@
 use crate::sanitize::field;
 use msvsmon_probe_core::{
     Address, DebuggerHint, DiscoverySilence, Evidence, Finding, Greeting, Host, HostObservation,
-    Port, PortObservation, Reason, Release, ResponderKind, Status, Verdict,
+    Port, PortObservation, Reason, Release, ResolveError, ResponderKind, Status, Verdict,
 };
 
 /// What the network showed and what it means.
@@ -528,6 +528,8 @@ fn sentences(f: &Finding, obs: &HostObservation) -> (String, String) {
                 format!("'{host}' could not be resolved: {error}"),
                 if *mdns {
                     format!("'.local' names need multicast DNS (Bonjour, nss-mdns, or Windows 10+); check the name or use the machine's address instead of '{host}'")
+                } else if matches!(obs.resolution.error(), Some(ResolveError::NotOneHost { .. })) {
+                    format!("a hosts file or DNS record points '{host}' away (0.0.0.0 is how hosts files block names): correct that entry, or use the machine's address instead")
                 } else {
                     format!("check the spelling and the DNS suffix, or use the machine's address instead of '{host}'; Visual Studio needs the same name to resolve")
                 },

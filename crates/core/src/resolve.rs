@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::target::{Address, Host, Target};
+use crate::target::{check_destination, Address, Host, Target, TargetProblem};
 
 /// How long to wait for the system resolver before calling a name unresolvable.
 const SYSTEM_RESOLVE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -116,6 +116,9 @@ pub enum ResolveError {
     NotInHostsFile { name: String, path: PathBuf },
     /// The resolver failed in another way; its own words.
     Resolver { message: String },
+    /// Every address of the name is one no host has (`problem` says which and why), so nothing
+    /// was probed.
+    NotOneHost { problem: TargetProblem },
 }
 
 impl ResolveError {
@@ -127,6 +130,7 @@ impl ResolveError {
             ResolveError::Timeout { .. } => "timeout",
             ResolveError::NotInHostsFile { .. } => "not_in_hosts_file",
             ResolveError::Resolver { .. } => "resolver",
+            ResolveError::NotOneHost { .. } => "not_one_host",
         }
     }
 
@@ -163,6 +167,9 @@ impl fmt::Display for ResolveError {
                 write!(f, "'{name}' is not in {}", path.display())
             }
             ResolveError::Resolver { message } => f.write_str(message),
+            ResolveError::NotOneHost { problem } => {
+                write!(f, "the name stands for no host's address: {problem}")
+            }
         }
     }
 }
@@ -289,16 +296,11 @@ impl Resolver {
             Host::Name(n) => n.as_str(),
         };
         if let Some(file) = &self.hosts_file {
-            return match file
-                .lookup(name)
-                .and_then(|a| Addresses::new(a.iter().copied()))
-            {
-                Some(addresses) => Resolution::Found {
-                    source: AddressSource::HostsFile,
-                    addresses,
-                },
+            let source = AddressSource::HostsFile;
+            return match file.lookup(name) {
+                Some(found) => one_host(source, found.to_vec()),
                 None => Resolution::Failed {
-                    source: AddressSource::HostsFile,
+                    source,
                     error: ResolveError::NotInHostsFile {
                         name: name.to_string(),
                         path: file.path.clone(),
@@ -309,15 +311,7 @@ impl Resolver {
         let owned = name.to_string();
         let lookup = tokio::task::spawn_blocking(move || system_lookup(&owned));
         let error = match tokio::time::timeout(SYSTEM_RESOLVE_TIMEOUT, lookup).await {
-            Ok(Ok(Ok(found))) => match Addresses::new(found) {
-                Some(addresses) => {
-                    return Resolution::Found {
-                        source: AddressSource::System,
-                        addresses,
-                    }
-                }
-                None => ResolveError::NoAddress,
-            },
+            Ok(Ok(Ok(found))) => return one_host(AddressSource::System, found),
             Ok(Ok(Err(e))) => e,
             Ok(Err(join)) => ResolveError::Resolver {
                 message: join.to_string(),
@@ -330,6 +324,35 @@ impl Resolver {
             source: AddressSource::System,
             error,
         }
+    }
+}
+
+/// The addresses of a name that can be one host's. A name may stand for addresses no host has
+/// (`0.0.0.0 devbox` in a hosts file that blocks names, a multicast group in DNS): connecting to
+/// 0.0.0.0 reaches this machine, so probing them would report on the wrong machine. They are
+/// left out, and a name with nothing else fails with why.
+fn one_host(source: AddressSource, found: Vec<Address>) -> Resolution {
+    let mut refused = None;
+    let usable = found
+        .iter()
+        .copied()
+        .filter(|a| match check_destination(a) {
+            Ok(()) => true,
+            Err(problem) => {
+                refused.get_or_insert(problem);
+                false
+            }
+        });
+    match (Addresses::new(usable.collect::<Vec<_>>()), refused) {
+        (Some(addresses), _) => Resolution::Found { source, addresses },
+        (None, Some(problem)) => Resolution::Failed {
+            source,
+            error: ResolveError::NotOneHost { problem },
+        },
+        (None, None) => Resolution::Failed {
+            source,
+            error: ResolveError::NoAddress,
+        },
     }
 }
 
@@ -379,6 +402,31 @@ mod tests {
         assert!(e.to_string().contains("not-an-ip"), "{e}");
         let e = HostsFile::parse(Path::new("x"), "10.0.0.1\n").unwrap_err();
         assert!(e.to_string().contains("no name"), "{e}");
+    }
+
+    /// A name for 0.0.0.0 (how hosts files block names) would reach this machine; a group's
+    /// answers come from whoever is in it. Neither is probed as the named host.
+    #[tokio::test]
+    async fn addresses_no_host_has_are_not_the_name_s() {
+        let f = HostsFile::parse(
+            Path::new("h"),
+            "0.0.0.0 blocked\n224.0.0.251 group\n10.0.0.5 mixed\n0.0.0.0 mixed\n",
+        )
+        .unwrap();
+        let r = Resolver::from_hosts_file(f);
+        for name in ["blocked", "group"] {
+            let res = r.resolve(&parse_target(name).unwrap()).await;
+            assert!(res.addresses().is_empty(), "{name}: {res:?}");
+            let e = res.error().unwrap();
+            assert_eq!(e.kind(), "not_one_host", "{name}");
+            assert!(
+                e.to_string().starts_with("the name stands for no host"),
+                "{e}"
+            );
+        }
+        let mixed = r.resolve(&parse_target("mixed").unwrap()).await;
+        let ips: Vec<String> = mixed.addresses().iter().map(|a| a.to_string()).collect();
+        assert_eq!(ips, ["10.0.0.5"]);
     }
 
     #[tokio::test]
