@@ -2,6 +2,7 @@
 //! are combined. Everything that can be wrong with the input is found here, before any packet
 //! is sent; each problem is a [`ConfigError`] naming the value and what is accepted.
 
+use std::collections::hash_map::{Entry, HashMap};
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -85,6 +86,11 @@ impl Job {
             Job::Scan(c) | Job::WatchScan(c) if !c.reporting.quiet => {
                 c.clamped.iter().map(ToString::to_string).collect()
             }
+            Job::Probe(c) | Job::WatchTargets(c) if !c.reporting.quiet => c
+                .repeated
+                .iter()
+                .map(|(t, n)| format!("'{t}' is named {n} times; it is probed once"))
+                .collect(),
             _ => Vec::new(),
         }
     }
@@ -163,7 +169,10 @@ pub enum Mode {
 #[derive(Debug, Clone)]
 pub struct ProbeConfig {
     pub mode: Mode,
+    /// Each host once, in the order first named.
     pub targets: Vec<Target>,
+    /// Targets named more than once (as first written), with how often: probed once.
+    pub repeated: Vec<(String, usize)>,
     pub selection: Selection,
     pub engine: EngineSettings,
     pub greeting_wait: Duration,
@@ -303,6 +312,30 @@ impl std::fmt::Display for ConcurrencyClamped {
     }
 }
 
+/// Each target once, in the order first named, and those named more than once with their count.
+fn once_each(targets: Vec<Target>) -> (Vec<Target>, Vec<(String, usize)>) {
+    let mut first: HashMap<(String, Option<Port>), usize> = HashMap::new();
+    let mut counts: Vec<usize> = Vec::new();
+    let mut kept = Vec::new();
+    for t in targets {
+        match first.entry(t.key()) {
+            Entry::Occupied(e) => counts[*e.get()] += 1,
+            Entry::Vacant(e) => {
+                e.insert(kept.len());
+                counts.push(1);
+                kept.push(t);
+            }
+        }
+    }
+    let repeated = kept
+        .iter()
+        .zip(&counts)
+        .filter(|(_, n)| **n > 1)
+        .map(|(t, n)| (t.input.clone(), *n))
+        .collect();
+    (kept, repeated)
+}
+
 impl ProbeConfig {
     pub fn from_args(args: &ProbeArgs, fd_limit: Option<u64>) -> Result<Self, ConfigError> {
         if let (true, Some(t)) = (args.discover, args.targets.first()) {
@@ -319,11 +352,12 @@ impl ProbeConfig {
         if args.targets.is_empty() && !args.discover {
             return Err(ConfigError::NoTarget { scan: false });
         }
-        let targets = args
+        let parsed = args
             .targets
             .iter()
             .map(|t| parse_target(t).map_err(ConfigError::Target))
             .collect::<Result<Vec<_>, _>>()?;
+        let (targets, repeated) = once_each(parsed);
         let resolver = resolver_from(args)?;
         let selection = selection_from(args);
         let reporting = Reporting::from_args(args)?;
@@ -342,6 +376,7 @@ impl ProbeConfig {
         Ok(ProbeConfig {
             mode,
             targets,
+            repeated,
             selection,
             engine: EngineSettings::fixed(args.timeout, args.retries, concurrency_for(fd_limit)),
             greeting_wait: args.greeting_wait,

@@ -39,7 +39,7 @@ fn main() -> std::process::ExitCode {
         .map_err(AppError::Config)
         .and_then(|job| {
             for note in job.notes() {
-                let _ = writeln!(std::io::stderr(), "note: {note}");
+                let _ = writeln!(std::io::stderr(), "note: {}", sanitize::line(&note));
             }
             run(job)
         });

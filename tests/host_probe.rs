@@ -337,3 +337,57 @@ fn catalog_command_prints_table_and_json() {
         .unwrap();
     assert_eq!(azure["probed"], "with_azure_cloud_service_flag");
 }
+
+/// One host named many times (as typed, in another case, with a trailing dot) is probed once,
+/// reported once, and the user is told so: not 1,000 probes of the same machine.
+#[test]
+fn the_same_host_named_many_times_is_probed_once() {
+    let lo = Loopback::claim();
+    let listener = lo.listen(4026);
+    let ip = lo.ip.to_string();
+    let hosts = TempFile::with("hosts", &format!("{ip} devbox.test\n"));
+    let mut args = vec![
+        "--json".to_string(),
+        "--no-discovery".into(),
+        "--greeting-wait".into(),
+        "0".into(),
+        "--hosts-file".into(),
+        hosts.0.display().to_string(),
+        "-r".into(),
+        "2022".into(),
+    ];
+    for i in 0..1000 {
+        args.push(match i % 3 {
+            0 => "devbox.test".to_string(),
+            1 => "DEVBOX.test.".to_string(),
+            _ => "devbox.TEST".to_string(),
+        });
+    }
+    args.push(ip.clone());
+    args.push(ip.clone());
+    let out = bin().args(&args).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let inputs: Vec<&str> = doc["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["input"].as_str().unwrap())
+        .collect();
+    assert_eq!(inputs, ["devbox.test", ip.as_str()]);
+    assert_eq!(
+        stderr.lines().collect::<Vec<_>>(),
+        [
+            "note: 'devbox.test' is named 1000 times; it is probed once".to_string(),
+            format!("note: '{ip}' is named 2 times; it is probed once"),
+        ]
+    );
+    // Two targets, each connected to 4026 once.
+    listener.set_nonblocking(true).unwrap();
+    let mut accepted = 0;
+    while listener.accept().is_ok() {
+        accepted += 1;
+    }
+    assert_eq!(accepted, 2);
+}

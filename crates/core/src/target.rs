@@ -111,6 +111,17 @@ impl Target {
         ))
     }
 
+    /// Equal for targets that name the same host and port as far as a probe is concerned, so
+    /// that one named twice is probed once: names compare without case and without a trailing
+    /// dot (`DevBox.` is `devbox`), addresses by value and zone (`::1` is `0:0::1`).
+    pub fn key(&self) -> (String, Option<Port>) {
+        let host = match &self.host {
+            Host::Name(n) => n.trim_end_matches('.').to_ascii_lowercase(),
+            Host::Literal(a) => a.to_string(),
+        };
+        (host, self.port)
+    }
+
     /// True for Azure App Service hosts, whose debugger is reached on 4024 whatever the release.
     pub fn is_app_service(&self) -> bool {
         match &self.host {
