@@ -125,8 +125,11 @@ impl SweepRequest {
 }
 
 async fn prepare(req: &SweepRequest) -> Result<SweepPlan, SweepError> {
-    let (mut set, names, unresolved) = resolve_all(&req.targets, &req.resolver).await;
-    let (excl, _, excl_unresolved) = resolve_all(&req.excludes, &req.resolver).await;
+    // Side by side: a silent name server then costs one resolution deadline, not two.
+    let ((mut set, names, unresolved), (excl, _, excl_unresolved)) = futures::join!(
+        resolve_all(&req.targets, &req.resolver),
+        resolve_all(&req.excludes, &req.resolver)
+    );
     if let Some((name, why)) = excl_unresolved.first() {
         return Err(SweepError::ExcludeUnresolved {
             name: name.clone(),
