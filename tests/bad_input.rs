@@ -264,7 +264,7 @@ fn multicast_broadcast_and_this_network_are_not_hosts() {
         not_a_host(&["--scan", "HOST", bad], what);
     }
     // A range that holds nothing else is refused; one that only overlaps them leaves them out
-    // (unit tests in target_set.rs).
+    // (unit tests in crates/core/src/target_set/tests.rs).
     not_a_host(
         &["HOST", "224.0.0.0/24"],
         "invalid target '224.0.0.0/24': it holds only multicast addresses",
