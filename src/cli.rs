@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use msvsmon_probe_core::{Port, Release, Shard};
 
 use crate::error::ValueError;
+use crate::vantage::Vantage;
 
 const EXAMPLES: &str = "\
 Examples, one host (when Attach to Process fails):
@@ -204,6 +205,14 @@ pub struct ProbeArgs {
     #[arg(long, help_heading = "Output and monitoring")]
     pub fail_if_open: bool,
 
+    /// Name where this run looks from, in every result [default: this machine's host name]
+    ///
+    /// Recorded in the JSON document, every NDJSON line and as a Prometheus label: a firewall's
+    /// answer depends on the source network, so results from several sites stay apart when
+    /// merged.
+    #[arg(long, value_name = "NAME", value_parser = parse_vantage, help_heading = "Output and monitoring")]
+    pub vantage: Option<Vantage>,
+
     /// Probe the targets again every INTERVAL (1s or more: 30s, 5m), forever: one NDJSON event
     /// line per change (port state, verdict, addresses, discovery) and a heartbeat per interval.
     /// Stops cleanly on Ctrl-C or SIGTERM.
@@ -329,6 +338,10 @@ fn parse_release(s: &str) -> Result<&'static Release, ValueError> {
         value: s.to_string(),
         accepted: Release::keys(),
     })
+}
+
+fn parse_vantage(s: &str) -> Result<Vantage, ValueError> {
+    Vantage::parse(s)
 }
 
 fn parse_shard(s: &str) -> Result<Shard, ValueError> {

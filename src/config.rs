@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use crate::cli::{Cli, Command, CompletionsArgs, Format, ListenArgs, ManArgs, ProbeArgs};
 use crate::error::ConfigError;
+use crate::vantage::Vantage;
 use msvsmon_probe_core::{
     discover_interfaces, interfaces, is_set_syntax, parse_exclusion, parse_spec, parse_target,
     raise_fd_limit, Claim, DiscoverySettings, EngineSettings, HostProbe, HostsFile, Interface,
@@ -119,6 +120,8 @@ pub struct Reporting {
     pub quiet: bool,
     /// `--fail-if-open`: an open debugger port is the failure.
     pub audit: bool,
+    /// `--vantage`, or this machine's host name.
+    pub vantage: Vantage,
 }
 
 impl Reporting {
@@ -139,6 +142,7 @@ impl Reporting {
             file: args.output.clone(),
             quiet: args.quiet,
             audit: args.fail_if_open,
+            vantage: args.vantage.clone().unwrap_or_else(Vantage::this_machine),
         })
     }
 

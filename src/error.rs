@@ -43,6 +43,9 @@ pub enum ValueError {
     BindAddress {
         value: String,
     },
+    Vantage {
+        value: String,
+    },
 }
 
 impl fmt::Display for ValueError {
@@ -72,6 +75,12 @@ impl fmt::Display for ValueError {
             ValueError::BindAddress { value } => write!(
                 f,
                 "'{value}' is not an IP address to listen on; expected one such as 0.0.0.0, ::, 127.0.0.1 or 10.0.0.5"
+            ),
+            ValueError::Vantage { value } => write!(
+                f,
+                "invalid vantage '{}'; expected 1 to {} ASCII letters, digits and - _ . : @ /",
+                crate::sanitize::field(value),
+                crate::vantage::MAX_LEN
             ),
         }
     }

@@ -9,6 +9,7 @@ mod exit_code;
 mod output;
 mod report;
 mod sanitize;
+mod vantage;
 
 use std::io::Write;
 

@@ -22,6 +22,8 @@ const FAST: &[&str] = &[
     "--greeting-wait",
     "100ms",
     "--no-discovery",
+    "--vantage",
+    "lab",
 ];
 
 fn args<'a>(extra: &[&'a str]) -> Vec<&'a str> {
@@ -118,7 +120,7 @@ fn prometheus_output_passes_promtool_and_says_what_the_ports_say() {
     let text = String::from_utf8(out.stdout).unwrap();
     promtool_accepts(&text);
     let port = |p: &str, rest: &str| {
-        format!("msvsmon_probe_port_state{{target=\"{ip}\",address=\"{ip}\",port=\"{p}\",{rest}")
+        format!("msvsmon_probe_port_state{{vantage=\"lab\",target=\"{ip}\",address=\"{ip}\",port=\"{p}\",{rest}")
     };
     assert_eq!(
         metric(
@@ -152,17 +154,17 @@ fn prometheus_output_passes_promtool_and_says_what_the_ports_say() {
     assert_eq!(
         metric(
             &text,
-            &format!("msvsmon_probe_target_reachable{{target=\"{ip}\"}}")
+            &format!("msvsmon_probe_target_reachable{{vantage=\"lab\",target=\"{ip}\"}}")
         ),
         Some("1")
     );
     assert!(metric(
         &text,
-        &format!("msvsmon_probe_last_success_timestamp_seconds{{target=\"{ip}\"}}")
+        &format!("msvsmon_probe_last_success_timestamp_seconds{{vantage=\"lab\",target=\"{ip}\"}}")
     )
     .is_some());
     assert!(
-        metric(&text, &format!("msvsmon_probe_port_connect_seconds{{target=\"{ip}\",address=\"{ip}\",port=\"4024\"")).is_none(),
+        metric(&text, &format!("msvsmon_probe_port_connect_seconds{{vantage=\"lab\",target=\"{ip}\",address=\"{ip}\",port=\"4024\"")).is_none(),
         "a port that never answered has no connect time"
     );
 }
@@ -318,7 +320,7 @@ fn watch_reports_changes_heartbeats_and_a_state_file_then_stops_cleanly() {
     assert_eq!(
         metric(
             &text,
-            &format!("msvsmon_probe_port_up{{target=\"{ip}\",address=\"{ip}\",port=\"4026\"")
+            &format!("msvsmon_probe_port_up{{vantage=\"lab\",target=\"{ip}\",address=\"{ip}\",port=\"4026\"")
         ),
         Some("1"),
         "{text}"
@@ -450,6 +452,8 @@ fn watch_over_a_scan_reports_debuggers_that_come_and_go() {
             "2022",
             "--timeout",
             "300ms",
+            "--vantage",
+            "lab",
             "--format",
             "prometheus",
             "-o",
@@ -496,7 +500,7 @@ fn watch_over_a_scan_reports_debuggers_that_come_and_go() {
     assert_eq!(
         metric(
             &text,
-            &format!("msvsmon_probe_target_reachable{{target=\"{ip}\"")
+            &format!("msvsmon_probe_target_reachable{{vantage=\"lab\",target=\"{ip}\"")
         ),
         Some("0"),
         "{text}"

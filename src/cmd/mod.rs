@@ -46,5 +46,6 @@ pub fn run_info(config: &ProbeConfig, started_at: SystemTime, start: Instant) ->
         settings: config.engine,
         greeting_wait: config.greeting_wait,
         discovery: config.discovery,
+        vantage: config.reporting.vantage.clone(),
     }
 }

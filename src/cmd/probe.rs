@@ -76,7 +76,13 @@ pub fn run(config: ProbeConfig) -> Result<ExitCode, AppError> {
             writeln!(w)
         }
         Output::Prometheus => w.write_all(
-            report::prometheus::render(&hosts, SystemTime::now(), &Default::default()).as_bytes(),
+            report::prometheus::render(
+                &hosts,
+                SystemTime::now(),
+                &Default::default(),
+                run.vantage.as_str(),
+            )
+            .as_bytes(),
         ),
     })?;
     out.finish()?;

@@ -15,6 +15,7 @@ use crate::output::Output;
 use crate::report::progress::Progress;
 use crate::report::sweep::{self as out, ScanFacts};
 use crate::report::{json, prometheus};
+use crate::vantage::Vantage;
 use msvsmon_probe_core::{
     diagnose, probe_host, shutdown_signal, Diagnosis, HostObservation, Triage,
 };
@@ -44,6 +45,7 @@ async fn scan(config: ScanConfig) -> Result<ExitCode, AppError> {
         }
     };
     let format = config.reporting.format;
+    let vantage = &config.reporting.vantage;
     let mut output = report_output(&config.reporting)?;
 
     let mut run = config
@@ -73,7 +75,7 @@ async fn scan(config: ScanConfig) -> Result<ExitCode, AppError> {
     loop {
         tokio::select! {
             Some((obs, d)) = pending.next(), if !pending.is_empty() => {
-                if let Err(e) = report_host(format, &mut output, &progress, &obs, &d, &mut kept) {
+                if let Err(e) = report_host(format, &mut output, &progress, &obs, &d, &mut kept, vantage) {
                     failure = Some(e);
                     run.cancel();
                 }
@@ -96,7 +98,7 @@ async fn scan(config: ScanConfig) -> Result<ExitCode, AppError> {
                         continue;
                     }
                     let d = diagnose(&obs);
-                    if let Err(e) = report_host(format, &mut output, &progress, &obs, &d, &mut kept) {
+                    if let Err(e) = report_host(format, &mut output, &progress, &obs, &d, &mut kept, vantage) {
                         failure = Some(e);
                     }
                     if output.is_closed() || failure.is_some() {
@@ -111,7 +113,9 @@ async fn scan(config: ScanConfig) -> Result<ExitCode, AppError> {
     // The engine is done; finish the discovery probes still running.
     while let Some((obs, d)) = pending.next().await {
         if failure.is_none() {
-            if let Err(e) = report_host(format, &mut output, &progress, &obs, &d, &mut kept) {
+            if let Err(e) =
+                report_host(format, &mut output, &progress, &obs, &d, &mut kept, vantage)
+            {
                 failure = Some(e);
             }
         }
@@ -139,13 +143,20 @@ async fn scan(config: ScanConfig) -> Result<ExitCode, AppError> {
         unresolved: plan.unresolved.clone(),
         interrupted,
         exit_code: code.code(),
+        vantage: config.reporting.vantage.clone(),
     };
     output.write(|w| match format {
         Format::Ndjson => out::write_summary_line(w, &facts),
         Format::Json => out::write_document(w, &facts, std::mem::take(&mut kept.json)),
         Format::Human => out::write_summary_human(w, &facts),
         Format::Prometheus => w.write_all(
-            prometheus::render(&kept.metrics, SystemTime::now(), &Default::default()).as_bytes(),
+            prometheus::render(
+                &kept.metrics,
+                SystemTime::now(),
+                &Default::default(),
+                config.reporting.vantage.as_str(),
+            )
+            .as_bytes(),
         ),
     })?;
     // Even an interrupted scan's file is complete up to where it stopped: commit it.
@@ -161,9 +172,10 @@ fn report_host(
     obs: &HostObservation,
     d: &Diagnosis,
     kept: &mut Kept,
+    vantage: &Vantage,
 ) -> Result<(), crate::error::OutputError> {
     match format {
-        Format::Ndjson => output.write(|w| out::write_host_line(w, obs, d)),
+        Format::Ndjson => output.write(|w| out::write_host_line(w, obs, d, vantage)),
         Format::Json => {
             kept.json.push(json::target(obs, d));
             Ok(())

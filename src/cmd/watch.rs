@@ -66,7 +66,8 @@ impl<'a> Watch<'a> {
         }
         for e in self.state.update(obs, d, at) {
             self.events += 1;
-            self.lines.json_line(&report::events::line(&e))?;
+            self.lines
+                .json_line(&report::events::line(&e, self.reporting.vantage.as_str()))?;
         }
         Ok(())
     }
@@ -89,7 +90,10 @@ impl<'a> Watch<'a> {
             self.events,
             SystemTime::now(),
         );
-        self.lines.json_line(&report::events::heartbeat(&hb))
+        self.lines.json_line(&report::events::heartbeat(
+            &hb,
+            self.reporting.vantage.as_str(),
+        ))
     }
 
     /// Nobody reads standard output and there is no state file to keep: nothing to serve, and
@@ -112,9 +116,13 @@ impl<'a> Watch<'a> {
             return Ok(());
         };
         let content = match self.reporting.format {
-            Format::Prometheus => {
-                prometheus::render(hosts, SystemTime::now(), &self.last_success).into_bytes()
-            }
+            Format::Prometheus => prometheus::render(
+                hosts,
+                SystemTime::now(),
+                &self.last_success,
+                run.vantage.as_str(),
+            )
+            .into_bytes(),
             Format::Json => {
                 let code =
                     ExitCode::for_targets(hosts.iter().map(|(o, _)| o), self.reporting.audit);
@@ -257,6 +265,7 @@ async fn sweep_rounds(config: ScanConfig) -> Result<ExitCode, AppError> {
             settings: config.settings,
             greeting_wait: config.greeting_wait,
             discovery: config.discovery,
+            vantage: config.reporting.vantage.clone(),
         };
         // A cut-short round still writes what it saw, then the last heartbeat.
         let hosts: Vec<(HostObservation, Diagnosis)> = followed.values().cloned().collect();

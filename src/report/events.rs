@@ -16,6 +16,8 @@ pub struct EventLine<'a> {
     kind_of_line: &'static str,
     /// RFC 3339, UTC, when the probe that saw the change finished.
     time: String,
+    /// Where the change was seen from (`--vantage`).
+    vantage: &'a str,
     target: &'a str,
     /// This target's probe round (1 for the first).
     round: u64,
@@ -55,10 +57,11 @@ enum ChangeLine<'a> {
 }
 
 /// The line of one event.
-pub fn line(e: &WatchEvent) -> EventLine<'_> {
+pub fn line<'a>(e: &'a WatchEvent, vantage: &'a str) -> EventLine<'a> {
     EventLine {
         kind_of_line: "event",
         time: rfc3339(e.at),
+        vantage,
         target: &e.target,
         round: e.round,
         change: match &e.change {
@@ -98,10 +101,11 @@ fn rfc3339(t: SystemTime) -> String {
 
 /// The heartbeat line.
 #[derive(Debug, Serialize)]
-pub struct HeartbeatLine {
+pub struct HeartbeatLine<'a> {
     #[serde(rename = "type")]
     kind_of_line: &'static str,
     time: String,
+    vantage: &'a str,
     /// Heartbeats so far, this one included.
     round: u64,
     interval_ms: f64,
@@ -118,10 +122,11 @@ pub struct HeartbeatLine {
 }
 
 /// The line of one heartbeat.
-pub fn heartbeat(h: &Heartbeat) -> HeartbeatLine {
+pub fn heartbeat<'a>(h: &Heartbeat, vantage: &'a str) -> HeartbeatLine<'a> {
     HeartbeatLine {
         kind_of_line: "heartbeat",
         time: rfc3339(h.at),
+        vantage,
         round: h.round,
         interval_ms: h.interval_ms,
         targets: h.targets,
@@ -162,7 +167,7 @@ mod tests {
         state
             .update(o, &diagnose(o), SystemTime::UNIX_EPOCH)
             .iter()
-            .map(|e| serde_json::to_string(&line(e)).unwrap())
+            .map(|e| serde_json::to_string(&line(e, "lab")).unwrap())
             .collect()
     }
 
@@ -173,24 +178,24 @@ mod tests {
         let first = lines(&mut w, &obs(&["10.0.0.5"], false));
         assert_eq!(
             first[0],
-            r#"{"type":"event","time":"1970-01-01T00:00:00.000Z","target":"devbox","round":1,"kind":"port","address":"10.0.0.5","port":4025,"label":"VS 2019, 2022 or 2026 · WoW64","old":null,"new":"closed","reason":"conn-refused"}"#
+            r#"{"type":"event","time":"1970-01-01T00:00:00.000Z","vantage":"lab","target":"devbox","round":1,"kind":"port","address":"10.0.0.5","port":4025,"label":"VS 2019, 2022 or 2026 · WoW64","old":null,"new":"closed","reason":"conn-refused"}"#
         );
         assert_eq!(
             first.last().unwrap(),
-            r#"{"type":"event","time":"1970-01-01T00:00:00.000Z","target":"devbox","round":1,"kind":"verdict","old":null,"new":"not_reachable","summary":"no remote debugger port answers on devbox"}"#
+            r#"{"type":"event","time":"1970-01-01T00:00:00.000Z","vantage":"lab","target":"devbox","round":1,"kind":"verdict","old":null,"new":"not_reachable","summary":"no remote debugger port answers on devbox"}"#
         );
         let up = lines(&mut w, &obs(&["10.0.0.6"], true));
         assert_eq!(
             up[0],
-            r#"{"type":"event","time":"1970-01-01T00:00:00.000Z","target":"devbox","round":2,"kind":"addresses","old":["10.0.0.5"],"new":["10.0.0.6"]}"#
+            r#"{"type":"event","time":"1970-01-01T00:00:00.000Z","vantage":"lab","target":"devbox","round":2,"kind":"addresses","old":["10.0.0.5"],"new":["10.0.0.6"]}"#
         );
         assert!(
-            up.contains(&r#"{"type":"event","time":"1970-01-01T00:00:00.000Z","target":"devbox","round":2,"kind":"port","address":"10.0.0.5","port":4026,"label":"","old":"closed","new":null,"reason":null}"#.to_string()),
+            up.contains(&r#"{"type":"event","time":"1970-01-01T00:00:00.000Z","vantage":"lab","target":"devbox","round":2,"kind":"port","address":"10.0.0.5","port":4026,"label":"","old":"closed","new":null,"reason":null}"#.to_string()),
             "{up:#?}"
         );
         assert_eq!(
             up.last().unwrap(),
-            r#"{"type":"event","time":"1970-01-01T00:00:00.000Z","target":"devbox","round":2,"kind":"verdict","old":"not_reachable","new":"reachable","summary":"VS 2022 or 2026 remote debugger reachable at 10.0.0.6:4026"}"#
+            r#"{"type":"event","time":"1970-01-01T00:00:00.000Z","vantage":"lab","target":"devbox","round":2,"kind":"verdict","old":"not_reachable","new":"reachable","summary":"VS 2022 or 2026 remote debugger reachable at 10.0.0.6:4026"}"#
         );
     }
 }

@@ -18,6 +18,8 @@ pub const SCHEMA_VERSION: u32 = 1;
 pub struct Document {
     pub schema_version: u32,
     pub tool: Tool,
+    /// Where the run looked from (`--vantage`, default this machine's host name).
+    pub vantage: String,
     /// RFC 3339, UTC.
     pub started_at: String,
     pub elapsed_ms: f64,
@@ -473,6 +475,7 @@ pub fn document(
             name: env!("CARGO_PKG_NAME"),
             version: env!("CARGO_PKG_VERSION"),
         },
+        vantage: run.vantage.to_string(),
         started_at: humantime::format_rfc3339_millis(run.started_at).to_string(),
         elapsed_ms: ms(run.elapsed),
         settings: SettingsJson {

@@ -17,8 +17,10 @@ use std::time::{Duration, SystemTime};
 
 use msvsmon_probe_core::{DiscoverySettings, EngineSettings};
 
+use crate::vantage::Vantage;
+
 /// Facts about the run as a whole, for headers and footers.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct RunInfo {
     pub started_at: SystemTime,
     pub elapsed: Duration,
@@ -26,4 +28,6 @@ pub struct RunInfo {
     pub greeting_wait: Duration,
     /// The WS-Discovery settings; `None` with `--no-discovery`.
     pub discovery: Option<DiscoverySettings>,
+    /// Where the run looked from (`--vantage`).
+    pub vantage: Vantage,
 }

@@ -47,6 +47,8 @@ fn labels(pairs: &[(&str, &str)]) -> String {
 /// Collects samples per metric family so each family is written once, HELP and TYPE first.
 #[derive(Default)]
 struct Families {
+    /// `vantage="NAME"`, first in every sample's labels: series from several sites never clash.
+    vantage: String,
     order: Vec<&'static str>,
     help: BTreeMap<&'static str, &'static str>,
     samples: BTreeMap<&'static str, Vec<String>>,
@@ -62,6 +64,10 @@ impl Families {
     }
 
     fn sample(&mut self, name: &'static str, labels: String, value: f64) {
+        let labels = match labels.strip_prefix('{') {
+            Some(rest) => format!("{{{},{rest}", self.vantage),
+            None => format!("{{{}}}", self.vantage),
+        };
         let v = if value.fract() == 0.0 && value.abs() < 1e15 {
             format!("{}", value as i64)
         } else {
@@ -103,8 +109,12 @@ pub fn render(
     hosts: &[(HostObservation, Diagnosis)],
     now: SystemTime,
     last_success: &LastSuccess,
+    vantage: &str,
 ) -> String {
-    let mut f = Families::default();
+    let mut f = Families {
+        vantage: format!("vantage=\"{}\"", escape(vantage)),
+        ..Families::default()
+    };
     f.family(
         "msvsmon_probe_target_resolved",
         "1 if the target's name resolved to at least one address.",
@@ -252,12 +262,12 @@ mod tests {
 
     #[test]
     fn every_family_has_help_and_type_before_its_samples() {
-        let text = render(&[], SystemTime::UNIX_EPOCH, &LastSuccess::new());
+        let text = render(&[], SystemTime::UNIX_EPOCH, &LastSuccess::new(), "lab");
         let lines: Vec<&str> = text.lines().collect();
         assert!(lines[0].starts_with("# HELP msvsmon_probe_"));
         assert!(lines[1].ends_with(" gauge"));
         assert!(
-            text.ends_with("msvsmon_probe_probe_timestamp_seconds 0\n"),
+            text.ends_with("msvsmon_probe_probe_timestamp_seconds{vantage=\"lab\"} 0\n"),
             "{text}"
         );
     }

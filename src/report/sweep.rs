@@ -8,6 +8,7 @@ use anstyle::{AnsiColor, Style};
 use serde::Serialize;
 
 use super::json::{self, TargetJson, Tool, SCHEMA_VERSION};
+use crate::vantage::Vantage;
 use msvsmon_probe_core::{
     Diagnosis, EngineSettings, HostObservation, ResolveError, ScanOutcome, Tally,
 };
@@ -24,12 +25,15 @@ pub struct ScanFacts {
     pub unresolved: Vec<(String, ResolveError)>,
     pub interrupted: bool,
     pub exit_code: u8,
+    /// Where the scan looked from (`--vantage`).
+    pub vantage: Vantage,
 }
 
 #[derive(Serialize)]
-struct HostLine {
+struct HostLine<'a> {
     #[serde(rename = "type")]
     kind: &'static str,
+    vantage: &'a str,
     #[serde(flatten)]
     target: TargetJson,
 }
@@ -71,6 +75,7 @@ pub struct ScanSummaryJson {
     pub kind: &'static str,
     pub schema_version: u32,
     pub tool: Tool,
+    pub vantage: String,
     pub started_at: String,
     pub elapsed_ms: f64,
     pub settings: ScanSettingsJson,
@@ -107,6 +112,7 @@ pub fn summary(run: &ScanFacts) -> ScanSummaryJson {
             name: env!("CARGO_PKG_NAME"),
             version: env!("CARGO_PKG_VERSION"),
         },
+        vantage: run.vantage.to_string(),
         started_at: humantime::format_rfc3339_millis(run.started_at).to_string(),
         elapsed_ms: json::ms(run.elapsed),
         settings: ScanSettingsJson {
@@ -158,9 +164,15 @@ pub fn summary(run: &ScanFacts) -> ScanSummaryJson {
 }
 
 /// One NDJSON line for a host.
-pub fn write_host_line(w: &mut dyn Write, obs: &HostObservation, d: &Diagnosis) -> io::Result<()> {
+pub fn write_host_line(
+    w: &mut dyn Write,
+    obs: &HostObservation,
+    d: &Diagnosis,
+    vantage: &Vantage,
+) -> io::Result<()> {
     let line = HostLine {
         kind: "host",
+        vantage: vantage.as_str(),
         target: json::target(obs, d),
     };
     serde_json::to_writer(&mut *w, &line)?;
@@ -177,6 +189,7 @@ pub fn write_summary_line(w: &mut dyn Write, run: &ScanFacts) -> io::Result<()> 
 struct ScanDocument {
     schema_version: u32,
     tool: Tool,
+    vantage: String,
     started_at: String,
     elapsed_ms: f64,
     settings: ScanSettingsJson,
@@ -197,6 +210,7 @@ pub fn write_document(
             name: env!("CARGO_PKG_NAME"),
             version: env!("CARGO_PKG_VERSION"),
         },
+        vantage: summary.vantage.clone(),
         started_at: summary.started_at.clone(),
         elapsed_ms: summary.elapsed_ms,
         settings: summary_settings(&summary),

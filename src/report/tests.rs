@@ -79,6 +79,7 @@ fn run_info(discovery: bool) -> RunInfo {
         settings: EngineSettings::fixed(Duration::from_secs(1), 1, 64),
         greeting_wait: Duration::from_millis(300),
         discovery: discovery.then(DiscoverySettings::default),
+        vantage: crate::vantage::Vantage::parse("lab").unwrap(),
     }
 }
 
