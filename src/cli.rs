@@ -84,6 +84,39 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Print the man page (roff), or write one page per command to a directory with --dir.
     Man(ManArgs),
+    /// Combine the NDJSON files of a scan's shards or runs into one answer
+    ///
+    /// Every host once, one summary, in any output format. Files from different scans (another
+    /// fingerprint: targets, exclusions, ports, seed or number of shards) are refused.
+    Merge(MergeArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct MergeArgs {
+    /// NDJSON written by `--ndjson` scans (`-` for standard input); one file may hold several
+    /// runs, as GNU parallel writes them.
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
+
+    /// Output format [default: human]
+    #[arg(long, value_enum, conflicts_with_all = ["json", "ndjson"])]
+    pub format: Option<Format>,
+
+    /// The combined scan as one JSON document (same as --format json).
+    #[arg(long, conflicts_with = "ndjson")]
+    pub json: bool,
+
+    /// Host lines, then one summary line (same as --format ndjson).
+    #[arg(long)]
+    pub ndjson: bool,
+
+    /// Write the report to FILE (atomically) instead of standard output.
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Audit mode: exit 1 when a debugger port is open, 0 when none is.
+    #[arg(long)]
+    pub fail_if_open: bool,
 }
 
 #[derive(Debug, Clone, Args)]

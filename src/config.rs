@@ -7,7 +7,9 @@ use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::cli::{Cli, Command, CompletionsArgs, Format, ListenArgs, ManArgs, ProbeArgs};
+use crate::cli::{
+    Cli, Command, CompletionsArgs, Format, ListenArgs, ManArgs, MergeArgs, ProbeArgs,
+};
 use crate::error::ConfigError;
 use crate::vantage::Vantage;
 use msvsmon_probe_core::{
@@ -36,6 +38,38 @@ pub enum Job {
     Scan(ScanConfig),
     /// Scan again every interval.
     WatchScan(ScanConfig),
+    /// Combine earlier scans' NDJSON.
+    Merge(MergeConfig),
+}
+
+/// `merge`: the files to read, and where the combined report goes.
+#[derive(Debug)]
+pub struct MergeConfig {
+    pub files: Vec<PathBuf>,
+    pub format: Output,
+    /// `-o FILE`, checked before anything is read.
+    pub file: Option<PathBuf>,
+    pub audit: bool,
+}
+
+impl MergeConfig {
+    fn from_args(a: &MergeArgs) -> Result<MergeConfig, ConfigError> {
+        let format = match (a.format, a.json, a.ndjson) {
+            (Some(Format::Json), ..) | (None, true, _) => Output::Json,
+            (Some(Format::Ndjson), ..) | (None, _, true) => Output::Ndjson,
+            (Some(Format::Prometheus), ..) => Output::Prometheus,
+            (Some(Format::Human), ..) | (None, false, false) => Output::Human,
+        };
+        if let Some(path) = &a.output {
+            crate::output::check_writable(path).map_err(ConfigError::Output)?;
+        }
+        Ok(MergeConfig {
+            files: a.files.clone(),
+            format,
+            file: a.output.clone(),
+            audit: a.fail_if_open,
+        })
+    }
 }
 
 impl Job {
@@ -48,6 +82,7 @@ impl Job {
             Some(Command::Catalog(a)) => Job::Catalog { json: a.json },
             Some(Command::Completions(a)) => Job::Completions(a.clone()),
             Some(Command::Man(a)) => Job::Man(a.clone()),
+            Some(Command::Merge(a)) => Job::Merge(MergeConfig::from_args(a)?),
             Some(Command::Listen(a)) => Job::Listen(ListenConfig::from_args(a)),
             None => {
                 let args = &cli.probe;
@@ -503,14 +538,12 @@ impl ScanConfig {
 /// FNV-1a over the command's targets and ports: the default seed, identical on every machine
 /// that runs the same command (so shards agree without being told a seed).
 fn default_seed(parts: &[String]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut h = msvsmon_probe_core::Fnv64::default();
     for p in parts {
-        for b in p.bytes().chain(std::iter::once(0)) {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
+        h.write(p.as_bytes());
+        h.write(&[0]);
     }
-    h
+    h.finish()
 }
 
 /// The name a target list is called in messages.

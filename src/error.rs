@@ -310,6 +310,8 @@ pub enum AppError {
     Sweep(SweepError),
     Listen(ListenError),
     Output(OutputError),
+    /// `merge`: input that cannot be combined (exit 2).
+    Merge(crate::merge::MergeError),
     /// This machine could not run the tool at all (no runtime: out of descriptors or threads).
     Start(io::Error),
 }
@@ -335,6 +337,7 @@ impl fmt::Display for AppError {
             AppError::Sweep(e) => e.fmt(f),
             AppError::Listen(e) => e.fmt(f),
             AppError::Output(e) => e.fmt(f),
+            AppError::Merge(e) => e.fmt(f),
             AppError::Start(e) => write!(
                 f,
                 "cannot start: {e}; raise the open-file limit (ulimit -n) and run again"

@@ -6,6 +6,7 @@ mod cmd;
 mod config;
 mod error;
 mod exit_code;
+mod merge;
 mod output;
 mod report;
 mod sanitize;
@@ -68,6 +69,7 @@ fn run(job: Job) -> Result<ExitCode, AppError> {
         Job::WatchTargets(c) => cmd::watch::targets(c),
         Job::Scan(c) => cmd::scan::run(c),
         Job::WatchScan(c) => cmd::watch::sweep(c),
+        Job::Merge(c) => cmd::merge::run(c),
     }
 }
 

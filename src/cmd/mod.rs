@@ -4,6 +4,7 @@
 
 pub mod catalog;
 pub mod listen;
+pub mod merge;
 pub mod probe;
 pub mod scan;
 pub mod watch;

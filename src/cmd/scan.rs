@@ -140,10 +140,16 @@ async fn scan(config: ScanConfig) -> Result<ExitCode, AppError> {
         outcome,
         tally,
         excluded: plan.excluded,
-        unresolved: plan.unresolved.clone(),
+        unresolved: plan
+            .unresolved
+            .iter()
+            .map(|(n, e)| out::unresolved(n, e))
+            .collect(),
         interrupted,
         exit_code: code.code(),
         vantage: config.reporting.vantage.clone(),
+        scan: plan.fingerprint(config.settings.seed, config.settings.shard.count),
+        merged: None,
     };
     output.write(|w| match format {
         Format::Ndjson => out::write_summary_line(w, &facts),

@@ -12,7 +12,7 @@ use std::time::SystemTime;
 
 use msvsmon_probe_core::{Diagnosis, HostObservation, PortState, Status};
 
-const STATES: [PortState; 7] = [
+pub(crate) const STATES: [PortState; 7] = [
     PortState::Open,
     PortState::Closed,
     PortState::Filtered,
@@ -47,8 +47,6 @@ fn labels(pairs: &[(&str, &str)]) -> String {
 /// Collects samples per metric family so each family is written once, HELP and TYPE first.
 #[derive(Default)]
 struct Families {
-    /// `vantage="NAME"`, first in every sample's labels: series from several sites never clash.
-    vantage: String,
     order: Vec<&'static str>,
     help: BTreeMap<&'static str, &'static str>,
     samples: BTreeMap<&'static str, Vec<String>>,
@@ -64,10 +62,6 @@ impl Families {
     }
 
     fn sample(&mut self, name: &'static str, labels: String, value: f64) {
-        let labels = match labels.strip_prefix('{') {
-            Some(rest) => format!("{{{},{rest}", self.vantage),
-            None => format!("{{{}}}", self.vantage),
-        };
         let v = if value.fract() == 0.0 && value.abs() < 1e15 {
             format!("{}", value as i64)
         } else {
@@ -103,18 +97,105 @@ fn unix_seconds(t: SystemTime) -> f64 {
         .unwrap_or(0.0)
 }
 
-/// Renders the metrics for `hosts`, probed at `now`. `last_success` carries the last time each
-/// target was reachable across runs (watch mode); a target reachable now counts as `now`.
+/// What the metrics say about one target, whatever it was read from: a probe's observation or
+/// a host line of an earlier run's NDJSON (`merge`). One renderer for both, so the two can never
+/// disagree on a metric.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TargetMetrics {
+    pub target: String,
+    /// Where the target was seen from (`--vantage`).
+    pub vantage: String,
+    pub resolved: bool,
+    pub reachable: bool,
+    pub duration_s: f64,
+    pub ports: Vec<PortMetrics>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PortMetrics {
+    pub address: String,
+    pub port: u16,
+    /// Release keys using the port, `2022,2026`, or `custom`.
+    pub release: String,
+    /// Roles, `main`, `wow64,wow64_service`, or `custom`.
+    pub role: String,
+    /// Accepts, and nothing contradicts the debugger.
+    pub up: bool,
+    pub state: PortState,
+    pub connect_s: Option<f64>,
+}
+
+/// Comma-joined, or `custom` when the port is in no release (a `-p` port).
+pub(crate) fn joined_or_custom(mut v: Vec<&str>, sort: bool) -> String {
+    if sort {
+        v.sort_unstable();
+    }
+    v.dedup();
+    if v.is_empty() {
+        "custom".to_string()
+    } else {
+        v.join(",")
+    }
+}
+
+impl TargetMetrics {
+    /// From a probe's observation and diagnosis.
+    pub fn observed(obs: &HostObservation, d: &Diagnosis, vantage: &str) -> TargetMetrics {
+        let ports = obs
+            .addresses
+            .iter()
+            .flat_map(|a| a.ports.iter().map(move |p| (a, p)))
+            .map(|(a, p)| PortMetrics {
+                address: a.address.to_string(),
+                port: p.planned.port.0,
+                release: joined_or_custom(
+                    p.planned.claims.iter().map(|c| c.release.key).collect(),
+                    false,
+                ),
+                role: joined_or_custom(
+                    p.planned.claims.iter().map(|c| c.role.as_str()).collect(),
+                    true,
+                ),
+                up: p.result.is_debugger_candidate(),
+                state: p.result.state,
+                connect_s: p.result.rtt.map(|r| r.as_secs_f64()),
+            })
+            .collect();
+        TargetMetrics {
+            target: obs.target.input.clone(),
+            vantage: vantage.to_string(),
+            resolved: !obs.addresses.is_empty(),
+            reachable: d.verdict.status == Status::Reachable,
+            duration_s: obs.elapsed.as_secs_f64(),
+            ports,
+        }
+    }
+}
+
+/// Renders the metrics for `hosts`, probed at `now`, seen from `vantage`. `last_success`
+/// carries the last time each target was reachable across runs (watch mode); a target
+/// reachable now counts as `now`.
 pub fn render(
     hosts: &[(HostObservation, Diagnosis)],
     now: SystemTime,
     last_success: &LastSuccess,
     vantage: &str,
 ) -> String {
-    let mut f = Families {
-        vantage: format!("vantage=\"{}\"", escape(vantage)),
-        ..Families::default()
-    };
+    let targets: Vec<TargetMetrics> = hosts
+        .iter()
+        .map(|(o, d)| TargetMetrics::observed(o, d, vantage))
+        .collect();
+    render_metrics(&targets, now, last_success, vantage)
+}
+
+/// Renders `targets`; `vantage` labels the samples that belong to no target.
+pub fn render_metrics(
+    targets: &[TargetMetrics],
+    now: SystemTime,
+    last_success: &LastSuccess,
+    vantage: &str,
+) -> String {
+    let mut f = Families::default();
     f.family(
         "msvsmon_probe_target_resolved",
         "1 if the target's name resolved to at least one address.",
@@ -149,101 +230,68 @@ pub fn render(
     );
 
     let now_s = unix_seconds(now);
-    for (obs, d) in hosts {
-        let target = obs.target.input.as_str();
-        let t = labels(&[("target", target)]);
+    for t in targets {
+        let v = t.vantage.as_str();
+        let tl = labels(&[("vantage", v), ("target", &t.target)]);
         f.sample(
             "msvsmon_probe_target_resolved",
-            t.clone(),
-            f64::from(u8::from(!obs.addresses.is_empty())),
+            tl.clone(),
+            f64::from(u8::from(t.resolved)),
         );
-        let reachable = d.verdict.status == Status::Reachable;
         f.sample(
             "msvsmon_probe_target_reachable",
-            t.clone(),
-            f64::from(u8::from(reachable)),
+            tl.clone(),
+            f64::from(u8::from(t.reachable)),
         );
         f.sample(
             "msvsmon_probe_probe_duration_seconds",
-            t.clone(),
-            obs.elapsed.as_secs_f64(),
+            tl.clone(),
+            t.duration_s,
         );
-        let last = if reachable {
+        let last = if t.reachable {
             Some(now_s)
         } else {
-            last_success.get(target).copied()
+            last_success.get(&t.target).copied()
         };
         if let Some(l) = last {
-            f.sample("msvsmon_probe_last_success_timestamp_seconds", t.clone(), l);
+            f.sample(
+                "msvsmon_probe_last_success_timestamp_seconds",
+                tl.clone(),
+                l,
+            );
         }
-        for a in &obs.addresses {
-            let address = a.address.to_string();
-            for p in &a.ports {
-                let port = p.planned.port.to_string();
-                let mut releases: Vec<&str> =
-                    p.planned.claims.iter().map(|c| c.release.key).collect();
-                releases.dedup();
-                let release = if releases.is_empty() {
-                    "custom".to_string()
-                } else {
-                    releases.join(",")
-                };
-                let mut roles: Vec<&str> = p
-                    .planned
-                    .claims
-                    .iter()
-                    .map(|c| match c.role {
-                        msvsmon_probe_core::Role::Main => "main",
-                        msvsmon_probe_core::Role::Wow64 => "wow64",
-                        msvsmon_probe_core::Role::Wow64Service => "wow64_service",
-                        msvsmon_probe_core::Role::AppServiceForwarder => "app_service_forwarder",
-                        msvsmon_probe_core::Role::AzureConnector => "azure_connector",
-                        msvsmon_probe_core::Role::AzureForwarder => "azure_forwarder",
-                        msvsmon_probe_core::Role::AzureForwarderX86 => "azure_forwarder_x86",
-                        msvsmon_probe_core::Role::AzureFileUpload => "azure_file_upload",
-                    })
-                    .collect();
-                roles.sort_unstable();
-                roles.dedup();
-                let role = if roles.is_empty() {
-                    "custom".to_string()
-                } else {
-                    roles.join(",")
-                };
-                let base = [
-                    ("target", target),
-                    ("address", address.as_str()),
-                    ("port", port.as_str()),
-                    ("release", release.as_str()),
-                    ("role", role.as_str()),
-                ];
+        for p in &t.ports {
+            let port = p.port.to_string();
+            let base = [
+                ("vantage", v),
+                ("target", t.target.as_str()),
+                ("address", p.address.as_str()),
+                ("port", port.as_str()),
+                ("release", p.release.as_str()),
+                ("role", p.role.as_str()),
+            ];
+            f.sample(
+                "msvsmon_probe_port_up",
+                labels(&base),
+                f64::from(u8::from(p.up)),
+            );
+            for s in STATES {
+                let mut l = base.to_vec();
+                l.push(("state", s.as_str()));
                 f.sample(
-                    "msvsmon_probe_port_up",
-                    labels(&base),
-                    f64::from(u8::from(p.result.is_debugger_candidate())),
+                    "msvsmon_probe_port_state",
+                    labels(&l),
+                    f64::from(u8::from(p.state == s)),
                 );
-                for s in STATES {
-                    let mut l = base.to_vec();
-                    l.push(("state", s.as_str()));
-                    f.sample(
-                        "msvsmon_probe_port_state",
-                        labels(&l),
-                        f64::from(u8::from(p.result.state == s)),
-                    );
-                }
-                if let Some(rtt) = p.result.rtt {
-                    f.sample(
-                        "msvsmon_probe_port_connect_seconds",
-                        labels(&base),
-                        rtt.as_secs_f64(),
-                    );
-                }
+            }
+            if let Some(c) = p.connect_s {
+                f.sample("msvsmon_probe_port_connect_seconds", labels(&base), c);
             }
         }
     }
     f.sample(
         "msvsmon_probe_probe_timestamp_seconds",
-        String::new(),
+        labels(&[("vantage", vantage)]),
         now_s.floor(),
     );
     f.render()

@@ -13,6 +13,15 @@ use msvsmon_probe_core::{
     Diagnosis, EngineSettings, HostObservation, ResolveError, ScanOutcome, Tally,
 };
 
+/// The JSON form of a name that did not resolve.
+pub fn unresolved(name: &str, e: &ResolveError) -> UnresolvedJson {
+    UnresolvedJson {
+        name: name.to_string(),
+        error: e.to_string(),
+        error_kind: e.kind(),
+    }
+}
+
 /// Facts about a finished (or interrupted) scan.
 #[derive(Debug, Clone)]
 pub struct ScanFacts {
@@ -22,11 +31,31 @@ pub struct ScanFacts {
     pub outcome: ScanOutcome,
     pub tally: Tally,
     pub excluded: u128,
-    pub unresolved: Vec<(String, ResolveError)>,
+    /// Names that did not resolve: as JSON has them, so a merge of earlier runs can carry them.
+    pub unresolved: Vec<UnresolvedJson>,
     pub interrupted: bool,
     pub exit_code: u8,
     /// Where the scan looked from (`--vantage`).
     pub vantage: Vantage,
+    /// The scan's fingerprint ([`msvsmon_probe_core::SweepPlan::fingerprint`]): the same for
+    /// every shard of the same command, so their outputs can be merged.
+    pub scan: u64,
+    /// Set when these facts combine earlier runs (`merge`).
+    pub merged: Option<MergedJson>,
+}
+
+/// What a merged summary was made of.
+#[derive(Debug, Clone, Serialize)]
+pub struct MergedJson {
+    /// The files read, as named.
+    pub files: Vec<String>,
+    /// Runs counted: one per shard and vantage.
+    pub runs: usize,
+    /// Shards present (`K/N`), and missing.
+    pub shards: Vec<String>,
+    pub missing_shards: Vec<String>,
+    /// Every vantage the runs were seen from (the summary's `vantage` is `mixed` when several).
+    pub vantages: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -50,7 +79,7 @@ pub struct ScanSettingsJson {
     pub max_targets: Option<u128>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct UnresolvedJson {
     pub name: String,
     pub error: String,
@@ -76,6 +105,8 @@ pub struct ScanSummaryJson {
     pub schema_version: u32,
     pub tool: Tool,
     pub vantage: String,
+    /// The scan's fingerprint, 16 hex digits: equal for every shard of the same scan.
+    pub scan: String,
     pub started_at: String,
     pub elapsed_ms: f64,
     pub settings: ScanSettingsJson,
@@ -100,6 +131,9 @@ pub struct ScanSummaryJson {
     pub resolved: u128,
     pub reachable: u128,
     pub exit_code: u8,
+    /// Only in the output of `merge`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub merged: Option<MergedJson>,
 }
 
 pub fn summary(run: &ScanFacts) -> ScanSummaryJson {
@@ -113,6 +147,7 @@ pub fn summary(run: &ScanFacts) -> ScanSummaryJson {
             version: env!("CARGO_PKG_VERSION"),
         },
         vantage: run.vantage.to_string(),
+        scan: format!("{:016x}", run.scan),
         started_at: humantime::format_rfc3339_millis(run.started_at).to_string(),
         elapsed_ms: json::ms(run.elapsed),
         settings: ScanSettingsJson {
@@ -133,15 +168,7 @@ pub fn summary(run: &ScanFacts) -> ScanSummaryJson {
         debugger_hosts: t.debugger_hosts,
         hosts_reported: t.reported,
         excluded: run.excluded,
-        unresolved: run
-            .unresolved
-            .iter()
-            .map(|(n, e)| UnresolvedJson {
-                name: n.clone(),
-                error: e.to_string(),
-                error_kind: e.kind(),
-            })
-            .collect(),
+        unresolved: run.unresolved.clone(),
         ports: PortCountsJson {
             open: t.ports.open,
             closed: t.ports.closed,
@@ -160,6 +187,7 @@ pub fn summary(run: &ScanFacts) -> ScanSummaryJson {
         resolved: t.hosts,
         reachable: t.reachable_hosts,
         exit_code: run.exit_code,
+        merged: run.merged.clone(),
     }
 }
 
@@ -186,22 +214,23 @@ pub fn write_summary_line(w: &mut dyn Write, run: &ScanFacts) -> io::Result<()> 
 }
 
 #[derive(Serialize)]
-struct ScanDocument {
+struct ScanDocument<T> {
     schema_version: u32,
     tool: Tool,
     vantage: String,
     started_at: String,
     elapsed_ms: f64,
     settings: ScanSettingsJson,
-    targets: Vec<TargetJson>,
+    targets: Vec<T>,
     summary: ScanSummaryJson,
 }
 
-/// The `--json` document of a scan: reported hosts and the summary.
-pub fn write_document(
+/// The `--json` document of a scan: reported hosts (as built, or as read back by `merge`)
+/// and the summary.
+pub fn write_document<T: Serialize>(
     w: &mut dyn Write,
     run: &ScanFacts,
-    hosts: Vec<TargetJson>,
+    hosts: Vec<T>,
 ) -> io::Result<()> {
     let summary = summary(run);
     let doc = ScanDocument {
@@ -234,30 +263,63 @@ fn summary_settings(s: &ScanSummaryJson) -> ScanSettingsJson {
     }
 }
 
+/// What a person sees of a debugger host, from a probe or from a host line read back (`merge`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct HostRow {
+    pub address: String,
+    /// The name it was scanned as, when not the address.
+    pub name: Option<String>,
+    /// Debugger ports that answered, with their labels.
+    pub open: Vec<(u16, String)>,
+    /// Where to attach; `None` when only a WoW64 port answers.
+    pub attach: Option<String>,
+}
+
+impl HostRow {
+    pub fn observed(obs: &HostObservation, d: &Diagnosis) -> HostRow {
+        let address = obs.target.host.to_string();
+        HostRow {
+            name: (obs.target.input != address).then(|| obs.target.input.clone()),
+            address,
+            open: obs
+                .addresses
+                .iter()
+                .flat_map(|a| a.debugger_ports())
+                .map(|p| (p.planned.port.0, p.planned.label()))
+                .collect(),
+            attach: d.verdict.endpoints.first().map(|e| e.attach_as.clone()),
+        }
+    }
+}
+
 /// The line a person sees for a debugger host, as soon as it is found.
 pub fn write_host_human(w: &mut dyn Write, obs: &HostObservation, d: &Diagnosis) -> io::Result<()> {
+    write_row(w, &HostRow::observed(obs, d))
+}
+
+/// One host's line. Names and labels may come from a file (`merge`): sanitised.
+pub fn write_row(w: &mut dyn Write, row: &HostRow) -> io::Result<()> {
     let green = Style::new().fg_color(Some(AnsiColor::Green.into())).bold();
-    let open: Vec<String> = obs
-        .addresses
+    let clean = crate::sanitize::field;
+    let open: Vec<String> = row
+        .open
         .iter()
-        .flat_map(|a| a.debugger_ports())
-        .map(|p| format!("{} ({})", p.planned.port, p.planned.label()))
+        .map(|(port, label)| format!("{port} ({})", clean(label)))
         .collect();
-    let name = if obs.target.input != obs.target.host.to_string() {
-        format!(" [{}]", crate::sanitize::field(&obs.target.input))
-    } else {
-        String::new()
-    };
-    let attach = d
-        .verdict
-        .endpoints
-        .first()
-        .map(|e| format!("  → attach {}", e.attach_as))
+    let name = row
+        .name
+        .as_ref()
+        .map(|n| format!(" [{}]", clean(n)))
+        .unwrap_or_default();
+    let attach = row
+        .attach
+        .as_ref()
+        .map(|a| format!("  → attach {}", clean(a)))
         .unwrap_or_else(|| "  → WoW64 port only; the main port does not answer".into());
     writeln!(
         w,
         "{green}{:<15}{green:#}{name}  {}{attach}",
-        obs.target.host.to_string(),
+        clean(&row.address),
         open.join(", ")
     )
 }
@@ -304,12 +366,12 @@ pub fn write_summary_human(w: &mut dyn Write, run: &ScanFacts) -> io::Result<()>
         t.ports.no_host,
         t.ports.local_error
     )?;
-    for (name, why) in &run.unresolved {
+    for u in &run.unresolved {
         writeln!(
             w,
             "Not scanned: '{}' did not resolve ({}).",
-            crate::sanitize::field(name),
-            crate::sanitize::field(&why.to_string())
+            crate::sanitize::field(&u.name),
+            crate::sanitize::field(&u.error)
         )?;
     }
     if run.excluded > 0 {

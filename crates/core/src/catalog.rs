@@ -47,6 +47,20 @@ pub enum Role {
 }
 
 impl Role {
+    /// The machine name, as serialized (`main`, `wow64_service` …): JSON and metric labels.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Main => "main",
+            Role::Wow64 => "wow64",
+            Role::Wow64Service => "wow64_service",
+            Role::AppServiceForwarder => "app_service_forwarder",
+            Role::AzureConnector => "azure_connector",
+            Role::AzureForwarder => "azure_forwarder",
+            Role::AzureForwarderX86 => "azure_forwarder_x86",
+            Role::AzureFileUpload => "azure_file_upload",
+        }
+    }
+
     /// Short human name used in reports.
     pub fn label(self) -> &'static str {
         match self {

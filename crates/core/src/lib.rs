@@ -36,6 +36,7 @@ mod catalog;
 mod diagnose;
 mod discovery;
 mod engine;
+mod fingerprint;
 mod host_probe;
 mod listen;
 mod observation;
@@ -63,6 +64,9 @@ pub use target_set::{
     is_set_syntax, parse_exclusion, parse_spec, AddressSet, IndexedSet, NotHosts, Spec, SpecError,
     SpecProblem, SpecRole, SpecSet, SpecSetBuilder, MAX_LINE, MAX_NAMES, MAX_SPECS,
 };
+
+// A stable hash: the default seed, the scan's fingerprint.
+pub use fingerprint::Fnv64;
 
 // Name resolution.
 pub use resolve::{

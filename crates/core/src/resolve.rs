@@ -122,6 +122,16 @@ pub enum ResolveError {
 }
 
 impl ResolveError {
+    /// Every value [`kind`](Self::kind) can take: what a reader of earlier output accepts.
+    pub const KINDS: [&'static str; 6] = [
+        "no_such_name",
+        "no_address",
+        "timeout",
+        "not_in_hosts_file",
+        "resolver",
+        "not_one_host",
+    ];
+
     /// A stable identifier, for JSON.
     pub fn kind(&self) -> &'static str {
         match self {

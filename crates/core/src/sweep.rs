@@ -35,6 +35,23 @@ pub struct SweepPlan {
     pub excluded: u128,
 }
 
+impl SweepPlan {
+    /// What makes two runs parts of the same scan: the addresses (after exclusions), the ports,
+    /// the order's seed and the number of shards. Every shard, and every later run of the same
+    /// command, has the same fingerprint; a scan of anything else almost surely has another.
+    pub fn fingerprint(&self, seed: u64, shards: u64) -> u64 {
+        let mut h = crate::Fnv64::default();
+        self.targets.set().fingerprint(&mut h);
+        h.write(b"ports");
+        for p in &self.ports {
+            h.write(&p.port.0.to_le_bytes());
+        }
+        h.write(&seed.to_le_bytes());
+        h.write(&shards.to_le_bytes());
+        h.finish()
+    }
+}
+
 async fn resolve_all(
     specs: &SpecSet,
     resolver: &Resolver,

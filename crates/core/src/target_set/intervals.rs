@@ -186,6 +186,27 @@ impl AddressSet {
     }
 
     /// Number of intervals: the memory this set costs.
+    /// Feeds the set's intervals (and zones) into `h`: equal sets, equal fingerprints.
+    pub fn fingerprint(&self, h: &mut crate::Fnv64) {
+        for (lo, hi) in &self.v4 {
+            h.write(b"4");
+            h.write_u128(u128::from(*lo));
+            h.write_u128(u128::from(*hi));
+        }
+        for (lo, hi) in &self.v6 {
+            h.write(b"6");
+            h.write_u128(*lo);
+            h.write_u128(*hi);
+        }
+        let mut zones: Vec<_> = self.scopes.iter().collect();
+        zones.sort_unstable();
+        for (ip, zone) in zones {
+            h.write(b"%");
+            h.write_u128(*ip);
+            h.write_u128(u128::from(*zone));
+        }
+    }
+
     pub fn pieces(&self) -> usize {
         self.v4.len() + self.v6.len()
     }
