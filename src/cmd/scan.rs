@@ -37,9 +37,10 @@ async fn scan(config: ScanConfig) -> Result<ExitCode, AppError> {
     let started_at = SystemTime::now();
     let start = Instant::now();
     // Names are resolved first; an interrupt then ends the run at once (nothing was probed).
+    let stop = shutdown_signal();
     let plan = tokio::select! {
         plan = config.sweep.prepare() => plan?,
-        _ = shutdown_signal() => {
+        _ = stop => {
             let _ = writeln!(std::io::stderr(), "interrupted");
             return Ok(ExitCode::Interrupted);
         }
@@ -48,6 +49,8 @@ async fn scan(config: ScanConfig) -> Result<ExitCode, AppError> {
     let vantage = &config.reporting.vantage;
     let mut output = report_output(&config.reporting)?;
 
+    // Listening before the first probe goes out: an interrupt from then on flushes.
+    let stop = shutdown_signal();
     let mut run = config
         .scan(&plan)
         .map_err(|e| AppError::Config(ConfigError::Scan(e)))?
@@ -57,7 +60,7 @@ async fn scan(config: ScanConfig) -> Result<ExitCode, AppError> {
         let cancel = run.canceller();
         let signalled = signalled.clone();
         tokio::spawn(async move {
-            shutdown_signal().await;
+            stop.await;
             signalled.store(true, Ordering::SeqCst);
             cancel.cancel();
         });

@@ -307,10 +307,12 @@ pub fn udp_icmp_errors(sock: SockRef<'_>, err: &io::Error, ipv6: bool) -> Vec<Ic
     imp::udp_icmp_errors(sock, err, ipv6)
 }
 
-/// Completes when the user asks a long-running command (`listen`) to stop: Ctrl-C, and on Unix
-/// SIGTERM as well (what `kill` and service managers send).
-pub async fn shutdown_signal() {
-    imp::shutdown_signal().await
+/// Completes when the user asks a command to stop: Ctrl-C, and on Unix SIGTERM as well (what
+/// `kill` and service managers send). The handlers are installed when this is *called*, not
+/// when the future is first polled: a command calls it before it starts probing, so an interrupt
+/// that comes at once is never the default action (killed, nothing flushed).
+pub fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
+    imp::shutdown_signal()
 }
 
 /// The default time to wait for one connect attempt.

@@ -77,8 +77,17 @@ pub fn udp_icmp_errors(_sock: SockRef<'_>, err: &io::Error, ipv6: bool) -> Vec<I
     }
 }
 
-pub async fn shutdown_signal() {
-    let _ = tokio::signal::ctrl_c().await;
+pub fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
+    // windows::ctrl_c() installs the handler now; tokio::signal::ctrl_c() only when polled.
+    let handler = tokio::signal::windows::ctrl_c();
+    async move {
+        match handler {
+            Ok(mut c) => {
+                c.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    }
 }
 
 pub fn is_stream(_file_type: &std::fs::FileType) -> bool {
