@@ -54,18 +54,9 @@ pub struct MergeConfig {
 
 impl MergeConfig {
     fn from_args(a: &MergeArgs) -> Result<MergeConfig, ConfigError> {
-        let format = match (a.format, a.json, a.ndjson) {
-            (Some(Format::Json), ..) | (None, true, _) => Output::Json,
-            (Some(Format::Ndjson), ..) | (None, _, true) => Output::Ndjson,
-            (Some(Format::Prometheus), ..) => Output::Prometheus,
-            (Some(Format::Human), ..) | (None, false, false) => Output::Human,
-        };
-        if let Some(path) = &a.output {
-            crate::output::check_writable(path).map_err(ConfigError::Output)?;
-        }
         Ok(MergeConfig {
             files: a.files.clone(),
-            format,
+            format: output_format(a.format, a.json, a.ndjson, a.output.as_deref())?,
             file: a.output.clone(),
             audit: a.fail_if_open,
         })
@@ -159,19 +150,30 @@ pub struct Reporting {
     pub vantage: Vantage,
 }
 
+/// `--format`, `--json` and `--ndjson` as one choice (human by default), and the `-o` file
+/// checked before anything is sent or read.
+fn output_format(
+    format: Option<Format>,
+    json: bool,
+    ndjson: bool,
+    file: Option<&Path>,
+) -> Result<Output, ConfigError> {
+    if let Some(path) = file {
+        crate::output::check_writable(path).map_err(ConfigError::Output)?;
+    }
+    Ok(match (format, json, ndjson) {
+        (Some(Format::Json), ..) | (None, true, _) => Output::Json,
+        (Some(Format::Ndjson), ..) | (None, _, true) => Output::Ndjson,
+        (Some(Format::Prometheus), ..) => Output::Prometheus,
+        (Some(Format::Human), ..) | (None, false, false) => Output::Human,
+    })
+}
+
 impl Reporting {
     /// Reads the output options and checks, before anything is probed, that the output file
     /// can be written.
     fn from_args(args: &ProbeArgs) -> Result<Self, ConfigError> {
-        let format = match (args.format, args.json, args.ndjson) {
-            (Some(Format::Json), ..) | (None, true, _) => Output::Json,
-            (Some(Format::Ndjson), ..) | (None, _, true) => Output::Ndjson,
-            (Some(Format::Prometheus), ..) => Output::Prometheus,
-            (Some(Format::Human), ..) | (None, false, false) => Output::Human,
-        };
-        if let Some(path) = &args.output {
-            crate::output::check_writable(path).map_err(ConfigError::Output)?;
-        }
+        let format = output_format(args.format, args.json, args.ndjson, args.output.as_deref())?;
         Ok(Reporting {
             format,
             file: args.output.clone(),
