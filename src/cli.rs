@@ -175,7 +175,7 @@ pub struct ProbeArgs {
     pub json: bool,
 
     /// Report format: human (default), json (one document), ndjson (one line per host, then a
-    /// summary; makes the run a scan), prometheus (the text exposition format, for the node
+    /// summary; makes the run a scan, except with --watch), prometheus (the text exposition format, for the node
     /// exporter's textfile collector).
     #[arg(
         long,
@@ -204,9 +204,9 @@ pub struct ProbeArgs {
     #[arg(long, help_heading = "Output and monitoring")]
     pub fail_if_open: bool,
 
-    /// Probe the targets again every INTERVAL (1s or more: 30s, 5m), forever: one NDJSON event
-    /// line per change (port state, verdict, addresses, discovery) and a heartbeat per interval.
-    /// Stops cleanly on Ctrl-C or SIGTERM.
+    /// Probe the targets again every INTERVAL (1s or more: 30s, 5m), forever: a line per change
+    /// (port state, verdict, addresses, discovery), for people on a terminal (--format human),
+    /// else NDJSON with a heartbeat per interval (--ndjson). Stops cleanly on Ctrl-C or SIGTERM.
     #[arg(long, value_name = "INTERVAL", value_parser = parse_watch, help_heading = "Output and monitoring")]
     pub watch: Option<Duration>,
 

@@ -2,6 +2,7 @@
 //! observations and diagnoses; they never touch a socket.
 
 pub mod catalog;
+pub mod changes;
 pub mod columns;
 pub mod events;
 pub mod human;

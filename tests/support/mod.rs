@@ -44,6 +44,31 @@ impl Loopback {
         panic!("no free loopback address in 127.77.0.0/16");
     }
 
+    /// An address written with 14 characters (127.77.1xx.1xx), so that a snapshot can show it
+    /// as 198.51.100.100 ([`Loopback::redact`]) with the line breaks the real one had.
+    pub fn claim_aligned() -> Loopback {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let salt = std::process::id().wrapping_mul(2_654_435_761);
+        for _ in 0..10_000 {
+            let n = NEXT.fetch_add(1, Ordering::Relaxed).wrapping_add(salt) % (156 * 156);
+            let ip = IpAddr::V4(Ipv4Addr::new(
+                127,
+                77,
+                (100 + n / 156) as u8,
+                (100 + n % 156) as u8,
+            ));
+            if let Ok(lock) = TcpListener::bind((ip, LOCK_PORT)) {
+                return Loopback { ip, _lock: lock };
+            }
+        }
+        panic!("no free aligned loopback address in 127.77.100-255.100-255");
+    }
+
+    /// `text` with this address written as 198.51.100.100 (TEST-NET-2).
+    pub fn redact(&self, text: &str) -> String {
+        text.replace(&self.ip.to_string(), "198.51.100.100")
+    }
+
     pub fn addr(&self, port: u16) -> SocketAddr {
         SocketAddr::new(self.ip, port)
     }
