@@ -48,23 +48,36 @@ pub fn width_of(s: &str) -> usize {
 
 /// `text` in lines of at most `width` columns, the first starting `first` columns in (after
 /// what the caller already wrote) and the others `indent` columns in. Words are never cut: a
-/// word longer than a line gets a line of its own. Without a width, one line.
+/// word longer than a line gets a line of its own. Spaces between words on a line are kept as
+/// written (a label padded to a column stays padded); at a break they go. Without a width, one
+/// line.
 pub fn wrap(text: &str, first: usize, indent: usize, width: Option<usize>) -> Vec<String> {
     let Some(width) = width else {
         return vec![text.to_string()];
     };
+    // Each word with the number of spaces written before it.
+    let mut words: Vec<(usize, &str)> = Vec::new();
+    let mut spaces = 0;
+    for part in text.split(' ') {
+        if part.is_empty() {
+            spaces += 1;
+            continue;
+        }
+        words.push((spaces, part));
+        spaces = 1;
+    }
     let mut lines: Vec<String> = Vec::new();
     let mut line = String::new();
     let mut used = first;
-    for word in text.split(' ').filter(|w| !w.is_empty()) {
+    for (gap, word) in words {
         let w = width_of(word);
-        if !line.is_empty() && used + 1 + w > width {
+        if !line.is_empty() && used + gap + w > width {
             lines.push(std::mem::take(&mut line));
             used = indent;
         }
         if !line.is_empty() {
-            line.push(' ');
-            used += 1;
+            line.push_str(&" ".repeat(gap));
+            used += gap;
         }
         line.push_str(word);
         used += w;

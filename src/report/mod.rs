@@ -4,6 +4,7 @@
 pub mod catalog;
 pub mod changes;
 pub mod columns;
+pub mod discover;
 pub mod events;
 pub mod human;
 pub mod json;
