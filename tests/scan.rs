@@ -551,6 +551,46 @@ fn an_interrupted_scan_prints_the_debugger_it_found() {
     assert_eq!(summary["ports"]["undecided"], 1);
 }
 
+/// For people the table comes when the scan ends, also when it is interrupted: the debugger
+/// found before Ctrl-C is on stdout, and stderr says the scan was interrupted.
+#[cfg(unix)]
+#[test]
+fn an_interrupted_scan_still_prints_its_table() {
+    let lo = Loopback::claim();
+    let listener = lo.listen(4026);
+    let (_queue, _filler) = lo.drop_syns(4025);
+    let ip = lo.ip.to_string();
+    let child = bin()
+        .args([
+            "--scan",
+            "--greeting-wait",
+            "0",
+            "--timeout",
+            "30s",
+            "--retries",
+            "0",
+            "-r",
+            "2022",
+            &ip,
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The scan's connect to 4026 completed: that port is decided, 4025 waits for 30 s.
+    let (_conn, _) = listener.accept().unwrap();
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", stderr_of(&out));
+    let text = String::from_utf8(out.stdout.clone()).unwrap();
+    assert_eq!(text.lines().count(), 1, "{text}");
+    assert!(text.starts_with(&ip) && text.contains("attach"), "{text}");
+    let err = stderr_of(&out);
+    assert!(err.starts_with("Interrupted after"), "{err}");
+    assert!(err.contains("1 not decided (interrupted)"), "{err}");
+}
+
 /// A target list is read a bounded line at a time: `-iL /dev/zero` (one endless line of NUL
 /// bytes) ends at once, and a line over 4 KiB is refused by its number; nothing is sent. The
 /// child's address space is capped so that a reader that kept growing its line fails this test

@@ -49,6 +49,11 @@ async fn scan(config: ScanConfig) -> Result<ExitCode, AppError> {
     let format = config.reporting.format;
     let mut output = report_output(&config.reporting)?;
 
+    // The signal handlers are installed before the first probe (polling the future once does
+    // it): a Ctrl-C that came before the task below first ran would otherwise be lost, or kill
+    // the process, while probes are already out.
+    let mut stop = Box::pin(shutdown_signal());
+    let _ = futures::poll!(stop.as_mut());
     let mut run = config
         .scan(&plan)
         .map_err(|e| AppError::Config(ConfigError::Scan(e)))?
@@ -58,7 +63,7 @@ async fn scan(config: ScanConfig) -> Result<ExitCode, AppError> {
         let cancel = run.canceller();
         let signalled = signalled.clone();
         tokio::spawn(async move {
-            shutdown_signal().await;
+            stop.await;
             signalled.store(true, Ordering::SeqCst);
             cancel.cancel();
         });
