@@ -209,7 +209,7 @@ pub struct ProbeArgs {
     pub json: bool,
 
     /// Report format: human (default), json (one document), ndjson (one line per host, then a
-    /// summary; makes the run a scan), prometheus (the text exposition format, for the node
+    /// summary; makes the run a scan, except with --watch), prometheus (the text exposition format, for the node
     /// exporter's textfile collector).
     #[arg(
         long,
@@ -246,9 +246,9 @@ pub struct ProbeArgs {
     #[arg(long, value_name = "NAME", value_parser = parse_vantage, help_heading = "Output and monitoring")]
     pub vantage: Option<Vantage>,
 
-    /// Probe the targets again every INTERVAL (1s or more: 30s, 5m), forever: one NDJSON event
-    /// line per change (port state, verdict, addresses, discovery) and a heartbeat per interval.
-    /// Stops cleanly on Ctrl-C or SIGTERM.
+    /// Probe the targets again every INTERVAL (1s or more: 30s, 5m), forever: a line per change
+    /// (port state, verdict, addresses, discovery), for people on a terminal (--format human),
+    /// else NDJSON with a heartbeat per interval (--ndjson). Stops cleanly on Ctrl-C or SIGTERM.
     #[arg(long, value_name = "INTERVAL", value_parser = parse_watch, help_heading = "Output and monitoring")]
     pub watch: Option<Duration>,
 

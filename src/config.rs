@@ -136,10 +136,22 @@ pub enum Output {
     Prometheus,
 }
 
+/// How `--watch` writes its changes on standard output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WatchLines {
+    /// One readable line per change.
+    Human,
+    /// One JSON object per change and per interval (heartbeat).
+    Ndjson,
+}
+
 /// Where the report goes and what the exit code means: shared by every mode.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reporting {
     pub format: Output,
+    /// `--watch`'s lines as asked (`--format human`, `--ndjson` or `--format ndjson`); `None`
+    /// leaves it to standard output: readable lines on a terminal, NDJSON anywhere else.
+    pub watch_lines: Option<WatchLines>,
     /// `--output FILE`: written atomically instead of standard output.
     pub file: Option<PathBuf>,
     /// `-q`: print nothing.
@@ -174,8 +186,14 @@ impl Reporting {
     /// can be written.
     fn from_args(args: &ProbeArgs) -> Result<Self, ConfigError> {
         let format = output_format(args.format, args.json, args.ndjson, args.output.as_deref())?;
+        let watch_lines = match format {
+            _ if args.format == Some(Format::Human) => Some(WatchLines::Human),
+            Output::Ndjson => Some(WatchLines::Ndjson),
+            _ => None,
+        };
         Ok(Reporting {
             format,
+            watch_lines,
             file: args.output.clone(),
             quiet: args.quiet,
             audit: args.fail_if_open,
@@ -183,13 +201,14 @@ impl Reporting {
         })
     }
 
-    /// A watch writes its events to standard output and its state, in `--format`, to
-    /// `--output`: a watch that would report nothing, or a format with nowhere to go, is refused.
+    /// A watch writes its events to standard output (readable lines or NDJSON) and its state, in
+    /// `--format`, to `--output`: a watch that would report nothing, or a document format with
+    /// nowhere to go, is refused.
     fn check_watch(&self) -> Result<(), ConfigError> {
         if self.file.is_none() && self.quiet {
             return Err(ConfigError::WatchQuiet);
         }
-        if self.file.is_none() && self.format != Output::Human {
+        if self.file.is_none() && !matches!(self.format, Output::Human | Output::Ndjson) {
             return Err(ConfigError::WatchFormat);
         }
         Ok(())
@@ -494,11 +513,12 @@ impl ListenConfig {
 }
 
 /// True when the arguments ask for a scan rather than the diagnosis of named hosts: a CIDR, a
-/// range, an input list, exclusions, `--scan` or `--ndjson`.
+/// range, an input list, exclusions, `--scan` or `--ndjson` (except with `--watch`, where
+/// `--ndjson` only picks how the changes of the named targets are written).
 pub fn is_scan(args: &ProbeArgs) -> bool {
+    let ndjson = args.ndjson || args.format == Some(Format::Ndjson);
     args.scan
-        || args.ndjson
-        || args.format == Some(Format::Ndjson)
+        || (ndjson && args.watch.is_none())
         || !args.input_lists.is_empty()
         || !args.exclude.is_empty()
         || !args.exclude_file.is_empty()

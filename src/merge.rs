@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use crate::report::json::SCHEMA_VERSION;
 use crate::report::prometheus::{PortMetrics, TargetMetrics, STATES};
-use crate::report::sweep::{MergedJson, ScanFacts, UnresolvedJson};
+use crate::report::sweep::{HostRow, MergedJson, ScanFacts, UnresolvedJson};
 use crate::vantage::Vantage;
 use msvsmon_probe_core::{
     EngineSettings, PortCounts, PortState, ResolveError, ScanOutcome, Shard, Tally,
@@ -496,39 +496,58 @@ fn joined(v: Vec<&str>, sort: bool) -> String {
     crate::report::prometheus::joined_or_custom(v, sort)
 }
 
-/// The human line of a host line read back, or `None` when no debugger port answered (a scan
-/// prints only debugger hosts for people).
-pub fn row_of(host: &Value) -> Option<crate::report::sweep::HostRow> {
-    let address = host["host"].as_str()?.to_string();
-    let mut open = Vec::new();
+/// The row people read of a host line read back, or `None` when no debugger port accepts (a
+/// scan shows people only debugger hosts): what [`HostRow::observed`] gives for the probe that
+/// wrote the line (a test holds the two equal).
+pub fn row_of(host: &Value) -> Option<HostRow> {
+    let first = host["addresses"].as_array()?.first()?["address"].as_str()?;
+    let ip: std::net::IpAddr = first.split('%').next()?.parse().ok()?;
+    let mut ports: Vec<(u16, String)> = Vec::new();
     for a in host["addresses"].as_array()? {
         for p in a["ports"].as_array()? {
-            let claimed =
-                p["roles"].as_array().is_some_and(|r| !r.is_empty()) || p["custom"] == true;
-            if p["state"] == "open" && p["greeting"].is_null() && claimed {
+            if p["state"] == "open" && p["greeting"].is_null() {
                 let port = u16::try_from(p["port"].as_u64()?).ok()?;
-                open.push((port, p["label"].as_str()?.to_string()));
+                if !ports.iter().any(|(n, _)| *n == port) {
+                    ports.push((port, p["label"].as_str()?.to_string()));
+                }
             }
         }
     }
-    if open.is_empty() {
+    if ports.is_empty() {
         return None;
     }
+    let mut endpoints = Vec::new();
+    for e in host["verdict"]["endpoints"].as_array()? {
+        let keys: Vec<String> = if e["custom"] == true {
+            Vec::new()
+        } else {
+            e["releases"]
+                .as_array()?
+                .iter()
+                .map(|r| r.as_str().map(str::to_string))
+                .collect::<Option<_>>()?
+        };
+        endpoints.push((keys, e["attach_as"].as_str()?.to_string()));
+    }
+    let h = host["host"].as_str()?;
     let input = host["input"].as_str()?;
-    Some(crate::report::sweep::HostRow {
-        name: (input != address).then(|| input.to_string()),
-        address,
-        open,
-        attach: host["verdict"]["endpoints"][0]["attach_as"]
-            .as_str()
-            .map(str::to_string),
+    Some(HostRow {
+        key: msvsmon_probe_core::Address::new(ip),
+        host: h.to_string(),
+        name: if input != h {
+            input.to_string()
+        } else {
+            String::new()
+        },
+        ports,
+        endpoints,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::sweep::{write_host_line, HostRow};
+    use crate::report::sweep::write_host_line;
     use msvsmon_probe_core::diagnose;
     use msvsmon_probe_core::fixtures::{every_port, icmp, observe, open, refused};
 

@@ -1426,6 +1426,7 @@ mod linux {
         assert_eq!(port_state(s, &format!("{ll}%lan1"), 4026), "open");
         assert!(codes(s).contains(&"stand_in"));
         every_port_probed(s);
+        discover_listing(lab, &lan1);
 
         // Every interface: both LANs and the router's link, never the one without multicast.
         let all = run_json(lab, &["--discover", "--discovery-wait", "2s"]);
@@ -1453,6 +1454,91 @@ mod linux {
             all.machine(&lan_wsdd).unwrap()["input"]
         );
         assert_eq!(all.doc["discover"]["hosts"], all.machines().len());
+    }
+
+    /// The human listing of `--discover` on lan1 (wsdd and the stand-in dual-stack, the
+    /// publisher IPv4 only): each machine once, its IPv4 address first and its link-local one
+    /// beside it with the zone named by interface, one block per endpoint; at 80 columns no line
+    /// longer, no word cut (the same words as unwrapped). The unwrapped listing is a snapshot
+    /// (link-local addresses named after their hosts; times, counts, UUIDs, the publisher's
+    /// source port and the repeats set aside redacted).
+    fn discover_listing(lab: &Lab, args: &[&str]) {
+        let human = |columns: Option<&str>| {
+            let mut cmd = lab.scanner(BIN);
+            cmd.env_remove("NO_COLOR").env_remove("COLUMNS");
+            if let Some(c) = columns {
+                cmd.env("COLUMNS", c);
+            }
+            let out = cmd.args(args).output().expect("the binary runs");
+            assert_eq!(out.status.code(), Some(0), "{args:?}");
+            String::from_utf8(out.stdout).unwrap()
+        };
+        let (wide, narrow) = std::thread::scope(|s| {
+            let a = s.spawn(|| human(None));
+            let b = s.spawn(|| human(Some("80")));
+            (a.join().unwrap(), b.join().unwrap())
+        });
+        let mut named: Vec<(String, String)> = Vec::new();
+        for host in ["side-wsdd", "side-pub", "side-standin"] {
+            let v4 = lab.host(host).spec.v4().to_string();
+            let header: Vec<&str> = wide.lines().filter(|l| l.starts_with(&v4)).collect();
+            assert_eq!(header.len(), 1, "{host} listed once:\n{wide}");
+            if host != "side-pub" {
+                let ll = format!("{}%lan1", link_local(lab, host));
+                assert!(
+                    header[0].starts_with(&format!("{v4}, {ll}  ")),
+                    "{host}: one line, IPv4 first, the zone by name:\n{wide}"
+                );
+                assert!(
+                    !wide.lines().any(|l| l.starts_with(&ll)),
+                    "{host}'s link-local address is not a machine of its own:\n{wide}"
+                );
+                named.push((ll, format!("fe80::{host}%lan1")));
+            }
+        }
+        let wsdd_blocks = wide
+            .matches(&format!("endpoint  urn:uuid:{SIDE_WSDD_UUID}"))
+            .count();
+        assert_eq!(
+            wsdd_blocks, 1,
+            "wsdd's IPv4 and IPv6 answers, one block:\n{wide}"
+        );
+        assert!(
+            !wide.split_whitespace().any(|w| w.contains('%')
+                && w.split('%')
+                    .nth(1)
+                    .is_some_and(|z| z.starts_with(|c: char| c.is_ascii_digit()))),
+            "zones are interface names, never numbers:\n{wide}"
+        );
+        for l in narrow.lines() {
+            assert!(l.chars().count() <= 80, "over 80 columns: {l:?}\n{narrow}");
+        }
+        // The same words, times, counts and which Probes a responder answered aside (two runs;
+        // python wsdiscovery may miss one): wrapping moved them, never cut one.
+        let probe_words = ["multicast", "unicast", "2005/04", "2009", "any", "device"];
+        let words = |t: &str| -> Vec<String> {
+            t.split_whitespace()
+                .filter(|w| !w.chars().next().is_some_and(|c| c.is_ascii_digit()))
+                .filter(|w| !probe_words.contains(&w.trim_end_matches(',')))
+                .map(String::from)
+                .collect()
+        };
+        assert_eq!(words(&wide), words(&narrow), "80 columns:\n{narrow}");
+        let mut shown = wide.clone();
+        for (ll, name) in &named {
+            shown = shown.replace(ll, name);
+        }
+        insta::with_settings!({filters => vec![
+            (r"fe80::[0-9a-f:]+", "fe80::[scanner]"),
+            (r"urn:uuid:[0-9a-f-]{36}", "urn:uuid:[uuid]"),
+            (r"\d+(\.\d+)? (ms|s)\b", "[time] $2"),
+            (r"\d+ datagram\(s\)", "[n] datagram(s)"),
+            (r"· ((multicast|unicast) [^·]*)· first", "· [probes answered] · first"),
+            (r"(\d+\.\d+\.\d+\.\d+):\d+ ·", "$1:[port] ·"),
+            (r"\n  set aside: [^\n]*\n", "\n"),
+        ]}, {
+            insta::assert_snapshot!("discover_lan1", shown);
+        });
     }
 
     /// UDP datagrams the scanner namespace has sent (IPv4 and IPv6).

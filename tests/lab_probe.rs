@@ -86,6 +86,8 @@ mod linux {
             Case::lab("scan::farm_sweep_matches_the_truth_file", farm_scan_matches),
             // Exclusive: the lossy host counts SYNs, and the sweep sends it its own.
             Case::lab("scan::lan_sweep_agrees_with_the_truth", lan_sweep_agrees).exclusive(),
+            // Exclusive for the same reason: the README's Job 2 output, at 80 and 120 columns.
+            Case::lab("scan::lan_table_for_people", lan_table_for_people).exclusive(),
             Case::lab(
                 "scan::public_range_needs_confirmation",
                 public_range_needs_confirmation,
@@ -938,6 +940,58 @@ mod linux {
         assert_eq!(summary["ports"]["filtered"], drop_hosts * 12 - open_high);
         assert_eq!(summary["interrupted"], false);
         assert_eq!(out.status.code(), Some(0));
+    }
+
+    /// What a person sees of a scan of the LAN (the README's Job 2): the debugger hosts on stdout,
+    /// one line each in address order, no line over the width; the summary on stderr. Snapshots
+    /// at 80 and 120 columns, time, rate and probe count redacted (retries vary).
+    fn lan_table_for_people(lab: &Lab) {
+        let truth = Truth::load().unwrap();
+        for columns in ["80", "120"] {
+            for t in &truth.targets {
+                for h in &t.reset_firewall {
+                    lab.reset_firewall(h).unwrap();
+                }
+            }
+            let out = lab
+                .scanner(BIN)
+                .env_remove("NO_COLOR")
+                .env("COLUMNS", columns)
+                .arg("10.231.1.0/24")
+                .output()
+                .expect("the binary runs");
+            assert_eq!(out.status.code(), Some(0));
+            let (stdout, stderr) = (
+                String::from_utf8(out.stdout).unwrap(),
+                String::from_utf8(out.stderr).unwrap(),
+            );
+            let width: usize = columns.parse().unwrap();
+            for l in stdout.lines().chain(stderr.lines()) {
+                assert!(l.chars().count() <= width, "over {width} columns: {l:?}");
+            }
+            let hosts: Vec<IpAddr> = stdout
+                .lines()
+                .filter(|l| !l.starts_with(' '))
+                .map(|l| l.split_whitespace().next().unwrap().parse().unwrap())
+                .collect();
+            let mut sorted = hosts.clone();
+            sorted.sort();
+            assert_eq!(hosts, sorted, "by address:\n{stdout}");
+            assert!(hosts.len() >= 2, "{stdout}");
+            assert!(
+                stderr.contains(" debugger host(s) among 256 hosts scanned"),
+                "{stderr}"
+            );
+            insta::with_settings!({filters => vec![
+                (r"in \d+\.\d s, \d+ probes", "in [time] s, [n] probes"),
+                (r"\(\d+/s\)", "([rate]/s)"),
+            ]}, {
+                insta::assert_snapshot!(
+                    format!("lan_scan_{columns}"),
+                    format!("{stdout}--- stderr ---\n{stderr}")
+                );
+            });
+        }
     }
 
     /// A subnet scan of the whole LAN must say what the single-host truth says, port by port and

@@ -126,15 +126,19 @@ fn four_shard_files_merge_into_the_single_run_in_every_format() {
     assert_eq!(by_address(targets), by_address(&whole));
     assert_eq!(doc["summary"]["debugger_hosts"], 3);
 
-    // For people: the debugger hosts, sorted by address, and the single run's summary line.
+    // For people: the single run's table on stdout, line for line, and its summary on stderr.
     argv[1] = "--format=human";
     let out = run(&argv);
-    let text = String::from_utf8(out.stdout).unwrap();
-    let rows: Vec<&str> = text.lines().take_while(|l| !l.is_empty()).collect();
-    assert_eq!(rows.len(), 3, "{text}");
-    assert!(
-        text.contains("3 debugger host(s) among 64 hosts scanned"),
-        "{text}"
+    let direct = s.run(&[]);
+    let table = String::from_utf8(out.stdout.clone()).unwrap();
+    assert_eq!(table.lines().count(), 3, "{table}");
+    assert_eq!(table, String::from_utf8_lossy(&direct.stdout));
+    let first = |t: &str| t.lines().next().unwrap_or_default().to_string();
+    let (merged_summary, direct_summary) = (stderr_of(&out), stderr_of(&direct));
+    assert_eq!(
+        first(&merged_summary).split(" in ").next(),
+        first(&direct_summary).split(" in ").next(),
+        "{merged_summary}"
     );
 
     // Prometheus: the same series as the single run's, with the same values.

@@ -344,6 +344,131 @@ fn watch_reports_changes_heartbeats_and_a_state_file_then_stops_cleanly() {
     assert_eq!(dir.names(), ["msvsmon.prom"], "no temporary file left");
 }
 
+/// `--format human`: a watch prints one readable line per change (the first round as the
+/// target's verdict, then the port with its release, old → new and the reason, then the new
+/// verdict), no heartbeat lines, wrapped to the width; at 80 and 120 columns as snapshots.
+#[cfg(unix)]
+#[test]
+fn watch_lines_for_people_at_80_and_120_columns() {
+    let lo = Loopback::claim_aligned();
+    let ip = lo.ip.to_string();
+    for columns in ["80", "120"] {
+        let mut child = bin()
+            .env("COLUMNS", columns)
+            .args(args(&[
+                "--watch",
+                "1s",
+                "--release",
+                "2022",
+                "--format",
+                "human",
+                &ip,
+            ]))
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut seen: Vec<String> = Vec::new();
+        let mut until = |want: &dyn Fn(&str) -> bool, seen: &mut Vec<String>| {
+            for l in lines.by_ref() {
+                let l = l.unwrap();
+                seen.push(l.clone());
+                if want(&l) {
+                    return;
+                }
+            }
+            panic!("the watch ended before the expected line; saw: {seen:#?}");
+        };
+        until(&|l| l.contains("not reachable"), &mut seen);
+        let monitor = lo.listen(4026);
+        until(&|l| l.ends_with(":4026"), &mut seen);
+        // SAFETY: signalling our own child.
+        unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+        let rest: Vec<String> = lines.map(|l| l.unwrap()).collect();
+        assert_eq!(child.wait().unwrap().code(), Some(0));
+        drop(monitor);
+        assert!(rest.is_empty(), "no heartbeat lines for people: {rest:#?}");
+        let width: usize = columns.parse().unwrap();
+        for l in &seen {
+            assert!(!l.starts_with('{'), "not NDJSON: {l}");
+            assert!(l.chars().count() <= width, "over {width} columns: {l:?}");
+        }
+        let text = lo.redact(&seen.join("\n"));
+        assert!(text.contains("closed → open (syn-ack)"), "{text}");
+        insta::with_settings!({filters => vec![(r"\d\d:\d\d:\d\dZ", "HH:MM:SSZ")]}, {
+            insta::assert_snapshot!(format!("watch_human_{columns}"), text);
+        });
+    }
+}
+
+/// On a terminal a watch prints readable lines by default; into a pipe, NDJSON (the other
+/// tests). The terminal is a pseudo-terminal from util-linux `script`.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_watch_on_a_terminal_prints_lines_for_people() {
+    let lo = Loopback::claim();
+    let command = format!(
+        "{} {} --watch 1s --release 2022 {}",
+        env!("CARGO_BIN_EXE_msvsmon-probe"),
+        FAST.join(" "),
+        lo.ip
+    );
+    let mut child = Command::new("script")
+        .args(["-q", "-e", "-c", &command, "/dev/null"])
+        .env_remove("COLUMNS")
+        .env_remove("NO_COLOR")
+        .stdout(Stdio::piped())
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("util-linux `script` runs (it gives the watch a pseudo-terminal)");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().expect("a first line").unwrap();
+    // SAFETY: signalling our own child; `script` ends the session it started.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let _ = child.wait();
+    let first = anstream::adapter::strip_str(&first).to_string();
+    assert!(
+        first.contains(&format!(
+            "{}: not reachable: no remote debugger port answers",
+            lo.ip
+        )),
+        "{first:?}"
+    );
+    assert!(!first.starts_with('{'), "{first:?}");
+}
+
+/// `--ndjson` keeps a watch of named targets a watch of those targets (not a scan, which would
+/// report only hosts with a debugger port), in NDJSON lines whatever standard output is.
+#[cfg(unix)]
+#[test]
+fn a_watch_with_ndjson_writes_events_of_the_named_target() {
+    let lo = Loopback::claim();
+    let ip = lo.ip.to_string();
+    let mut child = bin()
+        .args(args(&[
+            "--watch",
+            "1s",
+            "--ndjson",
+            "--release",
+            "2022",
+            &ip,
+        ]))
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    let v = read_until(&mut lines, &mut seen, |v| v["kind"] == "verdict");
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let _ = child.wait();
+    assert_eq!(
+        (v["target"].as_str(), v["new"].as_str()),
+        (Some(ip.as_str()), Some("not_reachable"))
+    );
+}
+
 #[test]
 fn monitoring_bad_input() {
     let lo = Loopback::claim();

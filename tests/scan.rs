@@ -166,23 +166,127 @@ fn max_targets_limits_the_scan() {
     assert_eq!(summary["hosts_scanned"], 5);
 }
 
+/// Debugger hosts of a /28 on loopback, one named through a hosts file: 4026 on .2 and on
+/// .3, 4024 and 4026 on .9, only the WoW64 port 4025 on .12, 4026 on .14 as `buildbox`.
+struct Hosts {
+    net: Subnet,
+    hosts_file: TempFile,
+    _listeners: Vec<std::net::TcpListener>,
+}
+
+impl Hosts {
+    fn start() -> Hosts {
+        let net = Subnet::claim_aligned();
+        let _listeners = [
+            (2, 4026),
+            (3, 4026),
+            (9, 4024),
+            (9, 4026),
+            (12, 4025),
+            (14, 4026),
+        ]
+        .iter()
+        .map(|&(i, port)| net.listen(i, port))
+        .collect();
+        let hosts_file = TempFile::with("scan-hosts", &format!("{} buildbox\n", net.ip(14)));
+        Hosts {
+            net,
+            hosts_file,
+            _listeners,
+        }
+    }
+
+    /// The scan of the block and of `buildbox` (named last, so it is not first by input).
+    fn scan(&self, columns: Option<&str>) -> std::process::Output {
+        let mut cmd = bin();
+        if let Some(c) = columns {
+            cmd.env("COLUMNS", c);
+        }
+        cmd.args([
+            "--hosts-file",
+            self.hosts_file.path(),
+            &self.net.cidr(),
+            "buildbox",
+        ])
+        .output()
+        .unwrap()
+    }
+}
+
+/// For people: stdout is the debugger hosts only, one line each, sorted by address and in
+/// columns, so it pipes (`| sort`, `| wc -l`); the summary is on stderr, without a bar.
 #[test]
-fn human_output_prints_debugger_hosts_and_a_summary_without_a_bar_on_a_pipe() {
-    let net = Subnet::claim();
-    let _a = net.listen(7, 4026);
-    let out = run(&[&net.cidr()]);
+fn human_output_is_a_sorted_table_with_the_summary_on_stderr() {
+    let h = Hosts::start();
+    let out = h.scan(None);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
     let text = String::from_utf8(out.stdout).unwrap();
-    assert!(text.contains(&net.ip(7).to_string()), "{text}");
-    assert!(text.contains("VS 2022 or 2026"), "{text}");
+    let lines: Vec<&str> = text.lines().collect();
+    let firsts: Vec<String> = lines
+        .iter()
+        .map(|l| l.split_whitespace().next().unwrap().to_string())
+        .collect();
+    let want: Vec<String> = [2, 3, 9, 12, 14]
+        .iter()
+        .map(|&i| h.net.ip(i).to_string())
+        .collect();
+    assert_eq!(
+        firsts, want,
+        "one line per debugger host, by address:\n{text}"
+    );
+    // Columns: the ports start at the same place on every line.
+    let at: BTreeSet<usize> = lines
+        .iter()
+        .map(|l| l.find(" 40").expect("a port column"))
+        .collect();
+    assert_eq!(at.len(), 1, "aligned:\n{text}");
+    assert!(lines[2].contains("4024, 4026"), "{text}");
+    assert!(lines[3].contains("the main port does not answer"), "{text}");
     assert!(
-        text.contains("1 debugger host(s) among 16 hosts scanned"),
-        "{text}"
+        lines[4].contains("buildbox"),
+        "the name it was given as:\n{text}"
     );
     assert!(
-        out.stderr.is_empty(),
-        "no progress bar when stderr is not a terminal: {:?}",
-        String::from_utf8_lossy(&out.stderr)
+        !text.contains("debugger host(s)"),
+        "no summary on stdout:\n{text}"
     );
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.starts_with("5 debugger host(s) among 16 hosts scanned (16 answered)"),
+        "{err}"
+    );
+    assert!(err.contains("Ports: 6 open, 186 closed."), "{err}");
+    assert!(
+        !err.contains('\r') && !err.contains('\x1b'),
+        "no progress bar or colour when stderr is not a terminal: {err:?}"
+    );
+}
+
+/// What a person reads at 80 and at 120 columns: the table (the last column wrapped under
+/// itself, never a word cut) and the summary. Addresses are shown as 198.51.100.x, time and
+/// rate as placeholders.
+#[test]
+fn human_output_at_80_and_120_columns() {
+    let h = Hosts::start();
+    for columns in ["80", "120"] {
+        let out = h.scan(Some(columns));
+        assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+        let (stdout, stderr) = (
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        );
+        let width: usize = columns.parse().unwrap();
+        for l in stdout.lines().chain(stderr.lines()) {
+            assert!(l.chars().count() <= width, "over {width} columns: {l:?}");
+        }
+        let shown = h.net.redact(&format!("{stdout}--- stderr ---\n{stderr}"));
+        insta::with_settings!({filters => vec![
+            (r"in \d+\.\d s", "in [time] s"),
+            (r"\(\d+/s\)", "([rate]/s)"),
+        ]}, {
+            insta::assert_snapshot!(format!("scan_human_{columns}"), shown);
+        });
+    }
 }
 
 #[cfg(unix)]
@@ -445,6 +549,46 @@ fn an_interrupted_scan_prints_the_debugger_it_found() {
     assert_eq!(summary["interrupted"], true);
     assert_eq!(summary["debugger_hosts"], 1);
     assert_eq!(summary["ports"]["undecided"], 1);
+}
+
+/// For people the table comes when the scan ends, also when it is interrupted: the debugger
+/// found before Ctrl-C is on stdout, and stderr says the scan was interrupted.
+#[cfg(unix)]
+#[test]
+fn an_interrupted_scan_still_prints_its_table() {
+    let lo = Loopback::claim();
+    let listener = lo.listen(4026);
+    let (_queue, _filler) = lo.drop_syns(4025);
+    let ip = lo.ip.to_string();
+    let child = bin()
+        .args([
+            "--scan",
+            "--greeting-wait",
+            "0",
+            "--timeout",
+            "30s",
+            "--retries",
+            "0",
+            "-r",
+            "2022",
+            &ip,
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The scan's connect to 4026 completed: that port is decided, 4025 waits for 30 s.
+    let (_conn, _) = listener.accept().unwrap();
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", stderr_of(&out));
+    let text = String::from_utf8(out.stdout.clone()).unwrap();
+    assert_eq!(text.lines().count(), 1, "{text}");
+    assert!(text.starts_with(&ip) && text.contains("attach"), "{text}");
+    let err = stderr_of(&out);
+    assert!(err.starts_with("Interrupted after"), "{err}");
+    assert!(err.contains("1 not decided (interrupted)"), "{err}");
 }
 
 /// A target list is read a bounded line at a time: `-iL /dev/zero` (one endless line of NUL

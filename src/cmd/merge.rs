@@ -9,8 +9,8 @@ use crate::error::AppError;
 use crate::exit_code::ExitCode;
 use crate::merge::{self, Merged};
 use crate::output::Output;
-use crate::report::prometheus;
 use crate::report::sweep as out;
+use crate::report::{columns, prometheus};
 
 pub fn run(config: MergeConfig) -> Result<ExitCode, AppError> {
     let mut inputs = config.files.iter().map(|path| {
@@ -39,6 +39,11 @@ pub fn run(config: MergeConfig) -> Result<ExitCode, AppError> {
         Some(path) => Output::file(path)?,
         None => Output::stdout(),
     };
+    // As a scan: the table on standard output, wrapped on a terminal; the summary on stderr.
+    let width = match &config.file {
+        None => columns::stdout_width(),
+        Some(_) => None,
+    };
     output.write(|w| match config.format {
         Format::Ndjson => {
             for h in &hosts {
@@ -63,10 +68,11 @@ pub fn run(config: MergeConfig) -> Result<ExitCode, AppError> {
             out::write_document::<serde_json::Value>(w, &facts, targets)
         }
         Format::Human => {
+            let mut table = out::HostTable::default();
             for row in hosts.iter().filter_map(merge::row_of) {
-                out::write_row(w, &row)?;
+                table.add_row(row);
             }
-            out::write_summary_human(w, &facts)
+            table.write(w, width)
         }
         Format::Prometheus => {
             let metrics: Vec<prometheus::TargetMetrics> =
@@ -83,5 +89,8 @@ pub fn run(config: MergeConfig) -> Result<ExitCode, AppError> {
         }
     })?;
     output.finish()?;
+    if config.format == Format::Human {
+        let _ = out::write_summary_human(&mut anstream::stderr(), &facts, columns::stderr_width());
+    }
     Ok(code)
 }

@@ -65,10 +65,15 @@ pub fn run(config: ProbeConfig) -> Result<ExitCode, AppError> {
     let run = run_info(&config, started_at, start);
 
     let mut out = report_output(&config.reporting)?;
+    // A terminal's width (or COLUMNS) for standard output; a file is not wrapped.
+    let width = match &config.reporting.file {
+        None => report::columns::stdout_width(),
+        Some(_) => None,
+    };
     out.write(|w| match config.reporting.format {
         Output::Human | Output::Ndjson => match &found {
             None => report::human::write(w, &run, &hosts),
-            Some(f) => report::human::write_discover(w, &run, f, &hosts),
+            Some(f) => report::discover::write(w, &run, f, &hosts, width),
         },
         Output::Json => {
             let doc = report::json::document(&run, &hosts, found.as_ref(), code.code());

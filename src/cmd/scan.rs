@@ -1,7 +1,8 @@
 //! Subnet scans: configuration → the scan plan and the engine's run → each decided host
-//! triaged, diagnosed when reported → the report, written as hosts come.
+//! triaged, diagnosed when reported → the report: machine formats written as hosts come, the
+//! human table (sorted by address) when the scan ends.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
@@ -14,7 +15,7 @@ use crate::exit_code::ExitCode;
 use crate::output::Output;
 use crate::report::progress::Progress;
 use crate::report::sweep::{self as out, ScanFacts};
-use crate::report::{json, prometheus};
+use crate::report::{columns, json, prometheus};
 use crate::vantage::Vantage;
 use msvsmon_probe_core::{
     diagnose, probe_host, shutdown_signal, Diagnosis, HostObservation, Triage,
@@ -31,6 +32,8 @@ pub fn run(config: ScanConfig) -> Result<ExitCode, AppError> {
 struct Kept {
     json: Vec<json::TargetJson>,
     metrics: Vec<(HostObservation, Diagnosis)>,
+    /// Debugger hosts for people: written sorted when the scan ends.
+    table: out::HostTable,
 }
 
 async fn scan(config: ScanConfig) -> Result<ExitCode, AppError> {
@@ -68,6 +71,11 @@ async fn scan(config: ScanConfig) -> Result<ExitCode, AppError> {
 
     let total = u64::try_from(plan.targets.len()).unwrap_or(u64::MAX);
     let mut progress = Progress::new(total, format == Format::Human && !config.reporting.quiet);
+    // Standard output on a terminal (or COLUMNS) sets the width; a file or a pipe is not wrapped.
+    let width = match &config.reporting.file {
+        None => columns::stdout_width(),
+        Some(_) => None,
+    };
     let mut ticker = tokio::time::interval(Progress::TICK);
     let mut triage = Triage::new(&plan, config.all);
     let mut kept = Kept::default();
@@ -78,7 +86,7 @@ async fn scan(config: ScanConfig) -> Result<ExitCode, AppError> {
     loop {
         tokio::select! {
             Some((obs, d)) = pending.next(), if !pending.is_empty() => {
-                if let Err(e) = report_host(format, &mut output, &progress, &obs, &d, &mut kept, vantage) {
+                if let Err(e) = report_host(format, &mut output, &obs, &d, &mut kept, vantage) {
                     failure = Some(e);
                     run.cancel();
                 }
@@ -101,7 +109,7 @@ async fn scan(config: ScanConfig) -> Result<ExitCode, AppError> {
                         continue;
                     }
                     let d = diagnose(&obs);
-                    if let Err(e) = report_host(format, &mut output, &progress, &obs, &d, &mut kept, vantage) {
+                    if let Err(e) = report_host(format, &mut output, &obs, &d, &mut kept, vantage) {
                         failure = Some(e);
                     }
                     if output.is_closed() || failure.is_some() {
@@ -116,9 +124,7 @@ async fn scan(config: ScanConfig) -> Result<ExitCode, AppError> {
     // The engine is done; finish the discovery probes still running.
     while let Some((obs, d)) = pending.next().await {
         if failure.is_none() {
-            if let Err(e) =
-                report_host(format, &mut output, &progress, &obs, &d, &mut kept, vantage)
-            {
+            if let Err(e) = report_host(format, &mut output, &obs, &d, &mut kept, vantage) {
                 failure = Some(e);
             }
         }
@@ -154,10 +160,11 @@ async fn scan(config: ScanConfig) -> Result<ExitCode, AppError> {
         scan: plan.fingerprint(config.settings.seed, config.settings.shard.count),
         merged: None,
     };
+    let rows = kept.table.len();
     output.write(|w| match format {
         Format::Ndjson => out::write_summary_line(w, &facts),
         Format::Json => out::write_document(w, &facts, std::mem::take(&mut kept.json)),
-        Format::Human => out::write_summary_human(w, &facts),
+        Format::Human => std::mem::take(&mut kept.table).write(w, width),
         Format::Prometheus => w.write_all(
             prometheus::render(
                 &kept.metrics,
@@ -170,6 +177,14 @@ async fn scan(config: ScanConfig) -> Result<ExitCode, AppError> {
     })?;
     // Even an interrupted scan's file is complete up to where it stopped: commit it.
     output.finish()?;
+    if format == Format::Human && !config.reporting.quiet {
+        // The summary goes to standard error: standard output is the hosts, one line each.
+        let mut err = anstream::stderr();
+        if rows > 0 && config.reporting.file.is_none() && std::io::stdout().is_terminal() {
+            let _ = writeln!(err);
+        }
+        let _ = out::write_summary_human(&mut err, &facts, columns::stderr_width());
+    }
     Ok(code)
 }
 
@@ -177,7 +192,6 @@ async fn scan(config: ScanConfig) -> Result<ExitCode, AppError> {
 fn report_host(
     format: Format,
     output: &mut Output,
-    progress: &Progress,
     obs: &HostObservation,
     d: &Diagnosis,
     kept: &mut Kept,
@@ -193,9 +207,9 @@ fn report_host(
             kept.metrics.push((obs.clone(), d.clone()));
             Ok(())
         }
-        Format::Human if obs.debugger_found() => {
-            progress.suspend(|| output.write(|w| out::write_host_human(w, obs, d)))
+        Format::Human => {
+            kept.table.add(obs, d);
+            Ok(())
         }
-        Format::Human => Ok(()),
     }
 }

@@ -1,7 +1,9 @@
 //! `--watch INTERVAL`: probe again and again, print what changes.
 //!
-//! Standard output carries one NDJSON line per event (port state, verdict, addresses, discovery)
-//! and a heartbeat line per interval. With `--output FILE` the current state of every target is
+//! Standard output carries the changes (port state, verdict, addresses, discovery): on a terminal
+//! (or with `--format human`) one readable line each, a target's first round as its verdict;
+//! elsewhere (or with `--ndjson`) one NDJSON line per event and a heartbeat line per interval.
+//! With `--output FILE` the current state of every target is
 //! also written there after each heartbeat, in `--format` (prometheus for the node exporter's
 //! textfile collector, or json), replaced atomically. Named targets each have their own probe
 //! loop, so a slow or unreachable target never delays the others; a watched scan scans once per
@@ -12,17 +14,18 @@
 //! file the watch goes on writing it.
 
 use std::collections::BTreeMap;
+use std::io::IsTerminal;
 use std::time::{Instant, SystemTime};
 
 use futures::future::join_all;
 use tokio::sync::mpsc;
 
-use crate::config::{Output as Format, ProbeConfig, Reporting, ScanConfig};
+use crate::config::{Output as Format, ProbeConfig, Reporting, ScanConfig, WatchLines};
 use crate::error::{AppError, ConfigError, OutputError};
 use crate::exit_code::ExitCode;
 use crate::output::{self, Output};
 use crate::report::prometheus::{self, LastSuccess};
-use crate::report::{self, RunInfo};
+use crate::report::{self, columns, RunInfo};
 use msvsmon_probe_core::{
     diagnose, probe_every, shutdown_signal, Diagnosis, Heartbeat, HostObservation, Status, Triage,
     WatchState,
@@ -34,6 +37,8 @@ use super::{block_on, run_info};
 struct Watch<'a> {
     reporting: &'a Reporting,
     lines: Output,
+    /// Readable lines (and the width they wrap to), or NDJSON.
+    human: Option<Option<usize>>,
     state: WatchState,
     last_success: LastSuccess,
     events: u64,
@@ -41,6 +46,12 @@ struct Watch<'a> {
 
 impl<'a> Watch<'a> {
     fn new(reporting: &'a Reporting) -> Self {
+        let terminal = std::io::stdout().is_terminal();
+        let human = match reporting.watch_lines {
+            Some(WatchLines::Human) => true,
+            Some(WatchLines::Ndjson) => false,
+            None => terminal,
+        };
         Watch {
             reporting,
             lines: if reporting.quiet {
@@ -48,6 +59,7 @@ impl<'a> Watch<'a> {
             } else {
                 Output::stdout()
             },
+            human: human.then(columns::stdout_width),
             state: WatchState::new(),
             last_success: LastSuccess::new(),
             events: 0,
@@ -66,8 +78,12 @@ impl<'a> Watch<'a> {
         }
         for e in self.state.update(obs, d, at) {
             self.events += 1;
-            self.lines
-                .json_line(&report::events::line(&e, self.reporting.vantage.as_str()))?;
+            match self.human {
+                Some(width) => self.lines.write(|w| report::changes::write(w, &e, width))?,
+                None => self
+                    .lines
+                    .json_line(&report::events::line(&e, self.reporting.vantage.as_str()))?,
+            }
         }
         Ok(())
     }
@@ -82,6 +98,10 @@ impl<'a> Watch<'a> {
         interval: std::time::Duration,
     ) -> Result<(), OutputError> {
         self.snapshot(hosts, run)?;
+        if self.human.is_some() {
+            // People get a line when something changes, not one per interval.
+            return Ok(());
+        }
         let hb = Heartbeat::new(
             &self.state,
             targets,

@@ -9,9 +9,8 @@ use anstyle::{AnsiColor, Style};
 use super::{words, RunInfo};
 use crate::sanitize::{clean, field};
 use msvsmon_probe_core::{
-    AddressObservation, AddressSource, Diagnosis, DiscoverRun, DiscoveryObservation,
-    DiscoveryStatus, Finding, HostObservation, PortState, Reach, Responder, RouteKind, Severity,
-    Status,
+    AddressObservation, AddressSource, Diagnosis, DiscoveryObservation, DiscoveryStatus, Finding,
+    HostObservation, PortState, Reach, Responder, RouteKind, Severity, Status,
 };
 
 const BOLD: Style = Style::new().bold();
@@ -55,7 +54,7 @@ pub fn write(
     footer(w, run, hosts)
 }
 
-fn footer(
+pub(super) fn footer(
     w: &mut dyn Write,
     run: &RunInfo,
     hosts: &[(HostObservation, Diagnosis)],
@@ -327,7 +326,7 @@ fn write_responder(w: &mut dyn Write, r: &Responder) -> io::Result<()> {
     )
 }
 
-fn ignored_phrase(ig: &msvsmon_probe_core::Ignored) -> String {
+pub(super) fn ignored_phrase(ig: &msvsmon_probe_core::Ignored) -> String {
     [
         (ig.other_hosts, "replies from other hosts"),
         (ig.duplicates, "repeats"),
@@ -342,80 +341,6 @@ fn ignored_phrase(ig: &msvsmon_probe_core::Ignored) -> String {
     .map(|(n, what)| format!("{n} {what}"))
     .collect::<Vec<_>>()
     .join(", ")
-}
-
-/// `--discover`: what was sent where, every responder, then each host's verdict in one line
-/// and its findings.
-pub fn write_discover(
-    w: &mut dyn Write,
-    run: &RunInfo,
-    found: &DiscoverRun,
-    hosts: &[(HostObservation, Diagnosis)],
-) -> io::Result<()> {
-    let on: Vec<String> = found
-        .interfaces
-        .iter()
-        .map(|i| {
-            let a: Vec<String> = i.addrs.iter().map(|a| a.ip.to_string()).collect();
-            format!("{} ({})", i.name, a.join(", "))
-        })
-        .collect();
-    writeln!(
-        w,
-        "{BOLD}WS-Discovery on {}{BOLD:#}  {DIM}listened {:.1} s{DIM:#}",
-        on.join(", "),
-        found.elapsed.as_secs_f64()
-    )?;
-    if hosts.is_empty() {
-        writeln!(
-            w,
-            "\n  No responder answered. That is inconclusive: Windows answers only with network discovery on, remote debuggers started with /nodiscovery do not answer, a firewall may drop UDP 3702, and machines beyond a router never see the multicast."
-        )?;
-    }
-    for (obs, d) in hosts {
-        let (vstyle, mark) = match d.verdict.status {
-            Status::Reachable => (fg(AnsiColor::Green).bold(), "debugger reachable"),
-            Status::Wow64Only => (fg(AnsiColor::Yellow).bold(), "only a WoW64 port"),
-            _ => (DIM, "no debugger port"),
-        };
-        writeln!(
-            w,
-            "\n{BOLD}{}{BOLD:#}  {vstyle}{mark}{vstyle:#}",
-            address_list(obs).join(", ")
-        )?;
-        if let Some(disc) = &obs.discovery {
-            for r in disc.responders.iter().filter(|r| !r.empty) {
-                write_responder(w, r)?;
-            }
-        }
-        for e in &d.verdict.endpoints {
-            writeln!(w, "    {} → attach to {}", e.label, e.attach_as)?;
-        }
-        for f in d
-            .findings
-            .iter()
-            .filter(|f| matches!(f.severity, Severity::Problem | Severity::Warning))
-        {
-            write_finding(w, obs, f)?;
-        }
-    }
-    if found.ignored.total() > 0 {
-        writeln!(
-            w,
-            "\n  {DIM}set aside: {}{DIM:#}",
-            ignored_phrase(&found.ignored)
-        )?;
-    }
-    let reachable = hosts
-        .iter()
-        .filter(|(_, d)| d.verdict.status == Status::Reachable)
-        .count();
-    writeln!(
-        w,
-        "\n{} responder host(s); {reachable} with a reachable remote debugger port.",
-        hosts.len()
-    )?;
-    footer(w, run, hosts)
 }
 
 fn address_list(obs: &HostObservation) -> Vec<String> {

@@ -2,6 +2,9 @@
 //! observations and diagnoses; they never touch a socket.
 
 pub mod catalog;
+pub mod changes;
+pub mod columns;
+pub mod discover;
 pub mod events;
 pub mod human;
 pub mod json;

@@ -66,14 +66,6 @@ impl Progress {
         ));
     }
 
-    /// Runs `f` (which writes to stdout) with the bar cleared, so lines never mix with it.
-    pub fn suspend<R>(&self, f: impl FnOnce() -> R) -> R {
-        match &self.bar {
-            Some(b) => b.suspend(f),
-            None => f(),
-        }
-    }
-
     pub fn finish(&self) {
         if let Some(b) = &self.bar {
             b.finish_and_clear();

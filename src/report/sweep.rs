@@ -1,16 +1,20 @@
-//! Scan output: a line per debugger host for people, NDJSON host objects and a summary object
-//! for machines, or one JSON document. Host objects are the same as a `--json` target object.
+//! Scan output: for people, a table of the debugger hosts sorted by address on standard output
+//! and the summary on standard error (so stdout pipes cleanly); for machines, NDJSON host
+//! objects streamed as found and a summary object, or one JSON document. Host objects are the
+//! same as a `--json` target object.
 
 use std::io::{self, Write};
+use std::net::{IpAddr, Ipv6Addr};
 use std::time::{Duration, SystemTime};
 
 use anstyle::{AnsiColor, Style};
 use serde::Serialize;
 
+use super::columns::{wrap, Cell, Table};
 use super::json::{self, TargetJson, Tool, SCHEMA_VERSION};
 use crate::vantage::Vantage;
 use msvsmon_probe_core::{
-    Diagnosis, EngineSettings, HostObservation, ResolveError, ScanOutcome, Tally,
+    Address, Diagnosis, EngineSettings, Host, HostObservation, ResolveError, ScanOutcome, Tally,
 };
 
 /// The JSON form of a name that did not resolve.
@@ -263,119 +267,267 @@ fn summary_settings(s: &ScanSummaryJson) -> ScanSettingsJson {
     }
 }
 
-/// What a person sees of a debugger host, from a probe or from a host line read back (`merge`).
+/// The debugger hosts of a scan as people read them: kept until the scan ends, then written
+/// one line each, sorted by address (numerically, IPv4 before IPv6) in aligned columns, so the
+/// list reads like a table and pipes into `sort` or `wc -l` line for line. Only the rows are
+/// kept, not the observations: memory follows the debugger hosts found, not the hosts scanned.
+#[derive(Debug, Default)]
+pub struct HostTable {
+    rows: Vec<(Address, Vec<Cell>)>,
+}
+
+impl HostTable {
+    /// Takes a reported host; only a host with a debugger port that accepts makes a row.
+    pub fn add(&mut self, obs: &HostObservation, d: &Diagnosis) {
+        if !obs.debugger_found() {
+            return;
+        }
+        self.add_row(HostRow::observed(obs, d));
+    }
+
+    /// Takes a row built elsewhere (`merge`, from a host line read back).
+    pub fn add_row(&mut self, row: HostRow) {
+        self.rows.push((row.key, cells(&row)));
+    }
+
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Writes the rows in address order, the last column wrapped to `width`.
+    pub fn write(mut self, w: &mut dyn Write, width: Option<usize>) -> io::Result<()> {
+        self.rows.sort_by_key(|r| r.0);
+        let mut table = Table::new();
+        for (_, r) in self.rows {
+            table.push(r);
+        }
+        table.write(w, width)
+    }
+}
+
+/// What a person reads of a debugger host, from a probe or from a host line read back
+/// (`merge`): its address (the sort key), the name it was given as, its debugger ports that
+/// accept with their labels, and the endpoints to attach to.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HostRow {
-    pub address: String,
-    /// The name it was scanned as, when not the address.
-    pub name: Option<String>,
-    /// Debugger ports that answered, with their labels.
-    pub open: Vec<(u16, String)>,
-    /// Where to attach; `None` when only a WoW64 port answers.
-    pub attach: Option<String>,
+    pub key: Address,
+    pub host: String,
+    /// The name it was given as; empty when it was given as an address.
+    pub name: String,
+    pub ports: Vec<(u16, String)>,
+    /// Per endpoint: its release keys (empty for a custom port) and where to attach.
+    pub endpoints: Vec<(Vec<String>, String)>,
 }
 
 impl HostRow {
     pub fn observed(obs: &HostObservation, d: &Diagnosis) -> HostRow {
-        let address = obs.target.host.to_string();
+        let key =
+            obs.addresses
+                .first()
+                .map(|a| a.address)
+                .unwrap_or_else(|| match &obs.target.host {
+                    Host::Literal(a) => *a,
+                    Host::Name(_) => Address::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED)),
+                });
+        let host = obs.target.host.to_string();
+        let mut ports: Vec<(u16, String)> = Vec::new();
+        for p in obs.addresses.iter().flat_map(|a| a.debugger_ports()) {
+            if !ports.iter().any(|(n, _)| *n == p.planned.port.0) {
+                ports.push((p.planned.port.0, p.planned.label()));
+            }
+        }
         HostRow {
-            name: (obs.target.input != address).then(|| obs.target.input.clone()),
-            address,
-            open: obs
-                .addresses
+            key,
+            name: if obs.target.input != host {
+                obs.target.input.clone()
+            } else {
+                String::new()
+            },
+            host,
+            ports,
+            endpoints: d
+                .verdict
+                .endpoints
                 .iter()
-                .flat_map(|a| a.debugger_ports())
-                .map(|p| (p.planned.port.0, p.planned.label()))
+                .map(|e| {
+                    let keys = if e.custom {
+                        Vec::new()
+                    } else {
+                        e.releases.iter().map(|r| r.to_string()).collect()
+                    };
+                    (keys, e.attach_as.clone())
+                })
                 .collect(),
-            attach: d.verdict.endpoints.first().map(|e| e.attach_as.clone()),
         }
     }
 }
 
-/// The line a person sees for a debugger host, as soon as it is found.
-pub fn write_host_human(w: &mut dyn Write, obs: &HostObservation, d: &Diagnosis) -> io::Result<()> {
-    write_row(w, &HostRow::observed(obs, d))
-}
-
-/// One host's line. Names and labels may come from a file (`merge`): sanitised.
-pub fn write_row(w: &mut dyn Write, row: &HostRow) -> io::Result<()> {
+/// A debugger host's cells: address, name, ports, and the releases → what to attach to. Every
+/// string may come from a file (`merge`): sanitised.
+fn cells(row: &HostRow) -> Vec<Cell> {
     let green = Style::new().fg_color(Some(AnsiColor::Green.into())).bold();
-    let clean = crate::sanitize::field;
-    let open: Vec<String> = row
-        .open
-        .iter()
-        .map(|(port, label)| format!("{port} ({})", clean(label)))
-        .collect();
-    let name = row
-        .name
-        .as_ref()
-        .map(|n| format!(" [{}]", clean(n)))
-        .unwrap_or_default();
-    let attach = row
-        .attach
-        .as_ref()
-        .map(|a| format!("  → attach {}", clean(a)))
-        .unwrap_or_else(|| "  → WoW64 port only; the main port does not answer".into());
-    writeln!(
-        w,
-        "{green}{:<15}{green:#}{name}  {}{attach}",
-        clean(&row.address),
-        open.join(", ")
-    )
+    let yellow = Style::new().fg_color(Some(AnsiColor::Yellow.into())).bold();
+    let clean = |s: &str| crate::sanitize::field(s).into_owned();
+    let mut releases: Vec<String> = Vec::new();
+    let mut attach: Vec<String> = Vec::new();
+    for (keys, at) in &row.endpoints {
+        let r = if keys.is_empty() {
+            "custom port".to_string()
+        } else {
+            format!("VS {}", keys.join(" or "))
+        };
+        if !releases.contains(&r) {
+            releases.push(r);
+        }
+        if !attach.contains(at) {
+            attach.push(at.clone());
+        }
+    }
+    let (style, what) = if attach.is_empty() {
+        let labels: Vec<&str> = row.ports.iter().map(|(_, l)| l.as_str()).collect();
+        (
+            yellow,
+            format!("{}: the main port does not answer", labels.join(", ")),
+        )
+    } else {
+        (
+            green,
+            format!("{} → attach {}", releases.join(", "), attach.join(", ")),
+        )
+    };
+    let ports: Vec<String> = row.ports.iter().map(|(p, _)| p.to_string()).collect();
+    vec![
+        Cell::styled(clean(&row.host), style),
+        Cell::new(clean(&row.name)),
+        Cell::new(ports.join(", ")),
+        Cell::new(clean(&what)),
+    ]
 }
 
-/// The closing lines for people.
-pub fn write_summary_human(w: &mut dyn Write, run: &ScanFacts) -> io::Result<()> {
+/// The closing lines for people (standard error: counts and times are not data to pipe),
+/// wrapped to `width`.
+pub fn write_summary_human(
+    w: &mut dyn Write,
+    run: &ScanFacts,
+    width: Option<usize>,
+) -> io::Result<()> {
     let t = &run.tally;
     let dim = Style::new().dimmed();
-    writeln!(w)?;
+    let mut say = |style: Style, text: String| -> io::Result<()> {
+        for (n, line) in wrap(&text, 0, 2, width).iter().enumerate() {
+            let indent = if n > 0 { "  " } else { "" };
+            writeln!(w, "{indent}{style}{line}{style:#}")?;
+        }
+        Ok(())
+    };
     if run.interrupted {
         let pct = if run.outcome.hosts_total > 0 {
             t.hosts as f64 * 100.0 / run.outcome.hosts_total as f64
         } else {
             0.0
         };
-        writeln!(
-            w,
-            "Interrupted after {} of {} hosts ({pct:.1}%).",
-            t.hosts, run.outcome.hosts_total
+        say(
+            Style::new(),
+            format!(
+                "Interrupted after {} of {} hosts ({pct:.1}%).",
+                t.hosts, run.outcome.hosts_total
+            ),
         )?;
     }
-    writeln!(
-        w,
-        "{} debugger host(s) among {} hosts scanned ({} answered) in {:.1} s, {} probes ({:.0}/s).",
-        t.debugger_hosts,
-        t.hosts,
-        t.hosts_up,
-        run.elapsed.as_secs_f64(),
-        run.outcome.probes_sent,
-        run.outcome.probes_sent as f64 / run.elapsed.as_secs_f64().max(1e-9)
+    say(
+        Style::new(),
+        format!(
+            "{} debugger host(s) among {} hosts scanned ({} answered) in {:.1} s, {} probes ({:.0}/s).",
+            t.debugger_hosts,
+            t.hosts,
+            t.hosts_up,
+            run.elapsed.as_secs_f64(),
+            run.outcome.probes_sent,
+            run.outcome.probes_sent as f64 / run.elapsed.as_secs_f64().max(1e-9)
+        ),
     )?;
-    let undecided = if t.ports.undecided > 0 {
-        format!(", {} not decided (interrupted)", t.ports.undecided)
-    } else {
-        String::new()
-    };
-    writeln!(
-        w,
-        "{dim}Ports: {} open, {} closed, {} filtered, {} rejected, {} without a host, {} not probed (local errors){undecided}.{dim:#}",
-        t.ports.open,
-        t.ports.closed,
-        t.ports.filtered,
-        t.ports.rejected,
-        t.ports.no_host,
-        t.ports.local_error
-    )?;
+    // The counts that are not zero (the JSON summary has them all).
+    let p = &t.ports;
+    let counts: Vec<String> = [
+        (p.open, "open"),
+        (p.closed, "closed"),
+        (p.filtered, "filtered"),
+        (p.rejected, "rejected"),
+        (p.no_host, "without a host"),
+        (p.local_error, "not probed (local errors)"),
+        (p.undecided, "not decided (interrupted)"),
+    ]
+    .iter()
+    .filter(|(n, _)| *n > 0)
+    .map(|(n, what)| format!("{n} {what}"))
+    .collect();
+    if !counts.is_empty() {
+        say(dim, format!("Ports: {}.", counts.join(", ")))?;
+    }
     for u in &run.unresolved {
-        writeln!(
-            w,
-            "Not scanned: '{}' did not resolve ({}).",
-            crate::sanitize::field(&u.name),
-            crate::sanitize::field(&u.error)
+        say(
+            Style::new(),
+            format!(
+                "Not scanned: '{}' did not resolve ({}).",
+                crate::sanitize::field(&u.name),
+                crate::sanitize::field(&u.error)
+            ),
         )?;
     }
     if run.excluded > 0 {
-        writeln!(w, "{dim}{} address(es) excluded.{dim:#}", run.excluded)?;
+        say(dim, format!("{} address(es) excluded.", run.excluded))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use msvsmon_probe_core::{diagnose, fixtures};
+
+    /// A host scanned at `ip` (as an address) with `port` open among VS 2022's ports.
+    fn found(ip: &str, port: u16) -> (HostObservation, Diagnosis) {
+        let answer = if port == 0 {
+            vec![(4026, fixtures::refused())]
+        } else {
+            vec![(port, fixtures::open())]
+        };
+        let o = fixtures::observe(ip)
+            .releases(&["2019", "2022"])
+            .address(ip, answer)
+            .build();
+        let d = diagnose(&o);
+        (o, d)
+    }
+
+    /// Rows come out by address, numerically and IPv4 first, whatever the order found; hosts
+    /// without a debugger port make none.
+    #[test]
+    fn rows_are_sorted_by_address_ipv4_first() {
+        let mut t = HostTable::default();
+        for (ip, port) in [
+            ("fd00::2", 4026),
+            ("10.0.0.10", 4026),
+            ("10.0.0.9", 4024),
+            ("10.0.0.11", 0),
+            ("9.0.0.1", 4025),
+        ] {
+            let (o, d) = found(ip, port);
+            t.add(&o, &d);
+        }
+        assert_eq!(t.len(), 4, "a host without a debugger port makes no row");
+        let mut out = Vec::new();
+        t.write(&mut out, None).unwrap();
+        let text = anstream::adapter::strip_str(&String::from_utf8(out).unwrap()).to_string();
+        let firsts: Vec<&str> = text
+            .lines()
+            .map(|l| l.split_whitespace().next().unwrap())
+            .collect();
+        assert_eq!(
+            firsts,
+            ["9.0.0.1", "10.0.0.9", "10.0.0.10", "fd00::2"],
+            "{text}"
+        );
+        assert!(text.contains("the main port does not answer"), "{text}");
+    }
 }

@@ -570,17 +570,30 @@ report!(
     )
 );
 
-/// `--discover`: each responder host's verdict in one line, its problems and warnings.
+/// `--discover`: each machine once with its verdict, its replies (a dual-stack machine's two
+/// answers as one block), where to attach, its problems and warnings; at 80 and 120 columns.
 #[test]
 fn discover_report() {
     let computer = with(
         disc(DiscoveryStatus::Answered, eth0(), WSDD_ID, &[samples::WSDD]),
         vec![(4025, open())],
     );
-    let debugger = with(
-        disc(DiscoveryStatus::Answered, eth0(), WSDD_ID, &[samples::WSDD]),
-        vec![(4024, open())],
-    );
+    // The same endpoint answering from its IPv4 and its IPv6 address: one machine.
+    let debugger = {
+        let mut d = disc(DiscoveryStatus::Answered, eth0(), WSDD_ID, &[samples::WSDD]);
+        let mut v6 = d.responders[0].clone();
+        v6.source = "[fd00::5]:3702".parse().unwrap();
+        d.responders.push(v6);
+        let mut o = host(
+            "10.0.0.5",
+            &[
+                ("10.0.0.5", vec![(4024, open())]),
+                ("fd00::5", vec![(4024, open())]),
+            ],
+        );
+        o.discovery = Some(d);
+        o
+    };
     let hosts: Vec<(HostObservation, Diagnosis)> = [computer, debugger]
         .into_iter()
         .map(|o| {
@@ -606,8 +619,13 @@ fn discover_report() {
         wait: Duration::from_secs(3),
         elapsed: Duration::from_secs(3),
     };
-    let mut out = Vec::new();
-    human::write_discover(&mut out, &run_info(true), &found, &hosts).unwrap();
-    let out = String::from_utf8(out).unwrap();
-    insta::assert_snapshot!("discover", anstream::adapter::strip_str(&out).to_string());
+    for columns in [80, 120] {
+        let mut out = Vec::new();
+        super::discover::write(&mut out, &run_info(true), &found, &hosts, Some(columns)).unwrap();
+        let out = anstream::adapter::strip_str(&String::from_utf8(out).unwrap()).to_string();
+        for l in out.lines() {
+            assert!(l.chars().count() <= columns, "over {columns}: {l:?}");
+        }
+        insta::assert_snapshot!(format!("discover_{columns}"), out);
+    }
 }

@@ -44,6 +44,31 @@ impl Loopback {
         panic!("no free loopback address in 127.77.0.0/16");
     }
 
+    /// An address written with 14 characters (127.77.1xx.1xx), so that a snapshot can show it
+    /// as 198.51.100.100 ([`Loopback::redact`]) with the line breaks the real one had.
+    pub fn claim_aligned() -> Loopback {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let salt = std::process::id().wrapping_mul(2_654_435_761);
+        for _ in 0..10_000 {
+            let n = NEXT.fetch_add(1, Ordering::Relaxed).wrapping_add(salt) % (156 * 156);
+            let ip = IpAddr::V4(Ipv4Addr::new(
+                127,
+                77,
+                (100 + n / 156) as u8,
+                (100 + n % 156) as u8,
+            ));
+            if let Ok(lock) = TcpListener::bind((ip, LOCK_PORT)) {
+                return Loopback { ip, _lock: lock };
+            }
+        }
+        panic!("no free aligned loopback address in 127.77.100-255.100-255");
+    }
+
+    /// `text` with this address written as 198.51.100.100 (TEST-NET-2).
+    pub fn redact(&self, text: &str) -> String {
+        text.replace(&self.ip.to_string(), "198.51.100.100")
+    }
+
     pub fn addr(&self, port: u16) -> SocketAddr {
         SocketAddr::new(self.ip, port)
     }
@@ -103,6 +128,34 @@ impl Subnet {
             }
         }
         panic!("no free /28 in 127.78.0.0/15");
+    }
+
+    /// A /28 whose sixteen addresses are all written with 14 characters (127.7x.1xx.1xx), so
+    /// that a snapshot can show them as 198.51.100.1xx (TEST-NET-2, [`Subnet::redact`]) and
+    /// keep the columns and line breaks the real addresses had.
+    pub fn claim_aligned() -> Subnet {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let salt = std::process::id().wrapping_mul(2_246_822_519);
+        for _ in 0..10_000 {
+            let n = NEXT.fetch_add(1, Ordering::Relaxed).wrapping_add(salt);
+            // Third octet 100…255, base of the last octet 112…240.
+            let (third, fourth) = (100 + (n % 156), 112 + 16 * ((n / 156) % 9));
+            let base = Ipv4Addr::new(127, 79, third as u8, fourth as u8);
+            if let Ok(lock) = TcpListener::bind((base, LOCK_PORT)) {
+                return Subnet { base, _lock: lock };
+            }
+        }
+        panic!("no free aligned /28 in 127.79.100-255.*");
+    }
+
+    /// `text` with the block's addresses written as 198.51.100.(100 + i): the same length as
+    /// those of [`Subnet::claim_aligned`], the same on every run.
+    pub fn redact(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for i in (0..16).rev() {
+            out = out.replace(&self.ip(i).to_string(), &format!("198.51.100.{}", 100 + i));
+        }
+        out
     }
 
     /// The i-th address of the block.

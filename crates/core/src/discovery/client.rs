@@ -479,27 +479,67 @@ pub struct FoundHost {
     pub discovery: DiscoveryObservation,
 }
 
-impl DiscoverRun {
-    /// The responding machines: responders grouped by endpoint reference (and by source
-    /// address), each with the discovery observation a host probe would have made of it.
-    pub fn hosts(&self) -> Vec<FoundHost> {
-        // Groups of responder indexes; a responder joins the group that shares its endpoint
-        // or one of its addresses.
-        let mut groups: Vec<Vec<usize>> = Vec::new();
-        for (i, r) in self.responders.iter().enumerate() {
-            let found = groups.iter().position(|g| {
-                g.iter().any(|&j| {
-                    let o = &self.responders[j];
-                    o.source.ip() == r.source.ip()
-                        || (r.endpoint.is_some() && o.endpoint == r.endpoint)
-                })
-            });
-            match found {
-                Some(g) => groups[g].push(i),
-                None => groups.push(vec![i]),
+/// Responders grouped into machines: two responders are the same machine when they share a
+/// source address (the zone counts: `fe80::1` on two links is two machines) or an endpoint
+/// reference, and so on transitively, so a machine's empty answer from its link-local address
+/// (which carries no endpoint) joins its IPv4 answer through the full answer from that same
+/// link-local address. Each group's responders are in address order (IPv4 first), and the
+/// groups in the order of their first address: the listing is the same whatever order the
+/// replies came in. Linear in the responders (a busy link has thousands).
+fn machines(responders: &[Responder]) -> Vec<Vec<usize>> {
+    use std::collections::HashMap;
+    fn root(parent: &mut [usize], mut i: usize) -> usize {
+        while parent[i] != i {
+            parent[i] = parent[parent[i]];
+            i = parent[i];
+        }
+        i
+    }
+    let mut parent: Vec<usize> = (0..responders.len()).collect();
+    let mut by_address: HashMap<Address, usize> = HashMap::new();
+    let mut by_endpoint: HashMap<&str, usize> = HashMap::new();
+    for (i, r) in responders.iter().enumerate() {
+        let join = |j: usize, parent: &mut Vec<usize>| {
+            let (a, b) = (root(parent, i), root(parent, j));
+            parent[a.max(b)] = a.min(b);
+        };
+        match by_address.entry(source_address(r.source)) {
+            std::collections::hash_map::Entry::Occupied(e) => join(*e.get(), &mut parent),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(i);
             }
         }
-        groups
+        if let Some(ep) = r.endpoint.as_deref() {
+            match by_endpoint.entry(ep) {
+                std::collections::hash_map::Entry::Occupied(e) => join(*e.get(), &mut parent),
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(i);
+                }
+            }
+        }
+    }
+    let mut groups: HashMap<usize, Vec<usize>> = HashMap::new();
+    for i in 0..responders.len() {
+        let r = root(&mut parent, i);
+        groups.entry(r).or_default().push(i);
+    }
+    let key = |i: &usize| (source_address(responders[*i].source), *i);
+    let mut groups: Vec<Vec<usize>> = groups
+        .into_values()
+        .map(|mut g| {
+            g.sort_by_key(key);
+            g
+        })
+        .collect();
+    groups.sort_by_key(|g| key(&g[0]));
+    groups
+}
+
+impl DiscoverRun {
+    /// The responding machines ([`machines`]), each with the discovery observation a host probe
+    /// would have made of it; its addresses in order, IPv4 first.
+    pub fn hosts(&self) -> Vec<FoundHost> {
+        machines(&self.responders)
             .into_iter()
             .map(|g| {
                 let responders: Vec<Responder> =
@@ -648,6 +688,74 @@ mod tests {
         assert_eq!(reach_of(&zoned, &l), Reach::OffLink, "no zone, no link");
         zoned.scope_id = 2;
         assert_eq!(reach_of(&zoned, &l), eth0);
+    }
+
+    /// A responder from `ip` (`%zone` as an interface index for link-local), with an endpoint
+    /// reference or, like an empty ProbeMatches, without one.
+    fn responder(ip: &str, zone: u32, endpoint: Option<&str>) -> Responder {
+        let source = match ip.parse::<IpAddr>().unwrap() {
+            IpAddr::V4(v4) => SocketAddr::new(IpAddr::V4(v4), PORT),
+            IpAddr::V6(v6) => SocketAddr::V6(SocketAddrV6::new(v6, PORT, 0, zone)),
+        };
+        Responder {
+            source,
+            version: Version::V2005,
+            endpoint: endpoint.map(String::from),
+            types: vec![],
+            scopes: vec![],
+            xaddrs: vec![],
+            metadata_version: None,
+            empty: endpoint.is_none(),
+            answered: Default::default(),
+            datagrams: 1,
+            first_reply: Duration::ZERO,
+            truncated: false,
+            classification: super::super::classify::classify(endpoint.is_none(), &[], &[], &[]),
+        }
+    }
+
+    /// A machine's empty answer from its link-local address has no endpoint; its full answer
+    /// from the same address shares the endpoint of its IPv4 answer: one machine, whatever the
+    /// order the replies came in, its IPv4 address first.
+    #[test]
+    fn a_dual_stack_endpoint_is_one_machine_in_any_order() {
+        let rs = [
+            responder("fe80::5", 2, None),
+            responder("fe80::5", 2, Some("urn:uuid:1")),
+            responder("10.0.0.5", 0, Some("urn:uuid:1")),
+        ];
+        for order in [[0, 1, 2], [2, 0, 1], [0, 2, 1], [1, 2, 0]] {
+            let shuffled: Vec<Responder> = order.iter().map(|&i| rs[i].clone()).collect();
+            let groups = machines(&shuffled);
+            assert_eq!(groups.len(), 1, "{order:?}: {groups:?}");
+            let first = &shuffled[groups[0][0]];
+            assert_eq!(first.source.ip().to_string(), "10.0.0.5", "{order:?}");
+        }
+        // A responder that bridges two groups formed before it merges them.
+        let bridged = [
+            responder("10.0.0.7", 0, Some("urn:uuid:a")),
+            responder("fe80::7", 2, Some("urn:uuid:b")),
+            responder("fe80::7", 2, Some("urn:uuid:a")),
+        ];
+        assert_eq!(machines(&bridged), [vec![0, 1, 2]]);
+    }
+
+    /// The same link-local address on two links is two machines; different endpoints from
+    /// different addresses are different machines, listed by address.
+    #[test]
+    fn zones_and_endpoints_keep_machines_apart() {
+        let rs = [
+            responder("10.0.0.9", 0, Some("urn:uuid:9")),
+            responder("fe80::1", 3, None),
+            responder("fe80::1", 2, None),
+            responder("10.0.0.10", 0, Some("urn:uuid:10")),
+            responder("10.0.0.5", 0, Some("urn:uuid:5")),
+        ];
+        assert_eq!(
+            machines(&rs),
+            [vec![4], vec![0], vec![3], vec![2], vec![1]],
+            "10.0.0.5, 10.0.0.9, 10.0.0.10, fe80::1%2, fe80::1%3"
+        );
     }
 
     #[test]
