@@ -11,7 +11,7 @@ use crate::cli::{Cli, Command, CompletionsArgs, Format, ListenArgs, ManArgs, Pro
 use crate::error::ConfigError;
 use msvsmon_probe_core::{
     discover_interfaces, interfaces, is_set_syntax, parse_exclusion, parse_spec, parse_target,
-    raise_fd_limit, Claim, DiscoverySettings, EngineSettings, HostProbe, HostsFile, Interface,
+    raise_fd_limit, Claim, DiscoverySettings, EngineSettings, HostProbe, HostsFile, Ide, Interface,
     Kind, Order, Port, ReadGreeting, Release, Resolver, Role, Scan, ScanBuildError, Selection,
     Shard, Spec, SpecError, SpecRole, SpecSetBuilder, SweepPlan, SweepRequest, Target,
 };
@@ -119,6 +119,8 @@ pub struct Reporting {
     pub quiet: bool,
     /// `--fail-if-open`: an open debugger port is the failure.
     pub audit: bool,
+    /// `-v`: every port and every routine finding in the human report.
+    pub verbose: bool,
 }
 
 impl Reporting {
@@ -139,6 +141,7 @@ impl Reporting {
             file: args.output.clone(),
             quiet: args.quiet,
             audit: args.fail_if_open,
+            verbose: args.verbose,
         })
     }
 
@@ -182,6 +185,8 @@ pub struct ProbeConfig {
     pub watch: Option<Duration>,
     /// The WS-Discovery probe's settings; `None` with `--no-discovery`.
     pub discovery: Option<DiscoverySettings>,
+    /// The Visual Studio release the user attaches from (`--ide`, or assumed on Windows).
+    pub ide: Option<Ide>,
 }
 
 /// `--hosts-file` (names only from that file) or the system resolver.
@@ -384,6 +389,7 @@ impl ProbeConfig {
             reporting,
             watch: args.watch,
             discovery: (!args.no_discovery).then(|| discovery_from(args)),
+            ide: crate::ide::resolve(args.ide),
         })
     }
 

@@ -11,7 +11,7 @@ use crate::config::{Mode, Output, ProbeConfig};
 use crate::error::AppError;
 use crate::exit_code::ExitCode;
 use crate::report;
-use msvsmon_probe_core::{diagnose, discover, shutdown_signal, Diagnosis, HostObservation};
+use msvsmon_probe_core::{diagnose_for, discover, shutdown_signal, Diagnosis, HostObservation};
 
 use super::{block_on, report_output, run_info};
 
@@ -56,12 +56,22 @@ pub fn run(config: ProbeConfig) -> Result<ExitCode, AppError> {
     let hosts: Vec<(HostObservation, Diagnosis)> = observed
         .into_iter()
         .map(|o| {
-            let d = diagnose(&o);
+            let d = diagnose_for(&o, config.ide);
             (o, d)
         })
         .collect();
     // --discover with no responder: nothing found (there is nothing unresolved).
-    let code = ExitCode::for_targets(hosts.iter().map(|(o, _)| o), config.reporting.audit);
+    let mut code = ExitCode::for_targets(hosts.iter().map(|(o, _)| o), config.reporting.audit);
+    // With the user's release known, 0 means that release can attach somewhere.
+    if config.ide.is_some()
+        && code == ExitCode::Found
+        && !config.reporting.audit
+        && !hosts
+            .iter()
+            .any(|(_, d)| d.verdict.status == msvsmon_probe_core::Status::Reachable)
+    {
+        code = ExitCode::NotFound;
+    }
     let run = run_info(&config, started_at, start);
 
     let mut out = report_output(&config.reporting)?;

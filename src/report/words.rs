@@ -22,8 +22,35 @@ pub fn action(f: &Finding, obs: &HostObservation) -> String {
     sentences(f, obs).1
 }
 
-/// The verdict in one line: where the debugger is reachable, or why it is not.
+/// The verdict in one line: where the debugger is reachable, or why it is not; for the user's
+/// release when it is known.
 pub fn summary(v: &Verdict) -> String {
+    let Some(ide) = &v.ide else {
+        return network_summary(v);
+    };
+    let who = ide.ide.release.short;
+    let assumed = if ide.ide.assumed {
+        format!(" (assuming {who}, the newest Visual Studio installed here; --ide to change)")
+    } else {
+        String::new()
+    };
+    let state = ide.state.map_or("not probed", |s| s.as_str());
+    let said = match (v.status, ide.other) {
+        (Status::Reachable, _) => format!("{who} can attach: {}", network_summary(v)),
+        (_, Some((other, port))) => format!(
+            "release mismatch: {who} cannot attach, its port {} is {state}; only the {} monitor answers (on {port})",
+            ide.port, other.short
+        ),
+        (Status::NotReachable, None) => {
+            format!("{who} cannot attach: its port {} is {state}", ide.port)
+        }
+        _ => format!("{who} cannot attach: {}", network_summary(v)),
+    };
+    format!("{said}{assumed}")
+}
+
+/// The verdict for no particular release.
+fn network_summary(v: &Verdict) -> String {
     let host = &v.host;
     match v.status {
         Status::Reachable => v
@@ -56,8 +83,8 @@ pub fn summary(v: &Verdict) -> String {
     }
 }
 
-const FIREWALL_RULE: &str = "New-NetFirewallRule -DisplayName 'Visual Studio Remote Debugger' \
-     -Direction Inbound -Action Allow -Protocol TCP -Program '<path>\\msvsmon.exe' -LocalPort";
+const FIREWALL_RULE: &str =
+    "New-NetFirewallRule -DisplayName msvsmon -Direction Inbound -Action Allow -Protocol TCP -LocalPort";
 
 /// The finding's ports as the observation of its address has them.
 struct Ports<'o> {
@@ -103,6 +130,60 @@ impl<'o> Ports<'o> {
             })
             .collect::<Vec<_>>()
             .join(", ")
+    }
+}
+
+/// "4016-4023, 4025, 4040": ports as ranges of consecutive numbers, for one short line.
+pub fn ranges(ports: &[Port]) -> String {
+    let mut sorted: Vec<u16> = ports.iter().map(|p| p.0).collect();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let mut out: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < sorted.len() {
+        let mut j = i;
+        while j + 1 < sorted.len() && sorted[j + 1] == sorted[j] + 1 {
+            j += 1;
+        }
+        out.push(if j == i {
+            sorted[i].to_string()
+        } else {
+            format!("{}-{}", sorted[i], sorted[j])
+        });
+        i = j + 1;
+    }
+    out.join(", ")
+}
+
+/// The ports of a finding, those that matter named with their release, the rest as ranges:
+/// "4026 (VS 2022 or 2026), and 4016-4024 (other releases)".
+fn matter_first(ports: &Ports, all: &[Port], matter: &[Port]) -> String {
+    let rest: Vec<Port> = all
+        .iter()
+        .copied()
+        .filter(|p| !matter.contains(p))
+        .collect();
+    match (matter.is_empty(), rest.is_empty()) {
+        (true, _) => ranges(all),
+        (false, true) => ports.list(matter),
+        (false, false) => format!(
+            "{}, and {} (other releases)",
+            ports.list(matter),
+            ranges(&rest)
+        ),
+    }
+}
+
+/// The releases whose main port is among `ports`: "Visual Studio 2022 or 2026".
+fn release_names(ports: &Ports, of: &[Port]) -> String {
+    let rs: Vec<&Release> = of
+        .iter()
+        .filter_map(|&p| ports.get(p))
+        .flat_map(|p| p.planned.claims.iter().map(|c| c.release))
+        .collect();
+    match Release::join(&rs) {
+        s if s.is_empty() => "your Visual Studio release".to_string(),
+        s => s,
     }
 }
 
@@ -232,13 +313,27 @@ fn sentences(f: &Finding, obs: &HostObservation) -> (String, String) {
                     "no answer from {addr} on any of its {} ports after {attempts} attempt(s) each: {why}",
                     f.ports.len()
                 ),
-                format!(
-                    "check that the machine is on and that {addr} is its address; if it is, allow the debugger through its firewall: {FIREWALL_RULE} {}",
-                    comma(main_ports)
-                ),
+                if *answered_discovery {
+                    // It is up: telling the user to switch it on would contradict the evidence.
+                    format!(
+                        "allow inbound TCP {} through its firewall: {FIREWALL_RULE} {}",
+                        comma(main_ports),
+                        comma(main_ports)
+                    )
+                } else {
+                    format!(
+                        "check that the machine is on and that {addr} is its address; if it is, allow inbound TCP {}: {FIREWALL_RULE} {}",
+                        comma(main_ports),
+                        comma(main_ports)
+                    )
+                },
             )
         }
-        Evidence::Filtered { attempts, host_up } => {
+        Evidence::Filtered {
+            attempts,
+            host_up,
+            matter,
+        } => {
             let up = if *host_up {
                 format!(
                     "{} is up (it answered on other ports), so a firewall drops these",
@@ -250,13 +345,17 @@ fn sentences(f: &Finding, obs: &HostObservation) -> (String, String) {
             (
                 format!(
                     "no answer on {} after {attempts} attempt(s): {up}",
-                    ports.list(&f.ports)
+                    matter_first(&ports, &f.ports, matter)
                 ),
-                format!(
-                    "on the remote machine, allow inbound TCP {} for msvsmon.exe: {FIREWALL_RULE} {} (and open any network firewall in between; a firewall on this machine that drops outgoing connections looks the same)",
-                    comma(&f.ports),
-                    comma(&f.ports)
-                ),
+                if matter.is_empty() {
+                    "nothing to do unless you attach from one of those releases".to_string()
+                } else {
+                    format!(
+                        "on the remote machine, allow inbound TCP {} for msvsmon.exe: {FIREWALL_RULE} {} (and open any network firewall in between)",
+                        comma(matter),
+                        comma(matter)
+                    )
+                },
             )
         }
         Evidence::Wow64Filtered => (
@@ -270,23 +369,25 @@ fn sentences(f: &Finding, obs: &HostObservation) -> (String, String) {
             ),
         ),
         Evidence::Closed {
-            debugger_here: true,
-        } => (
+            debugger_here,
+            matter,
+        } if *debugger_here || matter.is_empty() => (
             format!(
                 "nothing listens on {}: the remote tools of those releases are not running",
-                ports.list(&f.ports)
+                ranges(&f.ports)
             ),
-            "nothing to do unless you need one of those releases".to_string(),
+            "nothing to do unless you attach from one of those releases".to_string(),
         ),
-        Evidence::Closed {
-            debugger_here: false,
-        } => (
+        Evidence::Closed { matter, .. } => (
             format!(
                 "{} answers, but nothing listens on {}: the remote debugger is not running, or it listens on another port",
                 addr(),
-                ports.list(&f.ports)
+                matter_first(&ports, &f.ports, matter)
             ),
-            "start the Remote Debugger (msvsmon.exe) of your Visual Studio release on the remote machine; if it was started with /port N, probe that port: msvsmon-probe HOST -p N".to_string(),
+            format!(
+                "start the remote debugger (msvsmon.exe) of {} on the remote machine; if it runs with /port N, probe that port: msvsmon-probe HOST -p N",
+                release_names(&ports, matter)
+            ),
         ),
         Evidence::Wow64Closed => (
             format!(
@@ -326,7 +427,11 @@ fn sentences(f: &Finding, obs: &HostObservation) -> (String, String) {
                 ),
             )
         }
-        Evidence::Rejected { reason, from } => {
+        Evidence::Rejected {
+            reason,
+            from,
+            matter,
+        } => {
             let addr = addr();
             let who = match from {
                 Some(s) if *s == addr.ip => format!("by {addr} itself: its firewall rejects"),
@@ -336,14 +441,18 @@ fn sentences(f: &Finding, obs: &HostObservation) -> (String, String) {
             (
                 format!(
                     "{} rejected with {} {who}",
-                    ports.list(&f.ports),
+                    matter_first(&ports, &f.ports, matter),
                     icmp_reason(*reason)
                 ),
-                format!(
-                    "allow inbound TCP {} in that firewall (for Windows Firewall on the remote machine: {FIREWALL_RULE} {})",
-                    comma(&f.ports),
-                    comma(&f.ports)
-                ),
+                if matter.is_empty() {
+                    "nothing to do unless you attach from one of those releases".to_string()
+                } else {
+                    format!(
+                        "allow inbound TCP {} in that firewall (Windows Firewall on the remote machine: {FIREWALL_RULE} {})",
+                        comma(matter),
+                        comma(matter)
+                    )
+                },
             )
         }
         Evidence::NoHost {
@@ -362,19 +471,26 @@ fn sentences(f: &Finding, obs: &HostObservation) -> (String, String) {
                 }
                 _ => format!("{addr} is unreachable ({})", reason.as_str()),
             };
+            let up = obs
+                .addresses
+                .iter()
+                .any(|a| a.address == addr && a.host_answered());
             (
                 if *every_port {
                     cause
                 } else {
-                    format!("{cause} (on {})", ports.list(&f.ports))
+                    format!("{cause} (on {})", ranges(&f.ports))
                 },
-                format!(
+                if up {
+                    // The host answered on other ports: it is on; those ports are routed apart.
+                    format!("{addr} answers on other ports: check the routes and firewalls between here and those ports")
+                } else { format!(
                     "check the address{}: is the machine on, on this network, or behind a VPN that is not connected?",
                     match &obs.target.host {
                         Host::Name(n) => format!(" '{n}' resolves to"),
                         Host::Literal(_) => String::new(),
                     }
-                ),
+                ) },
             )
         }
         Evidence::Undecided => (
@@ -455,6 +571,29 @@ fn sentences(f: &Finding, obs: &HostObservation) -> (String, String) {
         Evidence::ReleaseMismatch {
             newest,
             newest_ports,
+            wanted: Some(wanted),
+        } => (
+            format!(
+                "release mismatch: {} attaches through its own remote tools on {} ({}), but the monitor that answers is {} ({})",
+                wanted.short,
+                spaced(&f.ports),
+                f.ports.first().map_or("unknown", |&p| ports.state(p)),
+                newest.short,
+                spaced(newest_ports)
+            ),
+            format!(
+                "install and start the {} remote tools on the remote machine, or attach from {} ({})",
+                wanted.name,
+                newest.name,
+                newest_ports
+                    .first()
+                    .map_or_else(|| host.clone(), |&p| addr().with_port(p))
+            ),
+        ),
+        Evidence::ReleaseMismatch {
+            newest,
+            newest_ports,
+            wanted: None,
         } => (
             format!(
                 "the debugger that answers is {} ({}), while {}: a newer Visual Studio needs the remote tools of its own release",
@@ -467,7 +606,7 @@ fn sentences(f: &Finding, obs: &HostObservation) -> (String, String) {
                     .join(", ")
             ),
             format!(
-                "attach from {}, or install and start the remote tools that match your Visual Studio on the remote machine",
+                "attach from {}, or install and start the remote tools of your Visual Studio on the remote machine (--ide RELEASE says which)",
                 newest.name
             ),
         ),
@@ -663,6 +802,25 @@ fn silence(why: &DiscoverySilence, off_link: bool) -> String {
         DiscoverySilence::NoAnswer { multicast: true, wait } => format!(
             "no answer to multicast or unicast Probes within {:.1} s: discovery is off (msvsmon /nodiscovery), a firewall drops UDP 3702, or the host ignores Probes from a network it does not consider its own",
             wait.as_secs_f64()
+        ),
+        DiscoverySilence::Unreachable {
+            address,
+            icmp,
+            this_machine: true,
+        } => match icmp.kind {
+            msvsmon_probe_core::IcmpKind::NetUnreachable => {
+                format!("this machine has no route to {address}, so the Probe never left (no firewall involved)")
+            }
+            _ => format!(
+                "nothing answered this machine's neighbour discovery (ARP/ND) for {address}, so the Probe never left (no firewall involved)"
+            ),
+        },
+        DiscoverySilence::Unreachable { address, icmp, .. } => format!(
+            "{} reports {address} unreachable ({}): no host there, not a firewall",
+            icmp.from
+                .map(|f| f.to_string())
+                .unwrap_or_else(|| "something on the way".into()),
+            icmp.kind.reason().as_str()
         ),
         DiscoverySilence::NoAnswer { multicast: false, wait } => {
             format!("no answer to the unicast Probe within {:.1} s", wait.as_secs_f64())

@@ -85,11 +85,14 @@ pub(super) fn wow64_conflict(cx: &AddressCtx) -> Option<Finding> {
     ))
 }
 
-/// The newest release that answers is older than releases whose main port is closed: a newer
-/// Visual Studio needs the remote tools of its own release. Evidence: the newest answering
-/// release and its open ports, and the closed newer main ports (the finding's). Not on an App
-/// Service host (its 4024 serves every release), and only a *closed* newer port counts: a
-/// filtered one may hide a running newer monitor.
+/// A monitor answers, but not the one the user needs. With the user's release known: its main
+/// port is not open while another release's monitor answers, a problem (install the matching
+/// remote tools, or attach from that release). Without it: the newest release that answers is
+/// older than releases whose main port is closed or filtered, a warning (a newer Visual Studio
+/// needs the remote tools of its own release; a filtered port may also hide one). Evidence:
+/// the newest answering release and its open ports, the user's release, and the main ports
+/// that do not answer (the finding's). Not on an App Service host (its 4024 serves every
+/// release).
 pub(super) fn release_mismatch(cx: &AddressCtx) -> Option<Finding> {
     if cx.obs.target.is_app_service() {
         return None;
@@ -101,34 +104,58 @@ pub(super) fn release_mismatch(cx: &AddressCtx) -> Option<Finding> {
             .filter(|c| c.role == Role::Main)
             .filter_map(|c| c.release.internal_version.map(|v| (v, c.release)))
             .max_by_key(|(v, _)| *v)?;
-    let newer_closed: Vec<&PortObservation> =
-        cx.a.ports
-            .iter()
-            .filter(|p| p.result.state == PortState::Closed && p.planned.is_main())
-            .filter(|p| {
-                p.planned.claims.iter().any(|c| {
-                    c.role == Role::Main && c.release.internal_version.is_some_and(|v| v > version)
-                })
+    let newest_ports = || {
+        cx.a.debugger_ports()
+            .filter(|p| p.planned.claims.iter().any(|c| c.release.key == newest.key))
+            .map(|p| p.planned.port)
+            .collect()
+    };
+    if let Some(ide) = cx.ide {
+        let port = ide.release.main_port()?;
+        let theirs = cx.a.ports.iter().find(|p| p.planned.port == port)?;
+        if theirs.result.is_debugger_candidate()
+            || cx
+                .endpoints
+                .iter()
+                .any(|e| e.address == cx.addr() && e.releases.contains(&ide.release.key))
+        {
+            return None;
+        }
+        return Some(cx.finding(
+            Severity::Problem,
+            vec![port],
+            Evidence::ReleaseMismatch {
+                newest,
+                newest_ports: newest_ports(),
+                wanted: Some(ide.release),
+            },
+        ));
+    }
+    let newer_closed: Vec<&PortObservation> = cx
+        .a
+        .ports
+        .iter()
+        .filter(|p| {
+            matches!(p.result.state, PortState::Closed | PortState::Filtered) && p.planned.is_main()
+        })
+        .filter(|p| {
+            p.planned.claims.iter().any(|c| {
+                c.role == Role::Main && c.release.internal_version.is_some_and(|v| v > version)
             })
-            .collect();
+        })
+        .collect();
     if newer_closed.is_empty() {
         return None;
     }
-    Some(
-        cx.finding(
-            Severity::Warning,
-            numbers(&newer_closed),
-            Evidence::ReleaseMismatch {
-                newest,
-                newest_ports: cx
-                    .a
-                    .debugger_ports()
-                    .filter(|p| p.planned.claims.iter().any(|c| c.release.key == newest.key))
-                    .map(|p| p.planned.port)
-                    .collect(),
-            },
-        ),
-    )
+    Some(cx.finding(
+        Severity::Warning,
+        numbers(&newer_closed),
+        Evidence::ReleaseMismatch {
+            newest,
+            newest_ports: newest_ports(),
+            wanted: None,
+        },
+    ))
 }
 
 /// The target is an Azure App Service: its debugger is reached on 4024 whatever the release.
