@@ -107,7 +107,7 @@ pub struct ManArgs {
 pub struct ListenArgs {
     /// Listen on these releases' main and WoW64 ports (default 2022: 4026 and 4025). Repeat or
     /// separate with commas.
-    #[arg(short = 'r', long = "release", value_name = "RELEASE", value_delimiter = ',', value_parser = ReleaseParser::any())]
+    #[arg(short = 'r', long = "release", value_name = "RELEASE", value_delimiter = ',', value_parser = ReleaseParser::any(), hide_possible_values = true)]
     pub releases: Vec<&'static Release>,
 
     /// Listen on PORT too (alone, without --release: only the ports given). Repeat or separate
@@ -146,7 +146,7 @@ pub struct ProbeArgs {
 
     /// Probe only these releases' ports (2012, 2013, 2015, 2017, 2019, 2022, 2026, app-service,
     /// azure-cloud-service). Repeat or separate with commas.
-    #[arg(short = 'r', long = "release", value_name = "RELEASE", value_delimiter = ',', value_parser = ReleaseParser::any())]
+    #[arg(short = 'r', long = "release", value_name = "RELEASE", value_delimiter = ',', value_parser = ReleaseParser::any(), hide_possible_values = true)]
     pub releases: Vec<&'static Release>,
 
     /// The Visual Studio release you attach from: the verdict then says whether that release

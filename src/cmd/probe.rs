@@ -74,10 +74,18 @@ pub fn run(config: ProbeConfig) -> Result<ExitCode, AppError> {
     }
     let run = run_info(&config, started_at, start);
 
+    // A file gets 80 columns; a terminal its width.
+    let layout = match &config.reporting.file {
+        Some(_) => report::human::Layout {
+            verbose: config.reporting.verbose,
+            ..report::human::Layout::PLAIN
+        },
+        None => report::human::Layout::detect(config.reporting.verbose),
+    };
     let mut out = report_output(&config.reporting)?;
     out.write(|w| match config.reporting.format {
         Output::Human | Output::Ndjson => match &found {
-            None => report::human::write(w, &run, &hosts),
+            None => report::human::write_with(w, &run, &hosts, layout),
             Some(f) => report::human::write_discover(w, &run, f, &hosts),
         },
         Output::Json => {

@@ -108,6 +108,97 @@ fn render(obs: HostObservation) -> String {
     )
 }
 
+/// As [`render`], for the user's release `ide` (`--ide`), the human report `layout` wide.
+fn render_for(obs: HostObservation, ide: Option<&str>, layout: human::Layout) -> String {
+    let ide = ide.map(|k| msvsmon_probe_core::Ide {
+        release: msvsmon_probe_core::Release::find_ide(k).unwrap(),
+        assumed: false,
+    });
+    let d = msvsmon_probe_core::diagnose_for(&obs, ide);
+    let run = run_info(obs.discovery.is_some());
+    let mut out = Vec::new();
+    human::write_with(&mut out, &run, &[(obs, d)], layout).unwrap();
+    let text = anstream::adapter::strip_str(&String::from_utf8(out).unwrap()).to_string();
+    for line in text.lines() {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        assert!(
+            line.chars().count() <= layout.width || words.len() == 1,
+            "wider than {}: {line}",
+            layout.width
+        );
+    }
+    text
+}
+
+/// The host: only the VS 2019 monitor runs, 4026 is dropped.
+fn only_2019_with_4026_dropped() -> HostObservation {
+    host(
+        "devbox",
+        &[(
+            "10.0.0.5",
+            vec![(4024, open()), (4025, open()), (4026, silent())],
+        )],
+    )
+}
+
+const WIDE: human::Layout = human::Layout {
+    width: 120,
+    verbose: false,
+};
+
+#[test]
+fn ide_2022_on_a_2019_only_host() {
+    let text = render_for(
+        only_2019_with_4026_dropped(),
+        Some("2022"),
+        human::Layout::PLAIN,
+    );
+    assert!(text.contains("release mismatch"), "{text}");
+    assert!(text.contains("Visual Studio 2022 remote tools"), "{text}");
+    insta::assert_snapshot!("ide_2022_on_a_2019_only_host", text);
+}
+
+#[test]
+fn no_ide_on_a_2019_only_host() {
+    let text = render_for(only_2019_with_4026_dropped(), None, human::Layout::PLAIN);
+    assert!(
+        text.contains("the debugger that answers is VS 2019"),
+        "{text}"
+    );
+    // Firewall advice names 4026 alone, never every release's port.
+    assert!(text.contains("-LocalPort 4026 "), "{text}");
+    assert!(!text.contains("4016,4018"), "{text}");
+    insta::assert_snapshot!("no_ide_on_a_2019_only_host", text);
+}
+
+#[test]
+fn at_120_columns() {
+    insta::assert_snapshot!(
+        "at_120_columns",
+        render_for(only_2019_with_4026_dropped(), Some("2022"), WIDE)
+    );
+}
+
+#[test]
+fn verbose_shows_every_port_and_routine_finding() {
+    let text = render_for(
+        only_2019_with_4026_dropped(),
+        None,
+        human::Layout {
+            verbose: true,
+            ..human::Layout::PLAIN
+        },
+    );
+    for port in ["4016", "4017", "4040"] {
+        assert!(
+            text.lines().any(|l| l.trim_start().starts_with(port)),
+            "{port}: {text}"
+        );
+    }
+    assert!(!text.contains("also:"), "{text}");
+    insta::assert_snapshot!("verbose", text);
+}
+
 macro_rules! report {
     ($name:ident, $obs:expr) => {
         #[test]

@@ -67,9 +67,24 @@ fn network_summary(v: &Verdict) -> String {
                         .collect();
                     format!("{} remote debugger", Release::join(&rs))
                 };
-                format!("{what} reachable at {}", e.address.with_port(e.port))
+                let shared = v
+                    .endpoints
+                    .iter()
+                    .filter(|o| o.attach_as == e.attach_as)
+                    .count();
+                if shared > 1 {
+                    format!("{what} reachable at {} (every address)", e.attach_as)
+                } else {
+                    format!("{what} reachable at {}", e.address.with_port(e.port))
+                }
             })
-            .collect::<Vec<_>>()
+            .fold(Vec::<String>::new(), |mut said, phrase| {
+                // A name that answers on every address is one place to attach, said once.
+                if !said.contains(&phrase) {
+                    said.push(phrase);
+                }
+                said
+            })
             .join("; "),
         Status::Wow64Only => format!(
             "only a WoW64 port answers on {host} ({}); the main port does not, so Visual Studio cannot attach",
@@ -418,12 +433,10 @@ fn sentences(f: &Finding, obs: &HostObservation) -> (String, String) {
                     "{} port(s) of {addr} were rejected with ICMP by {senders} but {} other(s) got no answer ({}): senders rate-limit their ICMP errors, so the silent ports are probably rejected the same way, not dropped",
                     rejected.len(),
                     f.ports.len(),
-                    spaced(&f.ports)
+                    ranges(&f.ports)
                 ),
                 format!(
-                    "probe fewer ports at a time to see their real answer (e.g. msvsmon-probe {addr} --release 2022); where a firewall rejects, allow inbound TCP {} for msvsmon.exe: {FIREWALL_RULE} {}",
-                    comma(&f.ports),
-                    comma(&f.ports)
+                    "probe fewer ports at a time to see their real answer (e.g. msvsmon-probe {addr} --release 2022); the findings on those ports then say what to open"
                 ),
             )
         }
@@ -656,7 +669,7 @@ fn sentences(f: &Finding, obs: &HostObservation) -> (String, String) {
         ),
         Evidence::BeyondTheNetwork => (
             "the network path to the monitor is open".to_string(),
-            "if attaching still fails, the cause is not the network: the authentication mode (Windows Authentication or No Authentication) must match in the IDE and the monitor, your account needs permission (Tools > Permissions in msvsmon), and older debug engines need the remote machine to reach back to this one".to_string(),
+            "if attaching still fails, look beyond the network: the same authentication mode in the IDE and the monitor, your account's permission (msvsmon: Tools > Permissions), and for older debug engines a way back from the remote machine to this one".to_string(),
         ),
         Evidence::Unresolved { mdns } => {
             let error = obs
@@ -735,11 +748,11 @@ fn sentences(f: &Finding, obs: &HostObservation) -> (String, String) {
             attach_as,
         } => (
             format!(
-                "{attach_as} accepts connections, but nothing answered WS-Discovery: {}. {host} will not show in the Find dialog (Attach to Process > Find…)",
+                "nothing answered WS-Discovery: {}; {host} will not show in Attach to Process > Find…",
                 silence(why, *off_link)
             ),
             format!(
-                "type {attach_as} as the connection target: attaching works without discovery. To make it show in Find: start msvsmon without /nodiscovery, allow inbound UDP 3702 for msvsmon.exe, and search from a machine on the same subnet"
+                "attaching works without it: type {attach_as} as the target. To be found: msvsmon without /nodiscovery, inbound UDP 3702 allowed for msvsmon.exe, Find run from the same subnet"
             ),
         ),
     }
@@ -800,7 +813,7 @@ fn silence(why: &DiscoverySilence, off_link: bool) -> String {
         DiscoverySilence::ThisMachine => "it is this machine: a multicast Probe does not come back to its sender, and Windows ignores unicast Probes, so this cannot be told from here".to_string(),
         DiscoverySilence::OffLink => "it is on another subnet: multicast does not cross routers, and Windows ignores unicast Probes".to_string(),
         DiscoverySilence::NoAnswer { multicast: true, wait } => format!(
-            "no answer to multicast or unicast Probes within {:.1} s: discovery is off (msvsmon /nodiscovery), a firewall drops UDP 3702, or the host ignores Probes from a network it does not consider its own",
+            "no answer to multicast or unicast Probes within {:.1} s (discovery off with msvsmon /nodiscovery, UDP 3702 dropped by a firewall, or Probes from a network the host does not trust)",
             wait.as_secs_f64()
         ),
         DiscoverySilence::Unreachable {

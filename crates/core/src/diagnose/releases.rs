@@ -7,12 +7,18 @@ use crate::catalog::{Port, Role};
 use crate::observation::{HostObservation, PortObservation};
 use crate::probe::PortState;
 
-/// Each endpoint on the address: a main or custom port accepts and nothing contradicts the
-/// debugger. Evidence: the endpoint's port and what to attach to.
+/// Each endpoint on the address (of the user's release, when known): a main or custom port
+/// accepts and nothing contradicts the debugger. Evidence: the endpoint's port and what to
+/// attach to.
 pub(super) fn debugger_reachable(cx: &AddressCtx) -> Vec<Finding> {
     cx.endpoints
         .iter()
         .filter(|e| e.address == cx.addr())
+        // With the user's release known, another release's monitor is a mismatch, not news.
+        .filter(|e| {
+            cx.ide
+                .is_none_or(|i| e.custom || e.releases.contains(&i.release.key))
+        })
         .map(|e| {
             cx.finding(
                 Severity::Ok,
