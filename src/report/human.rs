@@ -191,13 +191,7 @@ pub fn write_verdict_part(
     let findings = merge(obs, &d.findings);
     let shown = ports_shown(&d.findings, d);
     for a in &obs.addresses {
-        write_address(
-            w,
-            a,
-            obs.addresses.len() > 1 || obs.resolution.source() != AddressSource::Literal,
-            &shown,
-            layout,
-        )?;
+        write_address(w, a, obs.addresses.len() > 1, &shown, layout)?;
     }
 
     let (vstyle, mark) = match d.verdict.status {
@@ -246,14 +240,27 @@ pub fn write_verdict_part(
         write_finding_to(w, obs, m, layout)?;
     }
     if !routine.is_empty() {
-        let facts: Vec<String> = routine.iter().map(|m| routine_fact(&m.finding)).collect();
+        // Ports a finding above names are not repeated among the routine ones.
+        let named: Vec<(Option<Address>, Port)> = findings
+            .iter()
+            .filter(|m| !m.finding.is_routine())
+            .flat_map(|m| m.finding.ports.iter().map(|&p| (m.finding.address, p)))
+            .collect();
+        let facts: Vec<String> = routine
+            .iter()
+            .filter_map(|m| {
+                let mut f = m.finding.clone();
+                f.ports.retain(|&p| !named.contains(&(f.address, p)));
+                (!f.ports.is_empty()).then(|| routine_fact(&f))
+            })
+            .collect();
         let (tag, style) = severity_tag(Severity::Info);
         wrapped(
             w,
             layout,
             &format!("  {style}{tag:>7}{style:#}  "),
             11,
-            &format!("also: {} (-v: in full)", facts.join("; ")),
+            &format!("also: {}; -v for more", facts.join("; ")),
         )?;
     }
     Ok(())
@@ -269,20 +276,11 @@ pub fn write_discovery_part(
 ) -> io::Result<()> {
     match &obs.discovery {
         Some(disc) => {
+            // The compact report names what answered in the finding, once.
             if layout.verbose {
                 write_discovery(w, disc)?;
             } else {
                 writeln!(w)?;
-                let full: Vec<&Responder> = disc.responders.iter().filter(|r| !r.empty).collect();
-                for r in full {
-                    wrapped(
-                        w,
-                        layout,
-                        &format!("  WS-Discovery: {BOLD}{}{BOLD:#} ", r.source),
-                        4,
-                        words::responder_kind(r.classification.kind),
-                    )?;
-                }
             }
             for m in merge(obs, &d.findings)
                 .iter()
@@ -322,11 +320,24 @@ struct Merged {
 /// Findings that hold on every address of a host, told once "on both addresses".
 fn merge(obs: &HostObservation, findings: &[Finding]) -> Vec<Merged> {
     let n = obs.addresses.len();
+    // "Rejected by the address itself" is the same fact on every address.
+    let norm = |f: &Finding| match &f.evidence {
+        Evidence::Rejected {
+            reason,
+            from,
+            matter,
+        } if f.address.is_some_and(|a| Some(a.ip) == *from) => Evidence::Rejected {
+            reason: *reason,
+            from: None,
+            matter: matter.clone(),
+        },
+        e => e.clone(),
+    };
     let same = |a: &Finding, b: &Finding| {
         a.code == b.code
             && a.severity == b.severity
             && a.ports == b.ports
-            && a.evidence == b.evidence
+            && norm(a) == norm(b)
             && a.address != b.address
     };
     let mut out: Vec<Merged> = Vec::new();
@@ -520,8 +531,6 @@ fn write_address(
             if let Some(from) = r.icmp.and_then(|i| i.from) {
                 what.push_str(&format!("  (ICMP from {from})"));
             }
-        } else if r.greeting.is_some() {
-            what.push_str("  (not msvsmon)");
         }
         let row = format!(
             "{:<6} {st}{:<11}{st:#} {:<rw$} {:>9}  ",

@@ -162,7 +162,7 @@ fn ide_2022_on_a_2019_only_host() {
 fn no_ide_on_a_2019_only_host() {
     let text = render_for(only_2019_with_4026_dropped(), None, human::Layout::PLAIN);
     assert!(
-        text.contains("the debugger that answers is VS 2019"),
+        text.contains("the monitor that answers is VS 2019"),
         "{text}"
     );
     // Firewall advice names 4026 alone, never every release's port.

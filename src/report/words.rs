@@ -208,7 +208,7 @@ pub fn responder_kind(k: ResponderKind) -> &'static str {
     match k {
         ResponderKind::StandIn => "msvsmon-probe's stand-in monitor (msvsmon-probe listen)",
         ResponderKind::Computer => {
-            "a computer announcing itself the Windows way (Function Discovery publisher, pub:Computer; wsdd on Linux/Samba looks the same)"
+            "a computer announcing itself the Windows way (pub:Computer, as Windows and wsdd on Linux do)"
         }
         ResponderKind::Printer => "a WSD printer",
         ResponderKind::Scanner => "a WSD scanner",
@@ -297,7 +297,7 @@ fn sentences(f: &Finding, obs: &HostObservation) -> (String, String) {
                 ports.label(first)
             ),
             format!(
-                "in Visual Studio: Debug > Attach to Process, connection type Remote (Windows), target {attach_as}"
+                "Attach to Process, connection type Remote (Windows): {attach_as}"
             ),
         ),
         Evidence::NotTheDebugger { greeting } => (
@@ -319,7 +319,7 @@ fn sentences(f: &Finding, obs: &HostObservation) -> (String, String) {
         } => {
             let addr = addr();
             let why = if *answered_discovery {
-                format!("{addr} is up (it answered WS-Discovery), so a firewall drops every debugger port (there, in between, or this machine's own outgoing rules)")
+                format!("{addr} is up (it answered the WS-Discovery Probe), so a firewall drops every debugger port (there, in between, or this machine's own outgoing rules)")
             } else {
                 "the host is down, the address is wrong, or a firewall drops everything (there, in between, or this machine's own outgoing rules)".to_string()
             };
@@ -395,12 +395,13 @@ fn sentences(f: &Finding, obs: &HostObservation) -> (String, String) {
         ),
         Evidence::Closed { matter, .. } => (
             format!(
-                "{} answers, but nothing listens on {}: the remote debugger is not running, or it listens on another port",
+                "{} answers, but nothing listens on {}{}: the remote debugger is not running, or listens elsewhere",
                 addr(),
-                matter_first(&ports, &f.ports, matter)
+                ports.list(matter),
+                if f.ports.len() > matter.len() { " nor on the other releases' ports" } else { "" }
             ),
             format!(
-                "start the remote debugger (msvsmon.exe) of {} on the remote machine; if it runs with /port N, probe that port: msvsmon-probe HOST -p N",
+                "start msvsmon.exe of {} there; one started with /port N: probe it with -p N",
                 release_names(&ports, matter)
             ),
         ),
@@ -598,9 +599,13 @@ fn sentences(f: &Finding, obs: &HostObservation) -> (String, String) {
                 "install and start the {} remote tools on the remote machine, or attach from {} ({})",
                 wanted.name,
                 newest.name,
-                newest_ports
-                    .first()
-                    .map_or_else(|| host.clone(), |&p| addr().with_port(p))
+                newest_ports.first().map_or_else(
+                    || host.clone(),
+                    |&p| match &obs.target.host {
+                        Host::Name(n) => format!("{n}:{p}"),
+                        Host::Literal(_) => addr().with_port(p),
+                    }
+                )
             ),
         ),
         Evidence::ReleaseMismatch {
@@ -609,7 +614,7 @@ fn sentences(f: &Finding, obs: &HostObservation) -> (String, String) {
             wanted: None,
         } => (
             format!(
-                "the debugger that answers is {} ({}), while {}: a newer Visual Studio needs the remote tools of its own release",
+                "the monitor that answers is {} ({}), while {}: a newer Visual Studio needs its own remote tools",
                 newest.short,
                 spaced(newest_ports),
                 f.ports
@@ -619,7 +624,7 @@ fn sentences(f: &Finding, obs: &HostObservation) -> (String, String) {
                     .join(", ")
             ),
             format!(
-                "attach from {}, or install and start the remote tools of your Visual Studio on the remote machine (--ide RELEASE says which)",
+                "attach from {}, or install your release's remote tools (--ide RELEASE checks yours)",
                 newest.name
             ),
         ),
@@ -669,7 +674,7 @@ fn sentences(f: &Finding, obs: &HostObservation) -> (String, String) {
         ),
         Evidence::BeyondTheNetwork => (
             "the network path to the monitor is open".to_string(),
-            "if attaching still fails, look beyond the network: the same authentication mode in the IDE and the monitor, your account's permission (msvsmon: Tools > Permissions), and for older debug engines a way back from the remote machine to this one".to_string(),
+            "if it still fails: authentication mode, msvsmon Tools > Permissions".to_string(),
         ),
         Evidence::Unresolved { mdns } => {
             let error = obs
@@ -685,6 +690,20 @@ fn sentences(f: &Finding, obs: &HostObservation) -> (String, String) {
                 } else {
                     format!("check the spelling and the DNS suffix, or use the machine's address instead of '{host}'; Visual Studio needs the same name to resolve")
                 },
+            )
+        }
+        // No route for TCP either: the Probe could not be sent for the same reason.
+        Evidence::DiscoveryFailed
+            if !obs.addresses.is_empty()
+                && obs
+                    .addresses
+                    .iter()
+                    .flat_map(|a| &a.ports)
+                    .all(|p| p.result.reason == Reason::NoRoute) =>
+        {
+            (
+                format!("could not send WS-Discovery Probes to {host}: this machine has no route there"),
+                "nothing to do for discovery until there is a route".to_string(),
             )
         }
         Evidence::DiscoveryFailed => (
@@ -720,15 +739,15 @@ fn sentences(f: &Finding, obs: &HostObservation) -> (String, String) {
         } => (
             answered(obs, &host, responders, hint),
             format!(
-                "Find (Attach to Process) can list machines on this link; if {host} is missing there, the monitor itself may run with /nodiscovery: typing {attach_as} as the connection target works regardless"
+                "if Find does not list {host}, the monitor may run with /nodiscovery; typing {attach_as} works regardless"
             ),
         ),
         Evidence::DiscoveryWithoutDebugger { responders, hint } => (
             format!(
-                "{}. No debugger port accepts, so the answer is not from a running remote debugger on the ports probed",
+                "{}; no debugger port accepts, so it is no debugger on the ports probed",
                 answered(obs, &host, responders, hint)
             ),
-            "the port findings say what to fix; a machine that Find lists but that cannot be attached has a TCP problem, not a discovery one (a monitor started with /port N: probe it with -p N)".to_string(),
+            "fix what the port findings name: Find listing a machine does not make it attachable".to_string(),
         ),
         Evidence::NoDiscoveryAnswer {
             why,
@@ -748,11 +767,11 @@ fn sentences(f: &Finding, obs: &HostObservation) -> (String, String) {
             attach_as,
         } => (
             format!(
-                "nothing answered WS-Discovery: {}; {host} will not show in Attach to Process > Find…",
+                "no WS-Discovery answer: {}; {host} will not show in Attach to Process > Find",
                 silence(why, *off_link)
             ),
             format!(
-                "attaching works without it: type {attach_as} as the target. To be found: msvsmon without /nodiscovery, inbound UDP 3702 allowed for msvsmon.exe, Find run from the same subnet"
+                "attach by typing {attach_as}; to be found: no /nodiscovery, inbound UDP 3702 allowed, Find from the same subnet"
             ),
         ),
     }
@@ -801,7 +820,7 @@ fn silence(why: &DiscoverySilence, off_link: bool) -> String {
     };
     match why {
         DiscoverySilence::Closed { address } => format!(
-            "UDP 3702 is closed: {address} answered the Probe with ICMP port unreachable, so nothing there listens for discovery (msvsmon /nodiscovery, or no discovery service){elsewhere}"
+            "UDP 3702 is closed (ICMP port unreachable from {address}): msvsmon runs with /nodiscovery, or nothing serves discovery{elsewhere}"
         ),
         DiscoverySilence::Rejected { address, icmp } => format!(
             "UDP 3702 to {address} is rejected ({} from {}): a firewall refuses discovery{elsewhere}",

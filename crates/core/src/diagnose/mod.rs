@@ -184,7 +184,8 @@ pub enum Evidence {
     /// The finding's WoW64 ports got no answer.
     Wow64Filtered,
     /// No port of the address answered (the finding's ports: all of them) after `attempts`
-    /// each; `answered_discovery`: the address answered WS-Discovery, so it is up.
+    /// each; `answered_discovery`: the address answered the WS-Discovery Probe (a reply, or an
+    /// ICMP error it sent itself), so it is up.
     /// `main_ports` are the ones a firewall rule would open: those that matter for attaching.
     HostSilent {
         attempts: u32,

@@ -10,17 +10,19 @@ use crate::probe::PortState;
 
 /// Every port of the address is silent: the host is down, the address is wrong, or a firewall
 /// drops everything. Evidence: every port filtered (their attempts), and whether the address
-/// answered WS-Discovery, which proves it is up.
+/// answered the WS-Discovery Probe (a reply, or an ICMP error of its own), which proves it is up.
 pub(super) fn host_silent(cx: &AddressCtx) -> Option<Finding> {
     if !cx.silent_everywhere() {
         return None;
     }
     let a = cx.a;
-    let answered_discovery = cx
-        .obs
-        .discovery
-        .as_ref()
-        .is_some_and(|d| d.responders.iter().any(|r| r.source.ip() == cx.addr().ip));
+    // A WS-Discovery reply, or an ICMP error the address itself sent for the Probe: it is up.
+    let answered_discovery = cx.obs.discovery.as_ref().is_some_and(|d| {
+        d.responders.iter().any(|r| r.source.ip() == cx.addr().ip)
+            || d.addresses.iter().any(|a| {
+                a.address == cx.addr() && a.icmp.is_some_and(|i| i.from == Some(cx.addr().ip))
+            })
+    });
     Some(cx.finding(
         Severity::Problem,
         a.ports.iter().map(|p| p.planned.port).collect(),
