@@ -755,7 +755,7 @@ fn sentences(f: &Finding, obs: &HostObservation) -> (String, String) {
             inconclusive,
         } => (
             format!(
-                "no WS-Discovery answer from {host}: {}{}; no debugger port accepts either",
+                "no WS-Discovery answer from {host}: {}{}; nothing to attach to either",
                 silence(why, *off_link),
                 if *inconclusive { "; inconclusive" } else { "" }
             ),

@@ -476,7 +476,8 @@ pub fn diagnose_for(obs: &HostObservation, ide: Option<Ide>) -> Diagnosis {
     findings.extend(releases::app_service(obs, &endpoints));
     findings.extend(releases::beyond_the_network(&endpoints));
     if let Some(d) = &obs.discovery {
-        findings.push(discovery::finding(obs, d, &all_endpoints));
+        // For the user's release, another release's monitor is nothing to attach to.
+        findings.push(discovery::finding(obs, d, &endpoints));
     }
 
     let wow64_port = obs
