@@ -31,6 +31,7 @@ Examples, monitoring:
 
 Exit codes:
   0    Visual Studio can attach: a main or custom port accepts on some target
+       (--ide: a port of that release)
        (--fail-if-open: every target probed, no debugger port open, WoW64 included)
   1    every target probed and none lets Visual Studio attach
        (--fail-if-open: a debugger port is open, WoW64 included)

@@ -171,6 +171,22 @@ fn no_ide_on_a_2019_only_host() {
     insta::assert_snapshot!("no_ide_on_a_2019_only_host", text);
 }
 
+/// `--release 2022` against the VS 2019 host with 4026 dropped: 4025 is no proof of VS 2022.
+#[test]
+fn release_2022_on_a_2019_only_host() {
+    let obs = msvsmon_probe_core::fixtures::observe("devbox")
+        .releases(&["2022"])
+        .address("10.0.0.5", vec![(4025, open()), (4026, silent())])
+        .build();
+    let text = render_for(obs, None, human::Layout::PLAIN);
+    let said = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        said.contains("VS 2019, whose main port 4024 was not probed"),
+        "{text}"
+    );
+    insta::assert_snapshot!("release_2022_on_a_2019_only_host", text);
+}
+
 #[test]
 fn at_120_columns() {
     insta::assert_snapshot!(

@@ -544,6 +544,28 @@ fn sentences(f: &Finding, obs: &HostObservation) -> (String, String) {
         Evidence::OnlyWow64 {
             main_ports,
             blocked_mains,
+            unprobed_mains,
+        } if !unprobed_mains.is_empty() => (
+            format!(
+                "only WoW64 port(s) {} accept; {} is also the WoW64 port of {}, whose main port {} was not probed: its monitor may be the one answering",
+                ports.list(&f.ports),
+                spaced(&f.ports),
+                Release::join(
+                    &Release::ides()
+                        .filter(|r| r.main_port().is_some_and(|p| unprobed_mains.contains(&p)))
+                        .collect::<Vec<_>>()
+                ),
+                spaced(unprobed_mains),
+            ),
+            format!(
+                "probe every release's ports (without --release) to tell; if the monitor is yours, allow inbound TCP {} for msvsmon.exe",
+                comma(if blocked_mains.is_empty() { main_ports } else { blocked_mains })
+            ),
+        ),
+        Evidence::OnlyWow64 {
+            main_ports,
+            blocked_mains,
+            ..
         } => {
             let states = main_ports
                 .iter()

@@ -214,9 +214,12 @@ pub enum Evidence {
     /// Only the WoW64 ports (the finding's) accept; the main ports of the same releases
     /// (`main_ports`) do not, and `blocked_mains` are those among them that were not refused
     /// (filtered, rejected…): a firewall, where a refused one means no monitor listens there.
+    /// `unprobed_mains`: main ports of releases sharing the open WoW64 port that were not
+    /// probed (`--release`): their monitor may be the one that answers.
     OnlyWow64 {
         main_ports: Vec<Port>,
         blocked_mains: Vec<Port>,
+        unprobed_mains: Vec<Port>,
     },
     /// The newest release that answers is `newest` (on `newest_ports`), while the main ports
     /// the finding names are not open: those of `wanted`, the user's release (`--ide`), or,

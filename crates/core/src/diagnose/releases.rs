@@ -33,8 +33,8 @@ pub(super) fn debugger_reachable(cx: &AddressCtx) -> Vec<Finding> {
 
 /// Only WoW64 ports accept, and no endpoint is on the address: a monitor may run, but Visual
 /// Studio connects to the main port. Evidence: the open WoW64 ports (the finding's), the main
-/// ports of the same releases, and which of those were not refused (a firewall, where a
-/// refused one means nothing listens there).
+/// ports of the same releases, which of those were not refused (a firewall, where a refused
+/// one means nothing listens there), and the main ports of those releases left unprobed.
 pub(super) fn only_wow64(cx: &AddressCtx) -> Option<Finding> {
     let wow_open: Vec<&PortObservation> =
         cx.a.debugger_ports()
@@ -63,12 +63,23 @@ pub(super) fn only_wow64(cx: &AddressCtx) -> Option<Finding> {
         .copied()
         .filter(|p| p.result.state != PortState::Closed)
         .collect();
+    // 4025 is the WoW64 port of 2019, 2022 and 2026: with 4024 not probed, a VS 2019
+    // monitor explains it as well as a 2022 one.
+    let mut unprobed_mains: Vec<Port> = wow_open
+        .iter()
+        .flat_map(|w| w.planned.claims.iter())
+        .filter_map(|c| c.release.main_port())
+        .filter(|&p| !cx.a.ports.iter().any(|q| q.planned.port == p))
+        .collect();
+    unprobed_mains.sort();
+    unprobed_mains.dedup();
     Some(cx.finding(
         Severity::Problem,
         numbers(&wow_open),
         Evidence::OnlyWow64 {
             main_ports: numbers(&mains),
             blocked_mains: numbers(&blocked),
+            unprobed_mains,
         },
     ))
 }

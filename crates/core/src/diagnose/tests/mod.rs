@@ -329,6 +329,31 @@ fn only_wow64_open_is_its_own_verdict() {
         Evidence::OnlyWow64 {
             main_ports: ports(&[4024, 4026]),
             blocked_mains: ports(&[4026]),
+            unprobed_mains: vec![],
+        }
+    );
+}
+
+/// `--release 2022` on a host that runs only the VS 2019 monitor with 4026 dropped: 4025 is
+/// 2019's WoW64 port too, and 4024 was not probed, so it is no sign of a 2022 monitor.
+#[test]
+fn a_shared_wow64_port_names_the_release_left_unprobed() {
+    let d = diagnose(
+        &crate::fixtures::observe("10.0.0.5")
+            .releases(&["2022"])
+            .address(
+                "10.0.0.5",
+                vec![(4025, open()), (4026, Attempt::NoResponse)],
+            )
+            .build(),
+    );
+    let f = finding(&d, Code::OnlyWow64);
+    assert_eq!(
+        f.evidence,
+        Evidence::OnlyWow64 {
+            main_ports: ports(&[4026]),
+            blocked_mains: ports(&[4026]),
+            unprobed_mains: ports(&[4024]),
         }
     );
 }
@@ -345,6 +370,7 @@ fn only_wow64_open_with_the_main_port_refused_points_at_another_port() {
         Evidence::OnlyWow64 {
             main_ports: ports(&[4024, 4026]),
             blocked_mains: vec![],
+            unprobed_mains: vec![],
         },
         "no main port to open, no claim that a monitor runs"
     );
