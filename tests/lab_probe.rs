@@ -97,6 +97,10 @@ mod linux {
             Case::lab("farm::no_connection_is_tracked", no_connection_tracked).exclusive(),
         ];
         cases.push(Case::lab("report::dbg2019_ide_2022", ide_2022_on_2019));
+        cases.push(Case::lab(
+            "report::streamed_on_a_terminal",
+            streamed_on_a_terminal,
+        ));
         for t in &truth.targets {
             let case = Case::lab(format!("report::{}", short_name(t)), |lab| {
                 report_snapshots(lab, &truth.probe_args, t)
@@ -305,6 +309,42 @@ mod linux {
         assert_eq!(t["verdict"]["ide"]["other_release"], "2019", "{line}");
         assert_eq!(t["findings"][0]["code"], "release_mismatch", "{line}");
         assert_eq!(t["findings"][0]["severity"], "problem", "{line}");
+    }
+
+    /// On a terminal the TCP verdict is on screen while WS-Discovery still listens: run under
+    /// `script` (a pseudo-terminal) against a name whose discovery waits out a 5 s window, the
+    /// verdict arrives, and the footer only once the window has closed (seconds later, so the
+    /// reads cannot merge them). The pieces make the same report as a pipe gets.
+    fn streamed_on_a_terminal(lab: &Lab) {
+        use std::io::{BufRead, BufReader};
+        let args = format!("{BIN} --timeout 600ms --discovery-wait 5s mixed.lab");
+        let mut child = lab
+            .scanner("script")
+            .args(["-qfec", &args, "/dev/null"])
+            .env("COLUMNS", "80")
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("script runs");
+        let mut reader = BufReader::new(child.stdout.take().unwrap());
+        let mut before = String::new();
+        while !before.contains("Verdict:") {
+            if reader.read_line(&mut before).expect("a line") == 0 {
+                break;
+            }
+        }
+        assert!(before.contains("Verdict:"), "no verdict: {before}");
+        // Read at once, the report comes in one piece; streamed, nothing of what WS-Discovery
+        // decides is there yet (the window closes seconds later).
+        let pending = String::from_utf8_lossy(reader.buffer()).into_owned();
+        assert!(
+            !pending.contains("Probed ") && !before.contains("Probed "),
+            "the footer came with the verdict: {before}{pending}"
+        );
+        let mut after = String::new();
+        std::io::Read::read_to_string(&mut reader, &mut after).expect("the rest");
+        assert!(child.wait().expect("script exits").success());
+        assert!(after.contains("WS-Discovery"), "{after}");
+        assert!(after.contains("Probed "), "{after}");
     }
 
     // ---- ground truth -------------------------------------------------------------------------

@@ -24,9 +24,33 @@ pub fn run(config: ProbeConfig) -> Result<ExitCode, AppError> {
     let started_at = SystemTime::now();
     let start = Instant::now();
     let probe = config.host_probe();
+    let layout = layout_for(&config);
+    // One host on a terminal: the TCP verdict is printed as soon as it is known, and
+    // WS-Discovery completes the report when its window closes.
+    let mut streamed = if streams(&config) {
+        Some(report_output(&config.reporting)?)
+    } else {
+        None
+    };
+    let mut stream_error = None;
     let observed = block_on(async {
         let work = async {
             match &config.mode {
+                Mode::Targets if streamed.is_some() => {
+                    let obs = probe
+                        .observe_with(&config.targets[0], |partial| {
+                            let d = diagnose_for(partial, config.ide);
+                            if let Some(out) = streamed.as_mut() {
+                                if let Err(e) = out.write(|w| {
+                                    report::human::write_verdict_part(w, partial, &d, layout)
+                                }) {
+                                    stream_error = Some(e);
+                                }
+                            }
+                        })
+                        .await;
+                    (vec![obs], None)
+                }
                 Mode::Targets => {
                     let mut seen: Vec<Option<HostObservation>> = vec![None; config.targets.len()];
                     let mut each = std::pin::pin!(probe.observe_all(&config.targets));
@@ -74,14 +98,14 @@ pub fn run(config: ProbeConfig) -> Result<ExitCode, AppError> {
     }
     let run = run_info(&config, started_at, start);
 
-    // A file gets 80 columns; a terminal its width.
-    let layout = match &config.reporting.file {
-        Some(_) => report::human::Layout {
-            verbose: config.reporting.verbose,
-            ..report::human::Layout::PLAIN
-        },
-        None => report::human::Layout::detect(config.reporting.verbose),
-    };
+    if let Some(e) = stream_error {
+        return Err(e.into());
+    }
+    if let (Some(mut out), [host]) = (streamed, &hosts[..]) {
+        out.write(|w| report::human::write_streamed_end(w, &run, host, layout))?;
+        out.finish()?;
+        return Ok(code);
+    }
     let mut out = report_output(&config.reporting)?;
     out.write(|w| match config.reporting.format {
         Output::Human | Output::Ndjson => match &found {
@@ -99,4 +123,28 @@ pub fn run(config: ProbeConfig) -> Result<ExitCode, AppError> {
     })?;
     out.finish()?;
     Ok(code)
+}
+
+/// A file gets 80 columns; a terminal its width.
+fn layout_for(config: &ProbeConfig) -> report::human::Layout {
+    match &config.reporting.file {
+        Some(_) => report::human::Layout {
+            verbose: config.reporting.verbose,
+            ..report::human::Layout::PLAIN
+        },
+        None => report::human::Layout::detect(config.reporting.verbose),
+    }
+}
+
+/// The report is streamed for one named host whose human report goes to a terminal, with
+/// WS-Discovery to wait for; a file, a pipe and `--json` get the report in one piece.
+fn streams(config: &ProbeConfig) -> bool {
+    use std::io::IsTerminal;
+    config.mode == Mode::Targets
+        && config.targets.len() == 1
+        && config.reporting.format == Output::Human
+        && config.reporting.file.is_none()
+        && !config.reporting.quiet
+        && config.discovery.is_some()
+        && std::io::stdout().is_terminal()
 }

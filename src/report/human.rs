@@ -126,6 +126,18 @@ fn footer(
     )
 }
 
+/// The end of a streamed single-host report, once WS-Discovery completed the observation: its
+/// result, then the footer. [`write_verdict_part`] of the same target came before it.
+pub fn write_streamed_end(
+    w: &mut dyn Write,
+    run: &RunInfo,
+    host: &(HostObservation, Diagnosis),
+    layout: Layout,
+) -> io::Result<()> {
+    write_discovery_part(w, run, &host.0, &host.1, layout)?;
+    footer(w, run, std::slice::from_ref(host))
+}
+
 /// Wraps `text` to the layout's width: the first line after `first` (styled; what it shows is
 /// as wide as `first` without its styles), the others indented `indent` columns. Words are
 /// never cut: one longer than the line overflows it.

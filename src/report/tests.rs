@@ -187,6 +187,26 @@ fn release_2022_on_a_2019_only_host() {
     insta::assert_snapshot!("release_2022_on_a_2019_only_host", text);
 }
 
+/// A streamed report (the verdict, later the discovery part and the footer) says what the
+/// report in one piece says, in the same order.
+#[test]
+fn a_streamed_report_is_the_report_in_two_pieces() {
+    let mut o = host("devbox", &[("10.0.0.5", vec![(4026, open())])]);
+    o.discovery = Some(disc(DiscoveryStatus::NoReply, eth0(), WSDD_ID, &[]));
+    let d = diagnose(&o);
+    let run = run_info(true);
+    let hosts = [(o, d)];
+    let mut whole = Vec::new();
+    human::write_with(&mut whole, &run, &hosts, human::Layout::PLAIN).unwrap();
+    let mut pieces = Vec::new();
+    human::write_verdict_part(&mut pieces, &hosts[0].0, &hosts[0].1, human::Layout::PLAIN).unwrap();
+    human::write_streamed_end(&mut pieces, &run, &hosts[0], human::Layout::PLAIN).unwrap();
+    assert_eq!(
+        String::from_utf8(pieces).unwrap(),
+        String::from_utf8(whole).unwrap()
+    );
+}
+
 #[test]
 fn at_120_columns() {
     insta::assert_snapshot!(
