@@ -152,7 +152,8 @@ pub struct ProbeArgs {
 
     /// The Visual Studio release you attach from: the verdict then says whether that release
     /// can attach, and names a release mismatch. Default on Windows: the newest Visual Studio
-    /// installed (found by vswhere), stated in the report as an assumption.
+    /// installed (found by vswhere), stated in the report as an assumption. Applies to the
+    /// report of named hosts (not yet to scans or --watch).
     #[arg(long, value_name = "RELEASE", env = "MSVSMON_PROBE_IDE", value_parser = ReleaseParser::ides())]
     pub ide: Option<&'static Release>,
 

@@ -886,6 +886,32 @@ fn silence(why: &DiscoverySilence, off_link: bool) -> String {
 mod tests {
     use super::*;
 
+    /// A release found by vswhere, not given, is said to be an assumption.
+    #[test]
+    fn an_assumed_release_is_said_to_be_one() {
+        let obs = msvsmon_probe_core::fixtures::host(
+            "devbox",
+            &[(
+                "10.0.0.5",
+                vec![(4024, msvsmon_probe_core::fixtures::open())],
+            )],
+        );
+        let ide = msvsmon_probe_core::Ide {
+            release: Release::find_ide("2022").unwrap(),
+            assumed: true,
+        };
+        let d = msvsmon_probe_core::diagnose_for(&obs, Some(ide));
+        let said = summary(&d.verdict);
+        assert!(
+            said.starts_with("release mismatch: VS 2022 cannot attach"),
+            "{said}"
+        );
+        assert!(
+            said.contains("assuming VS 2022, the newest Visual Studio installed here"),
+            "{said}"
+        );
+    }
+
     /// What msvsmon sends is not documented: no sentence may claim a reply proves or rules out
     /// the debugger, and a wsdd that imitates Windows is named as such.
     #[test]
