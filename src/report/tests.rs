@@ -207,6 +207,33 @@ fn a_streamed_report_is_the_report_in_two_pieces() {
     );
 }
 
+/// A port held by another protocol's server is open, but not good news: never in the green of
+/// an open debugger port.
+#[test]
+fn a_greeting_port_is_not_coloured_as_success() {
+    let row_of = |attempt: Attempt| {
+        let o = host("10.0.0.5", &[("10.0.0.5", vec![(4026, attempt)])]);
+        let d = diagnose(&o);
+        let mut out = Vec::new();
+        human::write_with(&mut out, &run_info(false), &[(o, d)], human::Layout::PLAIN).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        text.lines()
+            .find(|l| l.trim_start().starts_with("4026"))
+            .unwrap()
+            .to_string()
+    };
+    let green = "\u{1b}[32m";
+    assert!(
+        row_of(open()).contains(green),
+        "the debugger's open port is green"
+    );
+    let ssh = Attempt::Accepted {
+        rtt: Duration::from_micros(300),
+        greeting: Some(Greeting::identify(b"SSH-2.0-OpenSSH_9.2\r\n")),
+    };
+    assert!(!row_of(ssh).contains(green), "a greeting port is not");
+}
+
 #[test]
 fn at_120_columns() {
     insta::assert_snapshot!(
