@@ -32,6 +32,7 @@ Examples, monitoring:
 
 Exit codes:
   0    Visual Studio can attach: a main or custom port accepts on some target
+       (--ide: a port of that release)
        (--fail-if-open: every target probed, no debugger port open, WoW64 included)
   1    every target probed and none lets Visual Studio attach
        (--fail-if-open: a debugger port is open, WoW64 included)
@@ -141,7 +142,7 @@ pub struct ManArgs {
 pub struct ListenArgs {
     /// Listen on these releases' main and WoW64 ports (default 2022: 4026 and 4025). Repeat or
     /// separate with commas.
-    #[arg(short = 'r', long = "release", value_name = "RELEASE", value_delimiter = ',', value_parser = parse_release)]
+    #[arg(short = 'r', long = "release", value_name = "RELEASE", value_delimiter = ',', value_parser = ReleaseParser::any(), hide_possible_values = true)]
     pub releases: Vec<&'static Release>,
 
     /// Listen on PORT too (alone, without --release: only the ports given). Repeat or separate
@@ -180,8 +181,20 @@ pub struct ProbeArgs {
 
     /// Probe only these releases' ports (2012, 2013, 2015, 2017, 2019, 2022, 2026, app-service,
     /// azure-cloud-service). Repeat or separate with commas.
-    #[arg(short = 'r', long = "release", value_name = "RELEASE", value_delimiter = ',', value_parser = parse_release)]
+    #[arg(short = 'r', long = "release", value_name = "RELEASE", value_delimiter = ',', value_parser = ReleaseParser::any(), hide_possible_values = true)]
     pub releases: Vec<&'static Release>,
+
+    /// The Visual Studio release you attach from: the verdict then says whether that release
+    /// can attach, and names a release mismatch. Default on Windows: the newest Visual Studio
+    /// installed (found by vswhere), stated in the report as an assumption. Applies to the
+    /// report of named hosts (not yet to scans or --watch).
+    #[arg(long, value_name = "RELEASE", env = "MSVSMON_PROBE_IDE", value_parser = ReleaseParser::ides())]
+    pub ide: Option<&'static Release>,
+
+    /// Show every port and every routine finding (closed WoW64 ports, releases not running),
+    /// not only what matters for attaching.
+    #[arg(short = 'v', long)]
+    pub verbose: bool,
 
     /// Also probe the Azure Cloud Services remote-debugger plugin ports (a retired feature).
     #[arg(long)]
@@ -366,11 +379,81 @@ fn parse_port(s: &str) -> Result<Port, ValueError> {
     msvsmon_probe_core::parse_port(s).map_err(ValueError::Port)
 }
 
+/// Release names as the catalog has them, as a clap value parser: parses like [`Release::find`]
+/// ("2022", "vs2022") and offers the catalog keys as possible values, for completions and the
+/// man page. A bad value gets one line naming the accepted keys.
+#[derive(Debug, Clone, Copy)]
+pub struct ReleaseParser {
+    /// Only the releases an IDE can be ([`Release::ides`]), not App Service or Cloud Services.
+    ides_only: bool,
+}
+
+impl ReleaseParser {
+    /// Every release of the catalog (`--release`).
+    pub fn any() -> Self {
+        ReleaseParser { ides_only: false }
+    }
+
+    /// The Visual Studio releases (`--ide`).
+    pub fn ides() -> Self {
+        ReleaseParser { ides_only: true }
+    }
+
+    fn keys(self) -> Vec<&'static str> {
+        if self.ides_only {
+            Release::ides().map(|r| r.key).collect()
+        } else {
+            Release::keys()
+        }
+    }
+
+    fn lookup(self, s: &str) -> Result<&'static Release, ValueError> {
+        let found = if self.ides_only {
+            Release::find_ide(s)
+        } else {
+            Release::find(s)
+        };
+        found.ok_or_else(|| ValueError::UnknownRelease {
+            value: s.to_string(),
+            accepted: self.keys(),
+        })
+    }
+}
+
+impl clap::builder::TypedValueParser for ReleaseParser {
+    type Value = &'static Release;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<Self::Value, clap::Error> {
+        let text = value.to_string_lossy();
+        self.lookup(&text).map_err(|e| {
+            let arg = arg.map_or_else(|| "RELEASE".to_string(), |a| a.to_string());
+            clap::Error::raw(
+                clap::error::ErrorKind::ValueValidation,
+                format!("invalid value '{text}' for '{arg}': {e}\n"),
+            )
+            .with_cmd(cmd)
+        })
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(
+            self.keys()
+                .into_iter()
+                .map(clap::builder::PossibleValue::new),
+        ))
+    }
+}
+
+#[cfg(test)]
 fn parse_release(s: &str) -> Result<&'static Release, ValueError> {
-    Release::find(s).ok_or_else(|| ValueError::UnknownRelease {
-        value: s.to_string(),
-        accepted: Release::keys(),
-    })
+    ReleaseParser::any().lookup(s)
 }
 
 fn parse_vantage(s: &str) -> Result<Vantage, ValueError> {

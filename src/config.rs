@@ -14,7 +14,7 @@ use crate::error::ConfigError;
 use crate::vantage::Vantage;
 use msvsmon_probe_core::{
     discover_interfaces, interfaces, is_set_syntax, parse_exclusion, parse_spec, parse_target,
-    raise_fd_limit, Claim, DiscoverySettings, EngineSettings, HostProbe, HostsFile, Interface,
+    raise_fd_limit, Claim, DiscoverySettings, EngineSettings, HostProbe, HostsFile, Ide, Interface,
     Kind, Order, Port, ReadGreeting, Release, Resolver, Role, Scan, ScanBuildError, Selection,
     Shard, Spec, SpecError, SpecRole, SpecSetBuilder, SweepPlan, SweepRequest, Target,
 };
@@ -158,6 +158,8 @@ pub struct Reporting {
     pub quiet: bool,
     /// `--fail-if-open`: an open debugger port is the failure.
     pub audit: bool,
+    /// `-v`: every port and every routine finding in the human report.
+    pub verbose: bool,
     /// `--vantage`, or this machine's host name.
     pub vantage: Vantage,
 }
@@ -198,6 +200,7 @@ impl Reporting {
             quiet: args.quiet,
             audit: args.fail_if_open,
             vantage: args.vantage.clone().unwrap_or_else(Vantage::this_machine),
+            verbose: args.verbose,
         })
     }
 
@@ -242,6 +245,8 @@ pub struct ProbeConfig {
     pub watch: Option<Duration>,
     /// The WS-Discovery probe's settings; `None` with `--no-discovery`.
     pub discovery: Option<DiscoverySettings>,
+    /// The Visual Studio release the user attaches from (`--ide`, or assumed on Windows).
+    pub ide: Option<Ide>,
 }
 
 /// `--hosts-file` (names only from that file) or the system resolver.
@@ -444,6 +449,7 @@ impl ProbeConfig {
             reporting,
             watch: args.watch,
             discovery: (!args.no_discovery).then(|| discovery_from(args)),
+            ide: crate::ide::resolve(args.ide),
         })
     }
 

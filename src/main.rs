@@ -6,6 +6,7 @@ mod cmd;
 mod config;
 mod error;
 mod exit_code;
+mod ide;
 mod merge;
 mod output;
 mod report;

@@ -145,6 +145,17 @@ fn unknown_release() {
     );
 }
 
+/// `--ide` takes the Visual Studio releases of the catalog, nothing else (not App Service).
+#[test]
+fn unknown_ide_release() {
+    let accepted = "unknown release '2020'; accepted: 2012, 2013, 2015, 2017, 2019, 2022, 2026 ";
+    rejected(&["--ide", "2020"], accepted);
+    rejected(
+        &["--ide", "app-service"],
+        "unknown release 'app-service'; accepted: 2012",
+    );
+}
+
 #[test]
 fn malformed_ipv6() {
     rejected(&["fe80:::1"], "'fe80:::1' is not a valid IPv6 address");

@@ -105,8 +105,19 @@ fn the_human_report_shows_what_answered() {
     argv.push(&ip);
     let out = run(&argv);
     let text = String::from_utf8(out.stdout).unwrap();
+    // Said once, in the finding (wrapped: compared word by word).
+    let said = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        said.contains(&format!(
+            "{ip} answers WS-Discovery as msvsmon-probe's stand-in"
+        )),
+        "{text}"
+    );
+    // Every field of the reply with -v.
+    argv.insert(0, "-v");
+    let out = run(&argv);
+    let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("WS-Discovery (UDP 3702): answered"), "{text}");
-    assert!(text.contains("msvsmon-probe's stand-in monitor"), "{text}");
     assert!(
         text.contains("types     wsdp:Device msp:RemoteDebuggerStandIn"),
         "{text}"
@@ -128,12 +139,15 @@ fn a_monitor_without_discovery_is_reachable_but_not_in_find() {
     let f = finding(&doc, 0, "not_discoverable");
     let cause = f["cause"].as_str().unwrap();
     assert!(
-        cause.contains("will not show in the Find dialog"),
+        cause.contains("will not show in Attach to Process > Find"),
         "{cause}"
     );
     assert!(cause.contains("UDP 3702 is closed"), "{cause}");
     let action = f["action"].as_str().unwrap();
-    assert!(action.contains(&format!("type {ip}:4026")), "{action}");
+    assert!(
+        action.contains(&format!("attach by typing {ip}:4026")),
+        "{action}"
+    );
 }
 
 #[test]

@@ -98,6 +98,21 @@ mod linux {
             // After the sweeps: what they left in the connection tracking tables.
             Case::lab("farm::no_connection_is_tracked", no_connection_tracked).exclusive(),
         ];
+        cases.push(Case::lab("report::dbg2019_ide_2022", ide_2022_on_2019));
+        cases.push(Case::lab(
+            "report::streamed_on_a_terminal",
+            streamed_on_a_terminal,
+        ));
+        for t in &truth.targets {
+            let case = Case::lab(format!("report::{}", short_name(t)), |lab| {
+                report_snapshots(lab, &truth.probe_args, t)
+            });
+            cases.push(if t.reset_firewall.is_empty() {
+                case
+            } else {
+                case.exclusive()
+            });
+        }
         for t in &truth.targets {
             let name = format!(
                 "truth::{}",
@@ -154,6 +169,184 @@ mod linux {
 
     fn str_of(v: &Value) -> &str {
         v.as_str().unwrap_or("null")
+    }
+
+    // ---- the report people read --------------------------------------------------------------
+
+    /// "dbg2019", "custom_4567": a truth target as a case and snapshot name.
+    fn short_name(t: &TargetTruth) -> String {
+        t.target.replace(".lab", "").replace([':', '-', '.'], "_")
+    }
+
+    /// What differs between two runs of the same scenario, made the same: connect times (kept
+    /// as wide, so columns stay where they were), a retried port's attempt count, and the
+    /// run's duration in the footer.
+    fn redact(text: &str) -> String {
+        let mut out = String::with_capacity(text.len());
+        for line in text.lines() {
+            let mut line = line.to_string();
+            // "   0.3 ms" → "     ~ ms": every time, whatever its digits.
+            while let Some(at) = line
+                .match_indices(" ms")
+                .map(|(i, _)| i)
+                .find(|&i| line[..i].ends_with(|c: char| c.is_ascii_digit()))
+            {
+                let digits = line[..at]
+                    .trim_end_matches(|c: char| c.is_ascii_digit() || c == '.')
+                    .len();
+                if !line[digits..at].contains('.') {
+                    // A setting ("timeout 600 ms"), not a measured time.
+                    line.replace_range(at..at + 3, " m~");
+                    continue;
+                }
+                let start = line[..digits].trim_end_matches(' ').len();
+                let width = at - start;
+                line.replace_range(start..at, &format!("{:>width$}", "~"));
+                line.replace_range(start + width..start + width + 3, " m~");
+            }
+            let line = line.replace(" m~", " ms");
+            let mut line = line;
+            if let Some(i) = line.find(" ×") {
+                let from = i + " ×".len();
+                let end = line[from..]
+                    .find(|c: char| !c.is_ascii_digit())
+                    .map_or(line.len(), |e| from + e);
+                line.replace_range(from..end, "n");
+            }
+            if line.starts_with("Probed ") {
+                if let Some(i) = line.find(" in ") {
+                    let end = line[i..].find(" s (").map_or(line.len(), |e| i + e);
+                    line.replace_range(i + 4..end, "~");
+                }
+            }
+            out.push_str(&line);
+            out.push('\n');
+        }
+        out
+    }
+
+    /// The human report of one truth target at 80 and 120 columns, as reviewed snapshots
+    /// (tests/snapshots/lab_probe__report_*.snap). No line is wider than the terminal unless it
+    /// is one word; at 80 columns a single-address target's report is at most 25 lines, and
+    /// each further address adds only its own port table.
+    fn report_snapshots(lab: &Lab, common: &[String], t: &TargetTruth) {
+        for width in [80usize, 120] {
+            for h in &t.reset_firewall {
+                lab.reset_firewall(h).unwrap();
+            }
+            let out = lab
+                .scanner(BIN)
+                .env("COLUMNS", width.to_string())
+                .env("NO_COLOR", "1")
+                .args(common)
+                .args(&t.args)
+                .arg(&t.target)
+                .output()
+                .expect("the binary runs");
+            let text = String::from_utf8(out.stdout).expect("UTF-8");
+            assert_eq!(
+                out.status.code(),
+                Some(t.exit_code),
+                "{}:\n{text}",
+                t.target
+            );
+            for line in text.lines() {
+                assert!(
+                    line.chars().count() <= width || line.split_whitespace().count() == 1,
+                    "{} at {width} columns, a line too wide:\n{line}\n\n{text}",
+                    t.target
+                );
+            }
+            // A name whose addresses disagree is diagnosed address by address.
+            if width == 80 && !t.findings_include.iter().any(|f| f == "mixed_addresses") {
+                // Paragraphs are separated by blank lines; those of the second and further
+                // addresses ("  10.99.1.21  private" and their ports) are the allowance.
+                let addrs: Vec<String> =
+                    t.addresses.iter().map(|a| a.address.to_string()).collect();
+                let extra: usize = text
+                    .split("\n\n")
+                    .filter(|p| {
+                        addrs
+                            .iter()
+                            .skip(1)
+                            .any(|a| p.starts_with(&format!("  {a}  ")))
+                    })
+                    .map(|p| p.lines().count() + 1)
+                    .sum();
+                let lines = text.lines().count();
+                assert!(
+                    lines <= 25 + extra,
+                    "{}: {lines} lines at 80 columns (at most 25 + {extra}):\n{text}",
+                    t.target
+                );
+            }
+            insta::assert_snapshot!(format!("report_{}_{width}", short_name(t)), redact(&text));
+        }
+    }
+
+    /// The case: a VS 2022 user against the host that runs only the VS 2019 monitor
+    /// hears "release mismatch" and which remote tools to install, exit 1; the JSON says the same
+    /// in `verdict.ide` and a problem finding.
+    fn ide_2022_on_2019(lab: &Lab) {
+        let mut args: Vec<&str> = FAST.to_vec();
+        args.extend(["--ide", "2022", "dbg2019.lab"]);
+        let out = lab
+            .scanner(BIN)
+            .env("COLUMNS", "80")
+            .env("NO_COLOR", "1")
+            .args(&args)
+            .output()
+            .expect("the binary runs");
+        let text = String::from_utf8(out.stdout).expect("UTF-8");
+        assert_eq!(out.status.code(), Some(1), "{text}");
+        assert!(text.contains("release mismatch"), "{text}");
+        assert!(text.contains("Visual Studio 2022 remote tools"), "{text}");
+        assert!(text.lines().count() <= 25, "{text}");
+        insta::assert_snapshot!("report_dbg2019_ide_2022_80", redact(&text));
+
+        let (doc, code, line) = probe(lab, &args);
+        assert_eq!(code, 1, "{line}");
+        let t = &doc["targets"][0];
+        assert_eq!(t["verdict"]["ide"]["release"], "2022", "{line}");
+        assert_eq!(t["verdict"]["ide"]["other_release"], "2019", "{line}");
+        assert_eq!(t["findings"][0]["code"], "release_mismatch", "{line}");
+        assert_eq!(t["findings"][0]["severity"], "problem", "{line}");
+    }
+
+    /// On a terminal the TCP verdict is on screen while WS-Discovery still listens: run under
+    /// `script` (a pseudo-terminal) against a name whose discovery waits out a 5 s window, the
+    /// verdict arrives, and the footer only once the window has closed (seconds later, so the
+    /// reads cannot merge them). The pieces make the same report as a pipe gets.
+    fn streamed_on_a_terminal(lab: &Lab) {
+        use std::io::{BufRead, BufReader};
+        let args = format!("{BIN} --timeout 600ms --discovery-wait 5s mixed.lab");
+        let mut child = lab
+            .scanner("script")
+            .args(["-qfec", &args, "/dev/null"])
+            .env("COLUMNS", "80")
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("script runs");
+        let mut reader = BufReader::new(child.stdout.take().unwrap());
+        let mut before = String::new();
+        while !before.contains("Verdict:") {
+            if reader.read_line(&mut before).expect("a line") == 0 {
+                break;
+            }
+        }
+        assert!(before.contains("Verdict:"), "no verdict: {before}");
+        // Read at once, the report comes in one piece; streamed, nothing of what WS-Discovery
+        // decides is there yet (the window closes seconds later).
+        let pending = String::from_utf8_lossy(reader.buffer()).into_owned();
+        assert!(
+            !pending.contains("Probed ") && !before.contains("Probed "),
+            "the footer came with the verdict: {before}{pending}"
+        );
+        let mut after = String::new();
+        std::io::Read::read_to_string(&mut reader, &mut after).expect("the rest");
+        assert!(child.wait().expect("script exits").success());
+        assert!(after.contains("WS-Discovery"), "{after}");
+        assert!(after.contains("Probed "), "{after}");
     }
 
     // ---- ground truth -------------------------------------------------------------------------

@@ -76,6 +76,8 @@ fn a_forged_discovery_reply_cannot_forge_a_report_line() {
         "0",
         "--color",
         "always",
+        // The responder's endpoint reference is shown in full with -v.
+        "-v",
         &ip,
     ]);
     let text = String::from_utf8_lossy(&out.stdout);

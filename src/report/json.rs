@@ -217,6 +217,22 @@ pub struct VerdictJson {
     pub status: Status,
     pub summary: String,
     pub endpoints: Vec<EndpointJson>,
+    /// The user's release (`--ide`, or assumed): the status and endpoints are then its.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ide: Option<IdeJson>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct IdeJson {
+    /// Catalog key: "2022".
+    pub release: &'static str,
+    /// Not given: the newest Visual Studio installed here.
+    pub assumed: bool,
+    /// Its monitor's port, and that port's state (`null`: not probed).
+    pub port: u16,
+    pub state: Option<PortState>,
+    /// The release whose monitor answers instead (a release mismatch).
+    pub other_release: Option<&'static str>,
 }
 
 #[derive(Debug, Serialize)]
@@ -446,6 +462,13 @@ pub fn target(obs: &HostObservation, d: &Diagnosis) -> TargetJson {
                     attach_as: e.attach_as.clone(),
                 })
                 .collect(),
+            ide: d.verdict.ide.as_ref().map(|i| IdeJson {
+                release: i.ide.release.key,
+                assumed: i.ide.assumed,
+                port: i.port.0,
+                state: i.state,
+                other_release: i.other.map(|(r, _)| r.key),
+            }),
         },
         findings: d
             .findings

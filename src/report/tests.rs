@@ -109,6 +109,160 @@ fn render(obs: HostObservation) -> String {
     )
 }
 
+/// As [`render`], for the user's release `ide` (`--ide`), the human report `layout` wide.
+fn render_for(obs: HostObservation, ide: Option<&str>, layout: human::Layout) -> String {
+    let ide = ide.map(|k| msvsmon_probe_core::Ide {
+        release: msvsmon_probe_core::Release::find_ide(k).unwrap(),
+        assumed: false,
+    });
+    let d = msvsmon_probe_core::diagnose_for(&obs, ide);
+    let run = run_info(obs.discovery.is_some());
+    let mut out = Vec::new();
+    human::write_with(&mut out, &run, &[(obs, d)], layout).unwrap();
+    let text = anstream::adapter::strip_str(&String::from_utf8(out).unwrap()).to_string();
+    for line in text.lines() {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        assert!(
+            line.chars().count() <= layout.width || words.len() == 1,
+            "wider than {}: {line}",
+            layout.width
+        );
+    }
+    text
+}
+
+/// The host: only the VS 2019 monitor runs, 4026 is dropped.
+fn only_2019_with_4026_dropped() -> HostObservation {
+    host(
+        "devbox",
+        &[(
+            "10.0.0.5",
+            vec![(4024, open()), (4025, open()), (4026, silent())],
+        )],
+    )
+}
+
+const WIDE: human::Layout = human::Layout {
+    width: 120,
+    verbose: false,
+};
+
+#[test]
+fn ide_2022_on_a_2019_only_host() {
+    let text = render_for(
+        only_2019_with_4026_dropped(),
+        Some("2022"),
+        human::Layout::PLAIN,
+    );
+    assert!(text.contains("release mismatch"), "{text}");
+    assert!(text.contains("Visual Studio 2022 remote tools"), "{text}");
+    insta::assert_snapshot!("ide_2022_on_a_2019_only_host", text);
+}
+
+#[test]
+fn no_ide_on_a_2019_only_host() {
+    let text = render_for(only_2019_with_4026_dropped(), None, human::Layout::PLAIN);
+    assert!(
+        text.contains("the monitor that answers is VS 2019"),
+        "{text}"
+    );
+    // Firewall advice names 4026 alone, never every release's port.
+    assert!(text.contains("-LocalPort 4026 "), "{text}");
+    assert!(!text.contains("4016,4018"), "{text}");
+    insta::assert_snapshot!("no_ide_on_a_2019_only_host", text);
+}
+
+/// `--release 2022` against the VS 2019 host with 4026 dropped: 4025 is no proof of VS 2022.
+#[test]
+fn release_2022_on_a_2019_only_host() {
+    let obs = msvsmon_probe_core::fixtures::observe("devbox")
+        .releases(&["2022"])
+        .address("10.0.0.5", vec![(4025, open()), (4026, silent())])
+        .build();
+    let text = render_for(obs, None, human::Layout::PLAIN);
+    let said = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        said.contains("VS 2019, whose main port 4024 was not probed"),
+        "{text}"
+    );
+    insta::assert_snapshot!("release_2022_on_a_2019_only_host", text);
+}
+
+/// A streamed report (the verdict, later the discovery part and the footer) says what the
+/// report in one piece says, in the same order.
+#[test]
+fn a_streamed_report_is_the_report_in_two_pieces() {
+    let mut o = host("devbox", &[("10.0.0.5", vec![(4026, open())])]);
+    o.discovery = Some(disc(DiscoveryStatus::NoReply, eth0(), WSDD_ID, &[]));
+    let d = diagnose(&o);
+    let run = run_info(true);
+    let hosts = [(o, d)];
+    let mut whole = Vec::new();
+    human::write_with(&mut whole, &run, &hosts, human::Layout::PLAIN).unwrap();
+    let mut pieces = Vec::new();
+    human::write_verdict_part(&mut pieces, &hosts[0].0, &hosts[0].1, human::Layout::PLAIN).unwrap();
+    human::write_streamed_end(&mut pieces, &run, &hosts[0], human::Layout::PLAIN).unwrap();
+    assert_eq!(
+        String::from_utf8(pieces).unwrap(),
+        String::from_utf8(whole).unwrap()
+    );
+}
+
+/// A port held by another protocol's server is open, but not good news: never in the green of
+/// an open debugger port.
+#[test]
+fn a_greeting_port_is_not_coloured_as_success() {
+    let row_of = |attempt: Attempt| {
+        let o = host("10.0.0.5", &[("10.0.0.5", vec![(4026, attempt)])]);
+        let d = diagnose(&o);
+        let mut out = Vec::new();
+        human::write_with(&mut out, &run_info(false), &[(o, d)], human::Layout::PLAIN).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        text.lines()
+            .find(|l| l.trim_start().starts_with("4026"))
+            .unwrap()
+            .to_string()
+    };
+    let green = "\u{1b}[32m";
+    assert!(
+        row_of(open()).contains(green),
+        "the debugger's open port is green"
+    );
+    let ssh = Attempt::Accepted {
+        rtt: Duration::from_micros(300),
+        greeting: Some(Greeting::identify(b"SSH-2.0-OpenSSH_9.2\r\n")),
+    };
+    assert!(!row_of(ssh).contains(green), "a greeting port is not");
+}
+
+#[test]
+fn at_120_columns() {
+    insta::assert_snapshot!(
+        "at_120_columns",
+        render_for(only_2019_with_4026_dropped(), Some("2022"), WIDE)
+    );
+}
+
+#[test]
+fn verbose_shows_every_port_and_routine_finding() {
+    let text = render_for(
+        only_2019_with_4026_dropped(),
+        None,
+        human::Layout {
+            verbose: true,
+            ..human::Layout::PLAIN
+        },
+    );
+    for port in ["4016", "4017", "4040"] {
+        assert!(
+            text.lines().any(|l| l.trim_start().starts_with(port)),
+            "{port}: {text}"
+        );
+    }
+    assert!(!text.contains("also:"), "{text}");
+    insta::assert_snapshot!("verbose", text);
+}
+
 macro_rules! report {
     ($name:ident, $obs:expr) => {
         #[test]

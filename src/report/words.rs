@@ -22,8 +22,35 @@ pub fn action(f: &Finding, obs: &HostObservation) -> String {
     sentences(f, obs).1
 }
 
-/// The verdict in one line: where the debugger is reachable, or why it is not.
+/// The verdict in one line: where the debugger is reachable, or why it is not; for the user's
+/// release when it is known.
 pub fn summary(v: &Verdict) -> String {
+    let Some(ide) = &v.ide else {
+        return network_summary(v);
+    };
+    let who = ide.ide.release.short;
+    let assumed = if ide.ide.assumed {
+        format!(" (assuming {who}, the newest Visual Studio installed here; --ide to change)")
+    } else {
+        String::new()
+    };
+    let state = ide.state.map_or("not probed", |s| s.as_str());
+    let said = match (v.status, ide.other) {
+        (Status::Reachable, _) => format!("{who} can attach: {}", network_summary(v)),
+        (_, Some((other, port))) => format!(
+            "release mismatch: {who} cannot attach, its port {} is {state}; only the {} monitor answers (on {port})",
+            ide.port, other.short
+        ),
+        (Status::NotReachable, None) => {
+            format!("{who} cannot attach: its port {} is {state}", ide.port)
+        }
+        _ => format!("{who} cannot attach: {}", network_summary(v)),
+    };
+    format!("{said}{assumed}")
+}
+
+/// The verdict for no particular release.
+fn network_summary(v: &Verdict) -> String {
     let host = &v.host;
     match v.status {
         Status::Reachable => v
@@ -40,9 +67,24 @@ pub fn summary(v: &Verdict) -> String {
                         .collect();
                     format!("{} remote debugger", Release::join(&rs))
                 };
-                format!("{what} reachable at {}", e.address.with_port(e.port))
+                let shared = v
+                    .endpoints
+                    .iter()
+                    .filter(|o| o.attach_as == e.attach_as)
+                    .count();
+                if shared > 1 {
+                    format!("{what} reachable at {} (every address)", e.attach_as)
+                } else {
+                    format!("{what} reachable at {}", e.address.with_port(e.port))
+                }
             })
-            .collect::<Vec<_>>()
+            .fold(Vec::<String>::new(), |mut said, phrase| {
+                // A name that answers on every address is one place to attach, said once.
+                if !said.contains(&phrase) {
+                    said.push(phrase);
+                }
+                said
+            })
             .join("; "),
         Status::Wow64Only => format!(
             "only a WoW64 port answers on {host} ({}); the main port does not, so Visual Studio cannot attach",
@@ -56,8 +98,8 @@ pub fn summary(v: &Verdict) -> String {
     }
 }
 
-const FIREWALL_RULE: &str = "New-NetFirewallRule -DisplayName 'Visual Studio Remote Debugger' \
-     -Direction Inbound -Action Allow -Protocol TCP -Program '<path>\\msvsmon.exe' -LocalPort";
+const FIREWALL_RULE: &str =
+    "New-NetFirewallRule -DisplayName msvsmon -Direction Inbound -Action Allow -Protocol TCP -LocalPort";
 
 /// The finding's ports as the observation of its address has them.
 struct Ports<'o> {
@@ -106,13 +148,67 @@ impl<'o> Ports<'o> {
     }
 }
 
+/// "4016-4023, 4025, 4040": ports as ranges of consecutive numbers, for one short line.
+pub fn ranges(ports: &[Port]) -> String {
+    let mut sorted: Vec<u16> = ports.iter().map(|p| p.0).collect();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let mut out: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < sorted.len() {
+        let mut j = i;
+        while j + 1 < sorted.len() && sorted[j + 1] == sorted[j] + 1 {
+            j += 1;
+        }
+        out.push(if j == i {
+            sorted[i].to_string()
+        } else {
+            format!("{}-{}", sorted[i], sorted[j])
+        });
+        i = j + 1;
+    }
+    out.join(", ")
+}
+
+/// The ports of a finding, those that matter named with their release, the rest as ranges:
+/// "4026 (VS 2022 or 2026), and 4016-4024 (other releases)".
+fn matter_first(ports: &Ports, all: &[Port], matter: &[Port]) -> String {
+    let rest: Vec<Port> = all
+        .iter()
+        .copied()
+        .filter(|p| !matter.contains(p))
+        .collect();
+    match (matter.is_empty(), rest.is_empty()) {
+        (true, _) => ranges(all),
+        (false, true) => ports.list(matter),
+        (false, false) => format!(
+            "{}, and {} (other releases)",
+            ports.list(matter),
+            ranges(&rest)
+        ),
+    }
+}
+
+/// The releases whose main port is among `ports`: "Visual Studio 2022 or 2026".
+fn release_names(ports: &Ports, of: &[Port]) -> String {
+    let rs: Vec<&Release> = of
+        .iter()
+        .filter_map(|&p| ports.get(p))
+        .flat_map(|p| p.planned.claims.iter().map(|c| c.release))
+        .collect();
+    match Release::join(&rs) {
+        s if s.is_empty() => "your Visual Studio release".to_string(),
+        s => s,
+    }
+}
+
 /// "4024,4026", as a firewall rule takes them.
 /// What answered WS-Discovery, for sentences: "a WSD printer".
 pub fn responder_kind(k: ResponderKind) -> &'static str {
     match k {
         ResponderKind::StandIn => "msvsmon-probe's stand-in monitor (msvsmon-probe listen)",
         ResponderKind::Computer => {
-            "a computer announcing itself the Windows way (Function Discovery publisher, pub:Computer; wsdd on Linux/Samba looks the same)"
+            "a computer announcing itself the Windows way (pub:Computer, as Windows and wsdd on Linux do)"
         }
         ResponderKind::Printer => "a WSD printer",
         ResponderKind::Scanner => "a WSD scanner",
@@ -201,7 +297,7 @@ fn sentences(f: &Finding, obs: &HostObservation) -> (String, String) {
                 ports.label(first)
             ),
             format!(
-                "in Visual Studio: Debug > Attach to Process, connection type Remote (Windows), target {attach_as}"
+                "Attach to Process, connection type Remote (Windows): {attach_as}"
             ),
         ),
         Evidence::NotTheDebugger { greeting } => (
@@ -223,7 +319,7 @@ fn sentences(f: &Finding, obs: &HostObservation) -> (String, String) {
         } => {
             let addr = addr();
             let why = if *answered_discovery {
-                format!("{addr} is up (it answered WS-Discovery), so a firewall drops every debugger port (there, in between, or this machine's own outgoing rules)")
+                format!("{addr} is up (it answered the WS-Discovery Probe), so a firewall drops every debugger port (there, in between, or this machine's own outgoing rules)")
             } else {
                 "the host is down, the address is wrong, or a firewall drops everything (there, in between, or this machine's own outgoing rules)".to_string()
             };
@@ -232,13 +328,27 @@ fn sentences(f: &Finding, obs: &HostObservation) -> (String, String) {
                     "no answer from {addr} on any of its {} ports after {attempts} attempt(s) each: {why}",
                     f.ports.len()
                 ),
-                format!(
-                    "check that the machine is on and that {addr} is its address; if it is, allow the debugger through its firewall: {FIREWALL_RULE} {}",
-                    comma(main_ports)
-                ),
+                if *answered_discovery {
+                    // It is up: telling the user to switch it on would contradict the evidence.
+                    format!(
+                        "allow inbound TCP {} through its firewall: {FIREWALL_RULE} {}",
+                        comma(main_ports),
+                        comma(main_ports)
+                    )
+                } else {
+                    format!(
+                        "check that the machine is on and that {addr} is its address; if it is, allow inbound TCP {}: {FIREWALL_RULE} {}",
+                        comma(main_ports),
+                        comma(main_ports)
+                    )
+                },
             )
         }
-        Evidence::Filtered { attempts, host_up } => {
+        Evidence::Filtered {
+            attempts,
+            host_up,
+            matter,
+        } => {
             let up = if *host_up {
                 format!(
                     "{} is up (it answered on other ports), so a firewall drops these",
@@ -250,13 +360,17 @@ fn sentences(f: &Finding, obs: &HostObservation) -> (String, String) {
             (
                 format!(
                     "no answer on {} after {attempts} attempt(s): {up}",
-                    ports.list(&f.ports)
+                    matter_first(&ports, &f.ports, matter)
                 ),
-                format!(
-                    "on the remote machine, allow inbound TCP {} for msvsmon.exe: {FIREWALL_RULE} {} (and open any network firewall in between; a firewall on this machine that drops outgoing connections looks the same)",
-                    comma(&f.ports),
-                    comma(&f.ports)
-                ),
+                if matter.is_empty() {
+                    "nothing to do unless you attach from one of those releases".to_string()
+                } else {
+                    format!(
+                        "on the remote machine, allow inbound TCP {} for msvsmon.exe: {FIREWALL_RULE} {} (and open any network firewall in between)",
+                        comma(matter),
+                        comma(matter)
+                    )
+                },
             )
         }
         Evidence::Wow64Filtered => (
@@ -270,23 +384,26 @@ fn sentences(f: &Finding, obs: &HostObservation) -> (String, String) {
             ),
         ),
         Evidence::Closed {
-            debugger_here: true,
-        } => (
+            debugger_here,
+            matter,
+        } if *debugger_here || matter.is_empty() => (
             format!(
                 "nothing listens on {}: the remote tools of those releases are not running",
-                ports.list(&f.ports)
+                ranges(&f.ports)
             ),
-            "nothing to do unless you need one of those releases".to_string(),
+            "nothing to do unless you attach from one of those releases".to_string(),
         ),
-        Evidence::Closed {
-            debugger_here: false,
-        } => (
+        Evidence::Closed { matter, .. } => (
             format!(
-                "{} answers, but nothing listens on {}: the remote debugger is not running, or it listens on another port",
+                "{} answers, but nothing listens on {}{}: the remote debugger is not running, or listens elsewhere",
                 addr(),
-                ports.list(&f.ports)
+                ports.list(matter),
+                if f.ports.len() > matter.len() { " nor on the other releases' ports" } else { "" }
             ),
-            "start the Remote Debugger (msvsmon.exe) of your Visual Studio release on the remote machine; if it was started with /port N, probe that port: msvsmon-probe HOST -p N".to_string(),
+            format!(
+                "start msvsmon.exe of {} there; one started with /port N: probe it with -p N",
+                release_names(&ports, matter)
+            ),
         ),
         Evidence::Wow64Closed => (
             format!(
@@ -317,16 +434,18 @@ fn sentences(f: &Finding, obs: &HostObservation) -> (String, String) {
                     "{} port(s) of {addr} were rejected with ICMP by {senders} but {} other(s) got no answer ({}): senders rate-limit their ICMP errors, so the silent ports are probably rejected the same way, not dropped",
                     rejected.len(),
                     f.ports.len(),
-                    spaced(&f.ports)
+                    ranges(&f.ports)
                 ),
                 format!(
-                    "probe fewer ports at a time to see their real answer (e.g. msvsmon-probe {addr} --release 2022); where a firewall rejects, allow inbound TCP {} for msvsmon.exe: {FIREWALL_RULE} {}",
-                    comma(&f.ports),
-                    comma(&f.ports)
+                    "probe fewer ports at a time to see their real answer (e.g. msvsmon-probe {addr} --release 2022); the findings on those ports then say what to open"
                 ),
             )
         }
-        Evidence::Rejected { reason, from } => {
+        Evidence::Rejected {
+            reason,
+            from,
+            matter,
+        } => {
             let addr = addr();
             let who = match from {
                 Some(s) if *s == addr.ip => format!("by {addr} itself: its firewall rejects"),
@@ -336,14 +455,18 @@ fn sentences(f: &Finding, obs: &HostObservation) -> (String, String) {
             (
                 format!(
                     "{} rejected with {} {who}",
-                    ports.list(&f.ports),
+                    matter_first(&ports, &f.ports, matter),
                     icmp_reason(*reason)
                 ),
-                format!(
-                    "allow inbound TCP {} in that firewall (for Windows Firewall on the remote machine: {FIREWALL_RULE} {})",
-                    comma(&f.ports),
-                    comma(&f.ports)
-                ),
+                if matter.is_empty() {
+                    "nothing to do unless you attach from one of those releases".to_string()
+                } else {
+                    format!(
+                        "allow inbound TCP {} in that firewall (Windows Firewall on the remote machine: {FIREWALL_RULE} {})",
+                        comma(matter),
+                        comma(matter)
+                    )
+                },
             )
         }
         Evidence::NoHost {
@@ -362,19 +485,26 @@ fn sentences(f: &Finding, obs: &HostObservation) -> (String, String) {
                 }
                 _ => format!("{addr} is unreachable ({})", reason.as_str()),
             };
+            let up = obs
+                .addresses
+                .iter()
+                .any(|a| a.address == addr && a.host_answered());
             (
                 if *every_port {
                     cause
                 } else {
-                    format!("{cause} (on {})", ports.list(&f.ports))
+                    format!("{cause} (on {})", ranges(&f.ports))
                 },
-                format!(
+                if up {
+                    // The host answered on other ports: it is on; those ports are routed apart.
+                    format!("{addr} answers on other ports: check the routes and firewalls between here and those ports")
+                } else { format!(
                     "check the address{}: is the machine on, on this network, or behind a VPN that is not connected?",
                     match &obs.target.host {
                         Host::Name(n) => format!(" '{n}' resolves to"),
                         Host::Literal(_) => String::new(),
                     }
-                ),
+                ) },
             )
         }
         Evidence::Undecided => (
@@ -414,6 +544,28 @@ fn sentences(f: &Finding, obs: &HostObservation) -> (String, String) {
         Evidence::OnlyWow64 {
             main_ports,
             blocked_mains,
+            unprobed_mains,
+        } if !unprobed_mains.is_empty() => (
+            format!(
+                "only WoW64 port(s) {} accept; {} is also the WoW64 port of {}, whose main port {} was not probed: its monitor may be the one answering",
+                ports.list(&f.ports),
+                spaced(&f.ports),
+                Release::join(
+                    &Release::ides()
+                        .filter(|r| r.main_port().is_some_and(|p| unprobed_mains.contains(&p)))
+                        .collect::<Vec<_>>()
+                ),
+                spaced(unprobed_mains),
+            ),
+            format!(
+                "probe every release's ports (without --release) to tell; if the monitor is yours, allow inbound TCP {} for msvsmon.exe",
+                comma(if blocked_mains.is_empty() { main_ports } else { blocked_mains })
+            ),
+        ),
+        Evidence::OnlyWow64 {
+            main_ports,
+            blocked_mains,
+            ..
         } => {
             let states = main_ports
                 .iter()
@@ -455,9 +607,36 @@ fn sentences(f: &Finding, obs: &HostObservation) -> (String, String) {
         Evidence::ReleaseMismatch {
             newest,
             newest_ports,
+            wanted: Some(wanted),
         } => (
             format!(
-                "the debugger that answers is {} ({}), while {}: a newer Visual Studio needs the remote tools of its own release",
+                "release mismatch: {} attaches through its own remote tools on {} ({}), but the monitor that answers is {} ({})",
+                wanted.short,
+                spaced(&f.ports),
+                f.ports.first().map_or("unknown", |&p| ports.state(p)),
+                newest.short,
+                spaced(newest_ports)
+            ),
+            format!(
+                "install and start the {} remote tools on the remote machine, or attach from {} ({})",
+                wanted.name,
+                newest.name,
+                newest_ports.first().map_or_else(
+                    || host.clone(),
+                    |&p| match &obs.target.host {
+                        Host::Name(n) => format!("{n}:{p}"),
+                        Host::Literal(_) => addr().with_port(p),
+                    }
+                )
+            ),
+        ),
+        Evidence::ReleaseMismatch {
+            newest,
+            newest_ports,
+            wanted: None,
+        } => (
+            format!(
+                "the monitor that answers is {} ({}), while {}: a newer Visual Studio needs its own remote tools",
                 newest.short,
                 spaced(newest_ports),
                 f.ports
@@ -467,7 +646,7 @@ fn sentences(f: &Finding, obs: &HostObservation) -> (String, String) {
                     .join(", ")
             ),
             format!(
-                "attach from {}, or install and start the remote tools that match your Visual Studio on the remote machine",
+                "attach from {}, or install your release's remote tools (--ide RELEASE checks yours)",
                 newest.name
             ),
         ),
@@ -517,7 +696,7 @@ fn sentences(f: &Finding, obs: &HostObservation) -> (String, String) {
         ),
         Evidence::BeyondTheNetwork => (
             "the network path to the monitor is open".to_string(),
-            "if attaching still fails, the cause is not the network: the authentication mode (Windows Authentication or No Authentication) must match in the IDE and the monitor, your account needs permission (Tools > Permissions in msvsmon), and older debug engines need the remote machine to reach back to this one".to_string(),
+            "if it still fails: authentication mode, msvsmon Tools > Permissions".to_string(),
         ),
         Evidence::Unresolved { mdns } => {
             let error = obs
@@ -533,6 +712,20 @@ fn sentences(f: &Finding, obs: &HostObservation) -> (String, String) {
                 } else {
                     format!("check the spelling and the DNS suffix, or use the machine's address instead of '{host}'; Visual Studio needs the same name to resolve")
                 },
+            )
+        }
+        // No route for TCP either: the Probe could not be sent for the same reason.
+        Evidence::DiscoveryFailed
+            if !obs.addresses.is_empty()
+                && obs
+                    .addresses
+                    .iter()
+                    .flat_map(|a| &a.ports)
+                    .all(|p| p.result.reason == Reason::NoRoute) =>
+        {
+            (
+                format!("could not send WS-Discovery Probes to {host}: this machine has no route there"),
+                "nothing to do for discovery until there is a route".to_string(),
             )
         }
         Evidence::DiscoveryFailed => (
@@ -568,15 +761,15 @@ fn sentences(f: &Finding, obs: &HostObservation) -> (String, String) {
         } => (
             answered(obs, &host, responders, hint),
             format!(
-                "Find (Attach to Process) can list machines on this link; if {host} is missing there, the monitor itself may run with /nodiscovery: typing {attach_as} as the connection target works regardless"
+                "if Find does not list {host}, the monitor may run with /nodiscovery; typing {attach_as} works regardless"
             ),
         ),
         Evidence::DiscoveryWithoutDebugger { responders, hint } => (
             format!(
-                "{}. No debugger port accepts, so the answer is not from a running remote debugger on the ports probed",
+                "{}; no debugger port accepts, so it is no debugger on the ports probed",
                 answered(obs, &host, responders, hint)
             ),
-            "the port findings say what to fix; a machine that Find lists but that cannot be attached has a TCP problem, not a discovery one (a monitor started with /port N: probe it with -p N)".to_string(),
+            "fix what the port findings name: Find listing a machine does not make it attachable".to_string(),
         ),
         Evidence::NoDiscoveryAnswer {
             why,
@@ -584,7 +777,7 @@ fn sentences(f: &Finding, obs: &HostObservation) -> (String, String) {
             inconclusive,
         } => (
             format!(
-                "no WS-Discovery answer from {host}: {}{}; no debugger port accepts either",
+                "no WS-Discovery answer from {host}: {}{}; nothing to attach to either",
                 silence(why, *off_link),
                 if *inconclusive { "; inconclusive" } else { "" }
             ),
@@ -596,11 +789,11 @@ fn sentences(f: &Finding, obs: &HostObservation) -> (String, String) {
             attach_as,
         } => (
             format!(
-                "{attach_as} accepts connections, but nothing answered WS-Discovery: {}. {host} will not show in the Find dialog (Attach to Process > Find…)",
+                "no WS-Discovery answer: {}; {host} will not show in Attach to Process > Find",
                 silence(why, *off_link)
             ),
             format!(
-                "type {attach_as} as the connection target: attaching works without discovery. To make it show in Find: start msvsmon without /nodiscovery, allow inbound UDP 3702 for msvsmon.exe, and search from a machine on the same subnet"
+                "attach by typing {attach_as}; to be found: no /nodiscovery, inbound UDP 3702 allowed, Find from the same subnet"
             ),
         ),
     }
@@ -649,7 +842,7 @@ fn silence(why: &DiscoverySilence, off_link: bool) -> String {
     };
     match why {
         DiscoverySilence::Closed { address } => format!(
-            "UDP 3702 is closed: {address} answered the Probe with ICMP port unreachable, so nothing there listens for discovery (msvsmon /nodiscovery, or no discovery service){elsewhere}"
+            "UDP 3702 is closed (ICMP port unreachable from {address}): msvsmon runs with /nodiscovery, or nothing serves discovery{elsewhere}"
         ),
         DiscoverySilence::Rejected { address, icmp } => format!(
             "UDP 3702 to {address} is rejected ({} from {}): a firewall refuses discovery{elsewhere}",
@@ -661,8 +854,27 @@ fn silence(why: &DiscoverySilence, off_link: bool) -> String {
         DiscoverySilence::ThisMachine => "it is this machine: a multicast Probe does not come back to its sender, and Windows ignores unicast Probes, so this cannot be told from here".to_string(),
         DiscoverySilence::OffLink => "it is on another subnet: multicast does not cross routers, and Windows ignores unicast Probes".to_string(),
         DiscoverySilence::NoAnswer { multicast: true, wait } => format!(
-            "no answer to multicast or unicast Probes within {:.1} s: discovery is off (msvsmon /nodiscovery), a firewall drops UDP 3702, or the host ignores Probes from a network it does not consider its own",
+            "no answer to multicast or unicast Probes within {:.1} s (discovery off with msvsmon /nodiscovery, UDP 3702 dropped by a firewall, or Probes from a network the host does not trust)",
             wait.as_secs_f64()
+        ),
+        DiscoverySilence::Unreachable {
+            address,
+            icmp,
+            this_machine: true,
+        } => match icmp.kind {
+            msvsmon_probe_core::IcmpKind::NetUnreachable => {
+                format!("this machine has no route to {address}, so the Probe never left (no firewall involved)")
+            }
+            _ => format!(
+                "nothing answered this machine's neighbour discovery (ARP/ND) for {address}, so the Probe never left (no firewall involved)"
+            ),
+        },
+        DiscoverySilence::Unreachable { address, icmp, .. } => format!(
+            "{} reports {address} unreachable ({}): no host there, not a firewall",
+            icmp.from
+                .map(|f| f.to_string())
+                .unwrap_or_else(|| "something on the way".into()),
+            icmp.kind.reason().as_str()
         ),
         DiscoverySilence::NoAnswer { multicast: false, wait } => {
             format!("no answer to the unicast Probe within {:.1} s", wait.as_secs_f64())
@@ -673,6 +885,32 @@ fn silence(why: &DiscoverySilence, off_link: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A release found by vswhere, not given, is said to be an assumption.
+    #[test]
+    fn an_assumed_release_is_said_to_be_one() {
+        let obs = msvsmon_probe_core::fixtures::host(
+            "devbox",
+            &[(
+                "10.0.0.5",
+                vec![(4024, msvsmon_probe_core::fixtures::open())],
+            )],
+        );
+        let ide = msvsmon_probe_core::Ide {
+            release: Release::find_ide("2022").unwrap(),
+            assumed: true,
+        };
+        let d = msvsmon_probe_core::diagnose_for(&obs, Some(ide));
+        let said = summary(&d.verdict);
+        assert!(
+            said.starts_with("release mismatch: VS 2022 cannot attach"),
+            "{said}"
+        );
+        assert!(
+            said.contains("assuming VS 2022, the newest Visual Studio installed here"),
+            "{said}"
+        );
+    }
 
     /// What msvsmon sends is not documented: no sentence may claim a reply proves or rules out
     /// the debugger, and a wsdd that imitates Windows is named as such.

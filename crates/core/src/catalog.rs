@@ -297,6 +297,31 @@ impl Release {
         RELEASES.iter().map(|r| r.key).collect()
     }
 
+    /// The releases a Visual Studio IDE can be (the remote-tools rows), oldest first: what
+    /// `--ide` accepts and what completions offer.
+    pub fn ides() -> impl Iterator<Item = &'static Release> {
+        RELEASES.iter().filter(|r| r.kind == Kind::RemoteTools)
+    }
+
+    /// Looks up an IDE release ([`Release::find`], limited to [`Release::ides`]).
+    pub fn find_ide(key: &str) -> Option<&'static Release> {
+        Release::find(key).filter(|r| r.kind == Kind::RemoteTools)
+    }
+
+    /// The IDE release of Visual Studio's internal major version (17 → VS 2022), as vswhere
+    /// reports an installation ("17.14.36310.24").
+    pub fn by_internal_version(major: u8) -> Option<&'static Release> {
+        Release::ides().find(|r| r.internal_version == Some(major))
+    }
+
+    /// The port this release's monitor listens on (its first [`Role::Main`] assignment).
+    pub fn main_port(&self) -> Option<Port> {
+        self.ports
+            .iter()
+            .find(|a| a.role == Role::Main)
+            .map(|a| a.port)
+    }
+
     /// Joins short release names the way a person would say them: "VS 2022 or 2026",
     /// "VS 2019, 2022 or 2026". Only the first keeps the "VS " prefix.
     pub fn join(releases: &[&Release]) -> String {
@@ -578,6 +603,22 @@ mod tests {
         }
         assert!(Release::find("2020").is_none());
         assert_eq!(Release::find("app-service").unwrap().kind, Kind::AppService);
+    }
+
+    #[test]
+    fn ide_releases_are_the_remote_tools_rows() {
+        let keys: Vec<&str> = Release::ides().map(|r| r.key).collect();
+        assert_eq!(
+            keys,
+            ["2012", "2013", "2015", "2017", "2019", "2022", "2026"]
+        );
+        assert!(Release::find_ide("app-service").is_none());
+        assert_eq!(
+            Release::find_ide("VS2022").unwrap().main_port(),
+            Some(Port(4026))
+        );
+        assert_eq!(Release::by_internal_version(16).unwrap().key, "2019");
+        assert!(Release::by_internal_version(13).is_none());
     }
 
     #[test]

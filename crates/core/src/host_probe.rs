@@ -136,6 +136,17 @@ impl HostProbe {
 
     /// One target: its resolution, then its ports and its WS-Discovery probe side by side.
     pub async fn observe(&self, t: &Target) -> HostObservation {
+        self.observe_with(t, |_| {}).await
+    }
+
+    /// As [`Self::observe`], and `ports_done` sees the observation as soon as the ports are
+    /// decided, before WS-Discovery (which may wait out its listening window) completes it:
+    /// its `discovery` is still `None` there. A report can put the TCP verdict on screen first.
+    pub async fn observe_with(
+        &self,
+        t: &Target,
+        ports_done: impl FnOnce(&HostObservation),
+    ) -> HostObservation {
         let start = Instant::now();
         let resolution = self.resolver.resolve(t).await;
         let wsd = async {
@@ -146,7 +157,17 @@ impl HostProbe {
                 _ => None,
             }
         };
-        let ports = self.probe_ports(t, &resolution);
+        let ports = async {
+            let addresses = self.probe_ports(t, &resolution).await;
+            ports_done(&HostObservation {
+                target: t.clone(),
+                resolution: resolution.clone(),
+                addresses: addresses.clone(),
+                discovery: None,
+                elapsed: start.elapsed(),
+            });
+            addresses
+        };
         let (addresses, discovery) = futures::join!(ports, wsd);
         HostObservation {
             target: t.clone(),

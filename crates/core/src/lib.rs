@@ -92,8 +92,8 @@ pub use sweep::{
 
 // What was observed, and what it means.
 pub use diagnose::{
-    diagnose, Code, Diagnosis, DiscoverySilence, Endpoint, Evidence, Finding, Severity, Status,
-    Verdict,
+    diagnose, diagnose_for, Code, Diagnosis, DiscoverySilence, Endpoint, Evidence, Finding, Ide,
+    IdeVerdict, Severity, Status, Verdict,
 };
 pub use observation::{AddressObservation, AddressScope, HostObservation, PortObservation};
 
@@ -124,8 +124,8 @@ pub use listen::{
 
 // The few platform facts a caller needs (everything else about the OS stays inside).
 pub use platform::{
-    interfaces, is_stream, new_file_permissions, raise_fd_limit, shutdown_signal, ConnectErrorKind,
-    IcmpReport, IfAddr, Interface, DEFAULT_CONNECT_TIMEOUT,
+    interfaces, is_stream, new_file_permissions, raise_fd_limit, shutdown_signal, vswhere_json,
+    ConnectErrorKind, IcmpReport, IfAddr, Interface, DEFAULT_CONNECT_TIMEOUT,
 };
 
 /// Sample WS-Discovery replies of real responders, for tests and fuzzing outside this crate.

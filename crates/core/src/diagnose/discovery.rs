@@ -4,18 +4,63 @@
 
 use super::{DiscoverySilence, Endpoint, Evidence, Finding, Severity};
 use crate::discovery::{
-    DebuggerHint, DiscoveryObservation, DiscoveryStatus, Reach, Responder, ResponderKind,
+    AddressReach, DebuggerHint, DiscoveryObservation, DiscoveryStatus, Reach, Responder,
+    ResponderKind,
 };
+use crate::observation::HostObservation;
+use crate::probe::{IcmpDetail, IcmpKind, Reason};
 
 /// The discovery finding of a target whose discovery was probed.
-pub(super) fn finding(d: &DiscoveryObservation, endpoints: &[Endpoint]) -> Finding {
+pub(super) fn finding(
+    obs: &HostObservation,
+    d: &DiscoveryObservation,
+    endpoints: &[Endpoint],
+) -> Finding {
     if d.status == DiscoveryStatus::Failed {
         failed()
     } else if d.status.answered() {
         stand_in(d, endpoints).unwrap_or_else(|| answered(d, endpoints))
     } else {
-        no_answer(d, endpoints)
+        no_answer(obs, d, endpoints)
     }
+}
+
+/// The ICMP error of a Probe as evidence: a host or network unreachable is no firewall's
+/// doing, and it is this machine's own when it names no sender, when an on-link address
+/// (no router in between) did not answer neighbour discovery, or when the TCP probes of the
+/// same address learnt the same from this machine.
+fn unreachable(
+    obs: &HostObservation,
+    a: &AddressReach,
+    icmp: IcmpDetail,
+) -> Option<DiscoverySilence> {
+    if !matches!(
+        icmp.kind,
+        IcmpKind::HostUnreachable | IcmpKind::NetUnreachable
+    ) {
+        return None;
+    }
+    let on_link = matches!(a.reach, Reach::OnLink { .. } | Reach::ThisMachine);
+    let tcp_says_local = obs
+        .addresses
+        .iter()
+        .filter(|o| o.address == a.address)
+        .flat_map(|o| &o.ports)
+        .any(|p| {
+            matches!(
+                p.result.reason,
+                Reason::NeighbourUnreachable | Reason::NoRoute
+            )
+        });
+    let this_machine = match icmp.from {
+        None => true,
+        Some(from) => tcp_says_local || (on_link && from != a.address.ip),
+    };
+    Some(DiscoverySilence::Unreachable {
+        address: a.address,
+        icmp,
+        this_machine,
+    })
 }
 
 /// No Probe could be sent: a problem of this machine, which says nothing about the remote one.
@@ -85,16 +130,16 @@ fn answered(d: &DiscoveryObservation, endpoints: &[Endpoint]) -> Finding {
 /// the host will not show in Find (a warning on the link; expected off it, whatever its UDP
 /// 3702 does, and unknowable for this machine); without one, a note. Evidence: the discovery
 /// status, the ICMP error a Probe drew, where the addresses are, and the listening window.
-fn no_answer(d: &DiscoveryObservation, endpoints: &[Endpoint]) -> Finding {
+fn no_answer(obs: &HostObservation, d: &DiscoveryObservation, endpoints: &[Endpoint]) -> Finding {
     let this_machine = d.addresses.iter().all(|a| a.reach == Reach::ThisMachine);
-    let icmp = d
-        .addresses
-        .iter()
-        .find_map(|a| a.icmp.map(|i| (a.address, i)));
+    let icmp = d.addresses.iter().find_map(|a| a.icmp.map(|i| (a, i)));
     let why = match (d.status, icmp) {
-        (DiscoveryStatus::Closed, Some((address, _))) => DiscoverySilence::Closed { address },
-        (DiscoveryStatus::Rejected, Some((address, icmp))) => {
-            DiscoverySilence::Rejected { address, icmp }
+        (DiscoveryStatus::Closed, Some((a, _))) => DiscoverySilence::Closed { address: a.address },
+        (DiscoveryStatus::Rejected, Some((a, icmp))) => {
+            unreachable(obs, a, icmp).unwrap_or(DiscoverySilence::Rejected {
+                address: a.address,
+                icmp,
+            })
         }
         _ if this_machine => DiscoverySilence::ThisMachine,
         _ if d.off_link() => DiscoverySilence::OffLink,

@@ -12,7 +12,10 @@ pub(super) fn not_the_debugger(cx: &AddressCtx) -> Vec<Finding> {
         .filter_map(|p| {
             let greeting = p.result.greeting.clone()?;
             Some(cx.finding(
-                if attachable(p) {
+                if !cx.debugger_here() && cx.matter().contains(&p.planned.port) {
+                    // Another program holds the port the user's monitor needs.
+                    Severity::Problem
+                } else if attachable(p) {
                     Severity::Warning
                 } else {
                     Severity::Info

@@ -3,6 +3,7 @@
 use std::net::IpAddr;
 
 use super::{attachable, numbers, AddressCtx, Evidence, Finding, Severity};
+use crate::catalog::Port;
 use crate::observation::PortObservation;
 use crate::probe::{PortState, Reason};
 
@@ -39,7 +40,7 @@ pub(super) fn rate_limited(cx: &AddressCtx) -> Option<Finding> {
 
 /// Ports rejected with ICMP, one finding per kind of rejection and sender: a firewall there
 /// (the address itself sent it) or on the way (a router did). Evidence: the ICMP reason and
-/// its sender. Information only when every such port is a WoW64 port.
+/// its sender, and which of the ports matter for attaching. Information only when none does.
 pub(super) fn rejected(cx: &AddressCtx) -> Vec<Finding> {
     let rejected = cx.ports_in(PortState::Rejected);
     let key = |p: &PortObservation| (p.result.reason, p.result.icmp.and_then(|i| i.from));
@@ -57,15 +58,25 @@ pub(super) fn rejected(cx: &AddressCtx) -> Vec<Finding> {
                 .copied()
                 .filter(|p| key(p) == (reason, from))
                 .collect();
-            let severity = if ports.iter().all(|p| p.planned.is_wow64_only()) {
+            let numbers = numbers(&ports);
+            let matter: Vec<Port> = cx
+                .matter()
+                .into_iter()
+                .filter(|p| numbers.contains(p))
+                .collect();
+            let severity = if matter.is_empty() {
                 Severity::Info
             } else {
                 cx.gravity()
             };
             cx.finding(
                 severity,
-                numbers(&ports),
-                Evidence::Rejected { reason, from },
+                numbers,
+                Evidence::Rejected {
+                    reason,
+                    from,
+                    matter,
+                },
             )
         })
         .collect()

@@ -89,6 +89,25 @@ pub enum Code {
     IcmpRateLimited,
 }
 
+impl Code {
+    /// Among problems, what blocks the attach first: the answer to the user's question (their
+    /// release, another program on its port), then why nothing gets there, then the rest.
+    fn blocking_rank(self) -> u8 {
+        match self {
+            Code::ReleaseMismatch => 0,
+            Code::NotTheDebugger => 1,
+            Code::Unresolved => 2,
+            Code::NoHost => 3,
+            Code::HostSilent => 4,
+            Code::Rejected | Code::IcmpRateLimited => 5,
+            Code::Filtered => 6,
+            Code::OnlyWow64 => 7,
+            Code::Closed => 8,
+            _ => 9,
+        }
+    }
+}
+
 /// One piece of advice: what it is about and the facts it rests on. No words: a report says it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
@@ -103,6 +122,21 @@ pub struct Finding {
 }
 
 impl Finding {
+    /// A routine fact: information about ports that do not matter for attaching (closed WoW64
+    /// ports, releases that are not running or are blocked but not the user's). A report may
+    /// fold these into one line.
+    pub fn is_routine(&self) -> bool {
+        self.severity == Severity::Info
+            && matches!(
+                self.code,
+                Code::Closed
+                    | Code::Wow64Closed
+                    | Code::Filtered
+                    | Code::Wow64Filtered
+                    | Code::Rejected
+            )
+    }
+
     fn new(
         severity: Severity,
         address: Option<Address>,
@@ -130,28 +164,40 @@ pub enum Evidence {
     /// The finding's port accepted, but the service sent `greeting` before we spoke.
     NotTheDebugger { greeting: Greeting },
     /// The finding's main ports were refused. `debugger_here`: another port of the address is
-    /// a reachable debugger, so these are releases that are simply not running.
-    Closed { debugger_here: bool },
+    /// a reachable debugger, so these are releases that are simply not running. `matter`: those
+    /// of them that matter for attaching (the user's release, else the newest), the ones advice
+    /// names.
+    Closed {
+        debugger_here: bool,
+        matter: Vec<Port>,
+    },
     /// The finding's WoW64 ports were refused: normal while no 32-bit process is debugged.
     Wow64Closed,
     /// The finding's main ports got no answer after `attempts` attempts; `host_up`: the host
-    /// itself answered on other ports (so it is a firewall, not a dead host).
-    Filtered { attempts: u32, host_up: bool },
+    /// itself answered on other ports (so it is a firewall, not a dead host). `matter`: those
+    /// that matter for attaching, the only ones firewall advice names.
+    Filtered {
+        attempts: u32,
+        host_up: bool,
+        matter: Vec<Port>,
+    },
     /// The finding's WoW64 ports got no answer.
     Wow64Filtered,
     /// No port of the address answered (the finding's ports: all of them) after `attempts`
-    /// each; `answered_discovery`: the address answered WS-Discovery, so it is up.
-    /// `main_ports` are the ones a firewall rule would open.
+    /// each; `answered_discovery`: the address answered the WS-Discovery Probe (a reply, or an
+    /// ICMP error it sent itself), so it is up.
+    /// `main_ports` are the ones a firewall rule would open: those that matter for attaching.
     HostSilent {
         attempts: u32,
         answered_discovery: bool,
         main_ports: Vec<Port>,
     },
     /// The finding's ports were rejected with ICMP `reason`, sent by `from` (the address
-    /// itself, a router, or unknown).
+    /// itself, a router, or unknown). `matter`: those that matter for attaching.
     Rejected {
         reason: Reason,
         from: Option<IpAddr>,
+        matter: Vec<Port>,
     },
     /// No host behind the address: the first such port's `reason`, and the router that said so
     /// (`from`). `every_port`: it is all the address's ports, not only the finding's.
@@ -168,15 +214,20 @@ pub enum Evidence {
     /// Only the WoW64 ports (the finding's) accept; the main ports of the same releases
     /// (`main_ports`) do not, and `blocked_mains` are those among them that were not refused
     /// (filtered, rejected…): a firewall, where a refused one means no monitor listens there.
+    /// `unprobed_mains`: main ports of releases sharing the open WoW64 port that were not
+    /// probed (`--release`): their monitor may be the one that answers.
     OnlyWow64 {
         main_ports: Vec<Port>,
         blocked_mains: Vec<Port>,
+        unprobed_mains: Vec<Port>,
     },
-    /// The newest release that answers is `newest` (on `newest_ports`), while the main ports of
-    /// newer releases (the finding's) are closed.
+    /// The newest release that answers is `newest` (on `newest_ports`), while the main ports
+    /// the finding names are not open: those of `wanted`, the user's release (`--ide`), or,
+    /// when it is not known, those of newer releases, closed or filtered.
     ReleaseMismatch {
         newest: &'static Release,
         newest_ports: Vec<Port>,
+        wanted: Option<&'static Release>,
     },
     /// VS 2019 and VS 2022/2026 monitors both answer on the address; both want WoW64 port 4025.
     Wow64Conflict,
@@ -251,6 +302,14 @@ pub enum DiscoverySilence {
     /// No answer within `wait`, to multicast and unicast Probes (`multicast`) or to the
     /// unicast Probe alone.
     NoAnswer { multicast: bool, wait: Duration },
+    /// The Probe to `address` drew `icmp`, a host or network unreachable (not a prohibition):
+    /// nothing to reach there, not a firewall. `this_machine`: the error is this machine's own
+    /// (no sender, or an on-link address whose neighbour discovery failed).
+    Unreachable {
+        address: Address,
+        icmp: IcmpDetail,
+        this_machine: bool,
+    },
 }
 
 impl Evidence {
@@ -318,6 +377,26 @@ pub struct Endpoint {
     pub attach_as: String,
 }
 
+/// The Visual Studio release the user attaches from: the verdict answers for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ide {
+    pub release: &'static Release,
+    /// Not given by the user: the newest Visual Studio installed here, an assumption.
+    pub assumed: bool,
+}
+
+/// Whether the user's release can attach to a target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdeVerdict {
+    pub ide: Ide,
+    /// Its monitor's port (the release's main port).
+    pub port: Port,
+    /// That port's state on the first address that probed it; `None`: it was not probed.
+    pub state: Option<PortState>,
+    /// Another release's monitor that answers instead (a release mismatch), and its port.
+    pub other: Option<(&'static Release, Port)>,
+}
+
 /// The answer for one target, and what its one-line summary names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verdict {
@@ -328,6 +407,8 @@ pub struct Verdict {
     pub host: Host,
     /// The first WoW64 port that accepts, when only WoW64 ports do ([`Status::Wow64Only`]).
     pub wow64_port: Option<Port>,
+    /// The user's release and what it can do (`--ide`); the status and endpoints are then its.
+    pub ide: Option<IdeVerdict>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -336,9 +417,14 @@ pub struct Diagnosis {
     pub findings: Vec<Finding>,
 }
 
-/// Diagnoses one target: every rule, in the order a report lists findings of equal severity,
-/// then good news first, then what is in the way, then the rest.
+/// Diagnoses one target for no particular Visual Studio release: [`diagnose_for`] without one.
 pub fn diagnose(obs: &HostObservation) -> Diagnosis {
+    diagnose_for(obs, None)
+}
+
+/// Diagnoses one target for the user's release `ide`, when known: every rule, then the
+/// findings ordered by what blocks the attach first, then good news, then the rest.
+pub fn diagnose_for(obs: &HostObservation, ide: Option<Ide>) -> Diagnosis {
     let host = obs.target.host.clone();
 
     if obs.addresses.is_empty() {
@@ -348,18 +434,29 @@ pub fn diagnose(obs: &HostObservation) -> Diagnosis {
                 endpoints: vec![],
                 host,
                 wow64_port: None,
+                ide: ide.map(|ide| ide_verdict(obs, ide, &[])),
             },
             findings: vec![addresses::unresolved(obs)],
         };
     }
 
-    let endpoints = endpoints(obs);
+    let all_endpoints = endpoints(obs);
+    // With the user's release known, only its monitor (or a custom port) lets them attach.
+    let endpoints: Vec<Endpoint> = match ide {
+        Some(ide) => all_endpoints
+            .iter()
+            .filter(|e| e.custom || e.releases.contains(&ide.release.key))
+            .cloned()
+            .collect(),
+        None => all_endpoints.clone(),
+    };
     let mut findings = Vec::new();
     for a in &obs.addresses {
         let cx = AddressCtx {
             obs,
             a,
-            endpoints: &endpoints,
+            endpoints: &all_endpoints,
+            ide,
         };
         findings.extend(releases::debugger_reachable(&cx));
         findings.extend(greetings::not_the_debugger(&cx));
@@ -382,7 +479,8 @@ pub fn diagnose(obs: &HostObservation) -> Diagnosis {
     findings.extend(releases::app_service(obs, &endpoints));
     findings.extend(releases::beyond_the_network(&endpoints));
     if let Some(d) = &obs.discovery {
-        findings.push(discovery::finding(d, &endpoints));
+        // For the user's release, another release's monitor is nothing to attach to.
+        findings.push(discovery::finding(obs, d, &endpoints));
     }
 
     let wow64_port = obs
@@ -398,6 +496,9 @@ pub fn diagnose(obs: &HostObservation) -> Diagnosis {
         .any(|p| matches!(p.result.state, PortState::LocalError | PortState::Undecided));
     let status = if !endpoints.is_empty() {
         Status::Reachable
+    } else if !all_endpoints.is_empty() {
+        // Another release's monitor answers; the user's cannot attach.
+        Status::NotReachable
     } else if wow64_port.is_some() {
         Status::Wow64Only
     } else if local_errors {
@@ -406,13 +507,17 @@ pub fn diagnose(obs: &HostObservation) -> Diagnosis {
         Status::NotReachable
     };
 
-    // Good news first, then what is in the way, then the rest.
-    findings.sort_by_key(|f| match f.severity {
-        Severity::Ok => 0,
-        Severity::Problem => 1,
-        Severity::Warning => 2,
-        Severity::Info => 3,
+    // What blocks the attach first, then good news, then what might bite, then the rest.
+    findings.sort_by_key(|f| {
+        let severity = match f.severity {
+            Severity::Problem => 0,
+            Severity::Ok => 1,
+            Severity::Warning => 2,
+            Severity::Info => 3,
+        };
+        (severity, f.code.blocking_rank())
     });
+    let ide = ide.map(|ide| ide_verdict(obs, ide, &all_endpoints));
     Diagnosis {
         verdict: Verdict {
             status,
@@ -423,8 +528,44 @@ pub fn diagnose(obs: &HostObservation) -> Diagnosis {
             },
             endpoints,
             host,
+            ide,
         },
         findings,
+    }
+}
+
+/// What the user's release can do: its port's state, and the monitor that answers instead.
+fn ide_verdict(obs: &HostObservation, ide: Ide, all_endpoints: &[Endpoint]) -> IdeVerdict {
+    let port = ide.release.main_port().unwrap_or(Port(0));
+    let state = obs
+        .addresses
+        .iter()
+        .flat_map(|a| &a.ports)
+        .find(|p| p.planned.port == port)
+        .map(|p| p.result.state);
+    let theirs = all_endpoints
+        .iter()
+        .any(|e| e.releases.contains(&ide.release.key));
+    let other = if theirs {
+        None
+    } else {
+        all_endpoints
+            .iter()
+            .filter(|e| !e.custom)
+            .filter_map(|e| {
+                e.releases
+                    .iter()
+                    .filter_map(|k| Release::find(k))
+                    .max_by_key(|r| r.internal_version)
+                    .map(|r| (r, e.port))
+            })
+            .max_by_key(|(r, _)| r.internal_version)
+    };
+    IdeVerdict {
+        ide,
+        port,
+        state,
+        other,
     }
 }
 
@@ -471,7 +612,10 @@ fn endpoints(obs: &HostObservation) -> Vec<Endpoint> {
 struct AddressCtx<'a> {
     obs: &'a HostObservation,
     a: &'a AddressObservation,
+    /// Every monitor found, whatever its release.
     endpoints: &'a [Endpoint],
+    /// The user's release, when known.
+    ide: Option<Ide>,
 }
 
 impl<'a> AddressCtx<'a> {
@@ -482,6 +626,62 @@ impl<'a> AddressCtx<'a> {
     /// A debugger endpoint was found on this address.
     fn debugger_here(&self) -> bool {
         self.endpoints.iter().any(|e| e.address == self.addr())
+    }
+
+    /// The main ports that matter for attaching here, the only ones advice names: the user's
+    /// release's (and custom ports); without it, once a monitor answers, those of newer
+    /// releases that do not; else those of the newest release probed.
+    fn matter(&self) -> Vec<Port> {
+        let custom = self.a.ports.iter().filter(|p| p.planned.custom);
+        let probed = |port: Port| self.a.ports.iter().any(|p| p.planned.port == port);
+        let mut out: Vec<Port> = match self.ide {
+            Some(ide) => ide
+                .release
+                .main_port()
+                .filter(|&p| probed(p))
+                .into_iter()
+                .collect(),
+            None => {
+                let mains = || {
+                    self.a
+                        .ports
+                        .iter()
+                        .filter(|p| p.planned.is_main())
+                        .filter_map(|p| {
+                            let v = p
+                                .planned
+                                .claims
+                                .iter()
+                                .filter(|c| c.role == crate::catalog::Role::Main)
+                                .filter_map(|c| c.release.internal_version)
+                                .max()?;
+                            Some((v, p))
+                        })
+                };
+                let answering = self
+                    .a
+                    .debugger_ports()
+                    .filter(|p| p.planned.is_main())
+                    .filter_map(|p| mains().find(|(_, q)| q.planned.port == p.planned.port))
+                    .map(|(v, _)| v)
+                    .max();
+                match answering {
+                    Some(newest) => mains()
+                        .filter(|(v, p)| *v > newest && !p.result.is_debugger_candidate())
+                        .map(|(_, p)| p.planned.port)
+                        .collect(),
+                    None => match mains().map(|(v, _)| v).max() {
+                        Some(top) => mains()
+                            .filter(|(v, _)| *v == top)
+                            .map(|(_, p)| p.planned.port)
+                            .collect(),
+                        None => vec![],
+                    },
+                }
+            }
+        };
+        out.extend(custom.map(|p| p.planned.port));
+        out
     }
 
     /// Problems on other ports matter only while nothing reachable was found on this address.

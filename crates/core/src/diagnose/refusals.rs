@@ -1,21 +1,34 @@
 //! Refusals: ports the host answered with a reset. The host is up; nothing listens there.
 
 use super::{numbers, AddressCtx, Evidence, Finding, Severity};
+use crate::catalog::Port;
 use crate::probe::PortState;
 
 /// Main (and custom) ports refused: the remote debugger is not running, or listens elsewhere;
 /// once a debugger answers on the address, only releases that are not running. Evidence: the
-/// closed ports, and whether a debugger answers on another port of the address.
+/// closed ports, whether a debugger answers on another port of the address, and which closed
+/// ports matter for attaching. Routine information when none of them matters.
 pub(super) fn closed(cx: &AddressCtx) -> Option<Finding> {
     let closed = cx.ports_of(PortState::Closed, false);
     if closed.is_empty() {
         return None;
     }
+    let ports = numbers(&closed);
+    let matter: Vec<Port> = cx
+        .matter()
+        .into_iter()
+        .filter(|p| ports.contains(p))
+        .collect();
     Some(cx.finding(
-        cx.gravity(),
-        numbers(&closed),
+        if matter.is_empty() {
+            Severity::Info
+        } else {
+            cx.gravity()
+        },
+        ports,
         Evidence::Closed {
             debugger_here: cx.debugger_here(),
+            matter,
         },
     ))
 }

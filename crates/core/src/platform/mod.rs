@@ -168,6 +168,13 @@ pub fn new_file_permissions() -> Option<std::fs::Permissions> {
     imp::new_file_permissions()
 }
 
+/// What `vswhere.exe -format json` prints about the Visual Studio installations of this
+/// machine (the `--ide` default), or `None`: no Visual Studio Installer here (every platform
+/// but Windows), or vswhere failed.
+pub fn vswhere_json() -> Option<Vec<u8>> {
+    imp::vswhere_json()
+}
+
 /// Raises the soft limit on open files to the hard limit and returns the limit now in force,
 /// or `None` where the platform has no such limit (Windows).
 pub fn raise_fd_limit() -> Option<u64> {

@@ -301,6 +301,11 @@ pub fn new_file_permissions() -> Option<std::fs::Permissions> {
     Some(std::fs::Permissions::from_mode(0o666))
 }
 
+/// Visual Studio is not installed on Unix.
+pub fn vswhere_json() -> Option<Vec<u8>> {
+    None
+}
+
 pub fn raise_fd_limit() -> Option<u64> {
     // SAFETY: getrlimit/setrlimit with a valid pointer to a local struct.
     unsafe {

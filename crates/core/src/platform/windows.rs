@@ -98,6 +98,19 @@ pub fn new_file_permissions() -> Option<std::fs::Permissions> {
     None
 }
 
+/// Runs the Visual Studio Installer's vswhere, where the installer always puts it
+/// (`%ProgramFiles(x86)%\Microsoft Visual Studio\Installer\vswhere.exe`, VS 2017 and later);
+/// previews included, so a VS 2026 Insiders install counts.
+pub fn vswhere_json() -> Option<Vec<u8>> {
+    let base = std::env::var_os("ProgramFiles(x86)")?;
+    let exe = std::path::Path::new(&base).join(r"Microsoft Visual Studio\Installer\vswhere.exe");
+    let out = std::process::Command::new(exe)
+        .args(["-format", "json", "-utf8", "-prerelease"])
+        .output()
+        .ok()?;
+    out.status.success().then_some(out.stdout)
+}
+
 pub fn raise_fd_limit() -> Option<u64> {
     None
 }

@@ -264,3 +264,57 @@ fn every_finding_has_the_code_of_its_evidence() {
         assert_eq!(f.code, f.evidence.code(), "{f:?}");
     }
 }
+
+/// A dead on-link address: this machine's neighbour discovery fails, and Linux answers the
+/// Probe with a host-unreachable from this machine's own address. No firewall is involved.
+#[test]
+fn a_host_unreachable_from_this_machine_is_not_a_firewall() {
+    let mut o = disc(DiscoveryStatus::Rejected, eth0(), WSDD_ID, &[]);
+    o.addresses[0].icmp = Some(IcmpDetail {
+        kind: IcmpKind::HostUnreachable,
+        icmp_type: 3,
+        code: 1,
+        v6: false,
+        from: Some(ip("10.0.0.1")),
+    });
+    let dead = Attempt::Icmp {
+        rtt: Duration::from_secs(3),
+        report: crate::platform::IcmpReport {
+            v6: false,
+            icmp_type: 3,
+            code: 1,
+            offender: Some(ip("10.0.0.1")),
+        },
+        local: Some(ip("10.0.0.1")),
+    };
+    let d = with(o, every_port(dead));
+    let f = finding(&d, Code::NoDiscoveryAnswer);
+    let Evidence::NoDiscoveryAnswer { why, .. } = &f.evidence else {
+        panic!("{f:?}")
+    };
+    assert!(
+        matches!(
+            why,
+            DiscoverySilence::Unreachable {
+                this_machine: true,
+                ..
+            }
+        ),
+        "{why:?}"
+    );
+    // A prohibition stays a firewall's.
+    let mut o = disc(DiscoveryStatus::Rejected, eth0(), WSDD_ID, &[]);
+    o.addresses[0].icmp = Some(IcmpDetail {
+        kind: IcmpKind::AdminProhibited,
+        icmp_type: 3,
+        code: 13,
+        v6: false,
+        from: Some(ip("10.0.0.5")),
+    });
+    let d = with(o, vec![]);
+    let Evidence::NoDiscoveryAnswer { why, .. } = &finding(&d, Code::NoDiscoveryAnswer).evidence
+    else {
+        panic!()
+    };
+    assert!(matches!(why, DiscoverySilence::Rejected { .. }), "{why:?}");
+}

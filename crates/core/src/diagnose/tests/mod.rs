@@ -64,9 +64,11 @@ fn open_4026_is_reported_as_2022_or_2026_never_just_2022() {
     assert_eq!(
         f.evidence,
         Evidence::Closed {
-            debugger_here: true
+            debugger_here: true,
+            matter: vec![],
         }
     );
+    assert!(f.is_routine());
     assert!(codes(&d).contains(&Code::BeyondTheNetwork));
     assert_eq!(
         codes(&d),
@@ -90,8 +92,10 @@ fn all_closed_is_a_problem_that_names_the_ports() {
     assert_eq!(
         f.evidence,
         Evidence::Closed {
-            debugger_here: false
-        }
+            debugger_here: false,
+            matter: ports(&[4026]),
+        },
+        "advice names the newest release's port, not every release's"
     );
     let f = finding(&d, Code::Wow64Closed);
     assert_eq!(f.severity, Severity::Info);
@@ -112,7 +116,8 @@ fn filtered_main_port_on_a_live_host_asks_for_the_firewall_rule() {
         f.evidence,
         Evidence::Filtered {
             attempts: 1,
-            host_up: true
+            host_up: true,
+            matter: ports(&[4026]),
         }
     );
 }
@@ -150,7 +155,7 @@ fn a_silent_host_gets_one_finding_not_one_per_port() {
         Evidence::HostSilent {
             attempts: 1,
             answered_discovery: false,
-            main_ports: ports(&MAINS),
+            main_ports: ports(&[4026]),
         }
     );
 }
@@ -164,7 +169,12 @@ fn greeting_on_4026_is_not_the_debugger() {
     let d = diagnose(&host("10.0.0.5", &[("10.0.0.5", vec![(4026, ssh)])]));
     assert_eq!(d.verdict.status, Status::NotReachable);
     let f = finding(&d, Code::NotTheDebugger);
-    assert_eq!(f.severity, Severity::Warning);
+    assert_eq!(
+        f.severity,
+        Severity::Problem,
+        "another program on the port that matters blocks the attach"
+    );
+    assert_eq!(d.findings[0].code, Code::NotTheDebugger, "the cause first");
     assert_eq!(f.ports, ports(&[4026]));
     let Evidence::NotTheDebugger { greeting } = &f.evidence else {
         panic!("{f:?}")
@@ -182,6 +192,7 @@ fn release_mismatch_when_only_an_older_release_answers() {
     let Evidence::ReleaseMismatch {
         newest,
         newest_ports,
+        wanted: None,
     } = &f.evidence
     else {
         panic!("{f:?}")
@@ -190,6 +201,107 @@ fn release_mismatch_when_only_an_older_release_answers() {
     assert!(
         !codes(&diagnose(&host("x", &[("10.0.0.5", vec![(4026, open())])])))
             .contains(&Code::ReleaseMismatch)
+    );
+}
+
+fn ide(key: &str) -> Option<Ide> {
+    Some(Ide {
+        release: Release::find_ide(key).unwrap(),
+        assumed: false,
+    })
+}
+
+/// The host: only the VS 2019 monitor runs (4024 and its WoW64 4025 open), 4026 is
+/// dropped, the older releases refuse.
+fn only_2019_with_4026_dropped() -> HostObservation {
+    host(
+        "devbox",
+        &[(
+            "10.0.0.5",
+            vec![(4024, open()), (4025, open()), (4026, Attempt::NoResponse)],
+        )],
+    )
+}
+
+#[test]
+fn a_2022_ide_on_a_2019_only_host_is_a_release_mismatch() {
+    let d = diagnose_for(&only_2019_with_4026_dropped(), ide("2022"));
+    assert_eq!(
+        d.verdict.status,
+        Status::NotReachable,
+        "VS 2022 cannot attach"
+    );
+    assert!(d.verdict.endpoints.is_empty());
+    let v = d.verdict.ide.as_ref().unwrap();
+    assert_eq!(
+        (v.port, v.state, v.other.map(|(r, p)| (r.key, p))),
+        (
+            Port(4026),
+            Some(PortState::Filtered),
+            Some(("2019", Port(4024)))
+        )
+    );
+    let f = &d.findings[0];
+    assert_eq!(
+        (f.code, f.severity),
+        (Code::ReleaseMismatch, Severity::Problem)
+    );
+    assert_eq!(f.ports, ports(&[4026]));
+    assert_eq!(
+        f.evidence,
+        Evidence::ReleaseMismatch {
+            newest: Release::find("2019").unwrap(),
+            newest_ports: ports(&[4024, 4025]),
+            wanted: Release::find("2022"),
+        }
+    );
+    // The firewall advice names 4026 alone, never every release's port.
+    let Evidence::Filtered { matter, .. } = &finding(&d, Code::Filtered).evidence else {
+        panic!()
+    };
+    assert_eq!(matter, &ports(&[4026]));
+    assert!(finding(&d, Code::Closed).is_routine());
+}
+
+#[test]
+fn without_an_ide_a_dropped_newer_port_is_a_mismatch_too() {
+    let d = diagnose(&only_2019_with_4026_dropped());
+    assert_eq!(d.verdict.status, Status::Reachable);
+    let f = finding(&d, Code::ReleaseMismatch);
+    assert_eq!((f.severity, &f.ports), (Severity::Warning, &ports(&[4026])));
+    let Evidence::Filtered { matter, .. } = &finding(&d, Code::Filtered).evidence else {
+        panic!()
+    };
+    assert_eq!(matter, &ports(&[4026]), "not 4016-4022");
+}
+
+#[test]
+fn the_users_release_reachable_is_no_mismatch() {
+    let d = diagnose_for(&only_2019_with_4026_dropped(), ide("2019"));
+    assert_eq!(d.verdict.status, Status::Reachable);
+    assert!(!codes(&d).contains(&Code::ReleaseMismatch));
+    let v = d.verdict.ide.as_ref().unwrap();
+    assert_eq!((v.port, v.other), (Port(4024), None));
+    // A newer IDE's closed port is no problem of the user's.
+    assert!(d.findings.iter().all(|f| f.severity != Severity::Problem));
+}
+
+#[test]
+fn the_users_port_closed_with_nothing_else_answering() {
+    let d = diagnose_for(&host("10.0.0.5", &[("10.0.0.5", vec![])]), ide("2019"));
+    assert_eq!(d.verdict.status, Status::NotReachable);
+    let f = finding(&d, Code::Closed);
+    assert_eq!(f.severity, Severity::Problem);
+    assert_eq!(
+        f.evidence,
+        Evidence::Closed {
+            debugger_here: false,
+            matter: ports(&[4024]),
+        }
+    );
+    assert_eq!(
+        d.verdict.ide.as_ref().unwrap().state,
+        Some(PortState::Closed)
     );
 }
 
@@ -217,6 +329,31 @@ fn only_wow64_open_is_its_own_verdict() {
         Evidence::OnlyWow64 {
             main_ports: ports(&[4024, 4026]),
             blocked_mains: ports(&[4026]),
+            unprobed_mains: vec![],
+        }
+    );
+}
+
+/// `--release 2022` on a host that runs only the VS 2019 monitor with 4026 dropped: 4025 is
+/// 2019's WoW64 port too, and 4024 was not probed, so it is no sign of a 2022 monitor.
+#[test]
+fn a_shared_wow64_port_names_the_release_left_unprobed() {
+    let d = diagnose(
+        &crate::fixtures::observe("10.0.0.5")
+            .releases(&["2022"])
+            .address(
+                "10.0.0.5",
+                vec![(4025, open()), (4026, Attempt::NoResponse)],
+            )
+            .build(),
+    );
+    let f = finding(&d, Code::OnlyWow64);
+    assert_eq!(
+        f.evidence,
+        Evidence::OnlyWow64 {
+            main_ports: ports(&[4026]),
+            blocked_mains: ports(&[4026]),
+            unprobed_mains: ports(&[4024]),
         }
     );
 }
@@ -233,6 +370,7 @@ fn only_wow64_open_with_the_main_port_refused_points_at_another_port() {
         Evidence::OnlyWow64 {
             main_ports: ports(&[4024, 4026]),
             blocked_mains: vec![],
+            unprobed_mains: vec![],
         },
         "no main port to open, no claim that a monitor runs"
     );
@@ -328,6 +466,7 @@ fn icmp_rejections_name_kind_and_sender() {
         Evidence::Rejected {
             reason: Reason::IcmpAdminProhibited,
             from: Some(ip("10.0.0.1")),
+            matter: ports(&[4026]),
         }
     );
 }
@@ -355,17 +494,19 @@ fn rejections_are_grouped_by_kind_and_sender() {
         groups,
         [
             (
-                &ports(&[4024, 4025]),
-                &Evidence::Rejected {
-                    reason: Reason::IcmpPortUnreachable,
-                    from: Some(ip("10.0.0.5")),
-                }
-            ),
-            (
                 &ports(&[4026]),
                 &Evidence::Rejected {
                     reason: Reason::IcmpAdminProhibited,
                     from: Some(ip("10.0.0.1")),
+                    matter: ports(&[4026]),
+                }
+            ),
+            (
+                &ports(&[4024, 4025]),
+                &Evidence::Rejected {
+                    reason: Reason::IcmpPortUnreachable,
+                    from: Some(ip("10.0.0.5")),
+                    matter: vec![],
                 }
             ),
         ]
@@ -455,18 +596,6 @@ fn app_service_hosts_get_no_release_mismatch() {
             debugger_on_4024: true
         }
     );
-}
-
-#[test]
-fn a_filtered_newer_port_is_no_release_mismatch() {
-    let d = diagnose(&host(
-        "10.0.0.5",
-        &[(
-            "10.0.0.5",
-            vec![(4024, open()), (4026, Attempt::NoResponse)],
-        )],
-    ));
-    assert!(!codes(&d).contains(&Code::ReleaseMismatch));
 }
 
 #[test]
