@@ -3,9 +3,11 @@
 
 mod cli;
 mod cmd;
+mod completion;
 mod config;
 mod error;
 mod exit_code;
+mod manpage;
 mod output;
 mod report;
 mod sanitize;
