@@ -5,46 +5,135 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum, ValueHint};
 
 use msvsmon_probe_core::{Port, Release, Shard};
 
 use crate::error::ValueError;
 use crate::vantage::Vantage;
 
-const EXAMPLES: &str = "\
-Examples, one host (when Attach to Process fails):
-  Why does it fail?                  msvsmon-probe devbox
-  A monitor started with /port 4567  msvsmon-probe devbox:4567
-  Only the VS 2022 ports, as JSON    msvsmon-probe --release 2022 --json devbox
-  A stand-in monitor to test with    msvsmon-probe listen          (then probe it from elsewhere)
+/// The examples `--help` ends with and the man page's EXAMPLES section shows: (heading, [(what it
+/// does, the command)]). Data, so the two render it each in their own way from one source.
+pub const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
+    (
+        "one host (when Attach to Process fails)",
+        &[
+            ("Why does it fail?", "msvsmon-probe devbox"),
+            (
+                "A monitor started with /port 4567",
+                "msvsmon-probe devbox:4567",
+            ),
+            (
+                "Only the VS 2022 ports, as JSON",
+                "msvsmon-probe --release 2022 --json devbox",
+            ),
+            (
+                "A stand-in monitor to test with",
+                "msvsmon-probe listen          (then probe it from elsewhere)",
+            ),
+        ],
+    ),
+    (
+        "a subnet",
+        &[
+            ("Every debugger host", "msvsmon-probe 10.20.0.0/16"),
+            (
+                "One JSON line per host",
+                "msvsmon-probe --ndjson 10.20.0.0/16 > hosts.ndjson",
+            ),
+            (
+                "Part 2 of 4 of the same sweep",
+                "msvsmon-probe --shard 2/4 -iL networks.txt",
+            ),
+            ("Every debugger on this link", "msvsmon-probe --discover"),
+        ],
+    ),
+    (
+        "monitoring",
+        &[
+            (
+                "A check (0 = reachable)",
+                "msvsmon-probe -q --release 2022 buildbox",
+            ),
+            (
+                "An audit (1 = a debugger exposed)",
+                "msvsmon-probe -q --fail-if-open 10.20.0.0/16",
+            ),
+            (
+                "Prometheus textfile, every minute",
+                "msvsmon-probe --watch 60s --format prometheus -o m.prom box",
+            ),
+        ],
+    ),
+];
 
-Examples, a subnet:
-  Every debugger host                msvsmon-probe 10.20.0.0/16
-  One JSON line per host             msvsmon-probe --ndjson 10.20.0.0/16 > hosts.ndjson
-  Part 2 of 4 of the same sweep      msvsmon-probe --shard 2/4 -iL networks.txt
-  Every debugger on this link        msvsmon-probe --discover
+/// The exit codes (src/exit_code.rs), for `--help` and the man page's EXIT STATUS: (code, the
+/// lines that say when). Later lines are qualifications of the first.
+pub const EXIT_STATUS: &[(&str, &[&str])] = &[
+    (
+        "0",
+        &[
+            "Visual Studio can attach: a main or custom port accepts on some target",
+            "(--ide: a port of that release)",
+            "(--fail-if-open: every target probed, no debugger port open, WoW64 included)",
+        ],
+    ),
+    (
+        "1",
+        &[
+            "every target probed and none lets Visual Studio attach",
+            "(--fail-if-open: a debugger port is open, WoW64 included)",
+        ],
+    ),
+    (
+        "2",
+        &["bad usage or input, nothing was probed; or the report could not be written"],
+    ),
+    (
+        "3",
+        &["a target could not be resolved, and nothing was found on the others"],
+    ),
+    (
+        "4",
+        &[
+            "local errors (out of file descriptors, ports, buffers) or an unfinished scan",
+            "left ports unprobed, and nothing was found",
+        ],
+    ),
+    (
+        "130",
+        &["interrupted (a watch stopped by Ctrl-C or SIGTERM exits 0)"],
+    ),
+];
 
-Examples, monitoring:
-  A check (0 = reachable)            msvsmon-probe -q --release 2022 buildbox
-  An audit (1 = a debugger exposed)  msvsmon-probe -q --fail-if-open 10.20.0.0/16
-  Prometheus textfile, every minute  msvsmon-probe --watch 60s --format prometheus -o m.prom box
-
-Exit codes:
-  0    Visual Studio can attach: a main or custom port accepts on some target
-       (--ide: a port of that release)
-       (--fail-if-open: every target probed, no debugger port open, WoW64 included)
-  1    every target probed and none lets Visual Studio attach
-       (--fail-if-open: a debugger port is open, WoW64 included)
-  2    bad usage or input, nothing was probed; or the report could not be written
-  3    a target could not be resolved, and nothing was found on the others
-  4    local errors (out of file descriptors, ports, buffers) or an unfinished scan
-       left ports unprobed, and nothing was found
-  130  interrupted (a watch stopped by Ctrl-C or SIGTERM exits 0)
-
+/// Where the facts come from and where the JSON is described: the last words of `--help`, the
+/// man page's SEE ALSO.
+pub const SOURCES: &str = "\
 Port facts come from Microsoft's \"Remote Debugger Port Assignments\" page (2015-2026 revisions)
 and its firewall page; `msvsmon-probe catalog` lists them with what is inferred.
 JSON fields: docs/json.md and schema/output.v1.schema.json in the source.";
+
+/// The text after `--help`'s options: examples, exit codes, sources.
+fn after_help() -> String {
+    let mut s = String::new();
+    for (heading, examples) in EXAMPLES {
+        s.push_str(&format!("Examples, {heading}:\n"));
+        for (what, command) in *examples {
+            s.push_str(&format!("  {what:<35}{command}\n"));
+        }
+        s.push('\n');
+    }
+    s.push_str("Exit codes:\n");
+    for (code, lines) in EXIT_STATUS {
+        for (i, line) in lines.iter().enumerate() {
+            let code = if i == 0 { code } else { "" };
+            s.push_str(&format!("  {code:<5}{line}\n"));
+        }
+    }
+    s.push('\n');
+    s.push_str(SOURCES);
+    s
+}
 
 /// Can this machine reach a Visual Studio Remote Debugger (msvsmon)? If not, why not?
 ///
@@ -56,7 +145,7 @@ JSON fields: docs/json.md and schema/output.v1.schema.json in the source.";
     version,
     about,
     long_about,
-    after_help = EXAMPLES,
+    after_help = after_help(),
     args_conflicts_with_subcommands = true,
     max_term_width = 100
 )]
@@ -283,7 +372,9 @@ pub struct ProbeArgs {
 
     /// With --discover: multicast on this interface only (default: every interface that is up,
     /// multicast-capable and not loopback). Repeat for several.
-    #[arg(long = "interface", value_name = "NAME")]
+    // `Other`: shells complete no file names here. Interface names differ per machine, so a
+    // completion script generated once cannot list them.
+    #[arg(long = "interface", value_name = "NAME", value_hint = ValueHint::Other)]
     pub interfaces: Vec<String>,
     /// Read targets from FILE: addresses, names, CIDR or ranges, several per line, '#' comments;
     /// '-' reads standard input. nmap's `-iL FILE` is accepted too. Makes the run a scan.

@@ -294,7 +294,7 @@ impl fmt::Display for OutputError {
             ),
             OutputError::Directory { dir, source } => write!(
                 f,
-                "cannot write into {}: {source}; expected an existing, writable directory",
+                "cannot write into {}: {source}; expected a writable directory (created if missing)",
                 dir.display()
             ),
         }

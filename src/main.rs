@@ -3,10 +3,12 @@
 
 mod cli;
 mod cmd;
+mod completion;
 mod config;
 mod error;
 mod exit_code;
 mod ide;
+mod manpage;
 mod merge;
 mod output;
 mod report;

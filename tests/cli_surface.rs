@@ -82,25 +82,28 @@ fn completions_and_man_page_come_from_the_same_definitions() {
 
 #[test]
 fn completions_and_man_into_a_directory_and_bad_input() {
-    let dir = std::env::temp_dir().join(format!("msvsmon-probe-gen-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    // Directories that do not exist yet are created, as `~/.zfunc` often does not.
+    let top = std::env::temp_dir().join(format!("msvsmon-probe-gen-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&top);
+    let dir = top.join("zfunc");
     let d = dir.to_str().unwrap();
     stdout_of(&["completions", "zsh", "--dir", d]);
     assert!(dir.join("_msvsmon-probe").is_file());
-    stdout_of(&["man", "--dir", d]);
-    assert!(dir.join("msvsmon-probe.1").is_file());
-    assert!(dir.join("msvsmon-probe-listen.1").is_file());
-    std::fs::remove_dir_all(&dir).unwrap();
+    let man = top.join("man/man1");
+    stdout_of(&["man", "--dir", man.to_str().unwrap()]);
+    assert!(man.join("msvsmon-probe.1").is_file());
+    assert!(man.join("msvsmon-probe-listen.1").is_file());
+    let file = top.join("a-file");
+    std::fs::write(&file, "").unwrap();
+    let under_a_file = file.join("sub");
+    let under_a_file = under_a_file.to_str().unwrap();
 
     for (args, needle) in [
         (
             &["completions", "tcsh"][..],
             "invalid value 'tcsh' for '<SHELL>'; accepted: bash, elvish, fish, powershell, zsh",
         ),
-        (
-            &["man", "--dir", "/nonexistent-msvsmon-dir"][..],
-            "cannot write into /nonexistent-msvsmon-dir: it is not a directory",
-        ),
+        (&["man", "--dir", under_a_file][..], "cannot write into"),
         (
             &["completions", "bash", "--dir", "/proc/1"][..],
             "cannot write into /proc/1",
@@ -112,4 +115,5 @@ fn completions_and_man_into_a_directory_and_bad_input() {
         assert_eq!(err.trim_end().lines().count(), 1, "{err}");
         assert!(err.contains(needle), "{args:?}: {err}");
     }
+    std::fs::remove_dir_all(&top).unwrap();
 }

@@ -3,13 +3,12 @@
 
 use std::path::Path;
 
-use clap::CommandFactory;
-
-use crate::cli::{Cli, CompletionsArgs, ManArgs};
+use crate::cli::{CompletionsArgs, ManArgs};
 use crate::error::{AppError, OutputError};
 use crate::exit_code::ExitCode;
 use crate::output::Output;
 use crate::report;
+use crate::{completion, manpage};
 
 /// `msvsmon-probe catalog [--json]`.
 pub fn catalog(json: bool) -> Result<ExitCode, AppError> {
@@ -25,12 +24,14 @@ pub fn catalog(json: bool) -> Result<ExitCode, AppError> {
     Ok(ExitCode::Found)
 }
 
-/// Checks that `dir` exists and accepts new files, naming the directory and the reason if not.
+/// Creates `dir` if need be and checks that it accepts new files, naming the directory and the
+/// reason if not.
 fn writable_dir(dir: &Path) -> Result<(), OutputError> {
     let refused = |source| OutputError::Directory {
         dir: dir.to_path_buf(),
         source,
     };
+    std::fs::create_dir_all(dir).map_err(refused)?;
     if !dir.is_dir() {
         return Err(refused(std::io::Error::new(
             std::io::ErrorKind::NotADirectory,
@@ -45,27 +46,19 @@ fn writable_dir(dir: &Path) -> Result<(), OutputError> {
 
 /// `msvsmon-probe completions SHELL [--dir DIR]`.
 pub fn completions(args: &CompletionsArgs) -> Result<ExitCode, AppError> {
-    let mut cmd = Cli::command();
-    let name = cmd.get_name().to_string();
+    let script = completion::script(args.shell);
     let mut out = Output::stdout();
     match &args.dir {
         Some(dir) => {
             writable_dir(dir)?;
-            let path =
-                clap_complete::generate_to(args.shell, &mut cmd, name, dir).map_err(|source| {
-                    OutputError::Directory {
-                        dir: dir.clone(),
-                        source,
-                    }
-                })?;
+            let path = dir.join(completion::file_name(args.shell));
+            std::fs::write(&path, script).map_err(|source| OutputError::Directory {
+                dir: dir.clone(),
+                source,
+            })?;
             out.write(|w| writeln!(w, "{}", path.display()))?;
         }
-        None => {
-            // Into a buffer first: clap_complete panics when its writer fails (a closed pipe).
-            let mut script = Vec::new();
-            clap_complete::generate(args.shell, &mut cmd, name, &mut script);
-            out.write(|w| w.write_all(&script))?;
-        }
+        None => out.write(|w| w.write_all(&script))?,
     }
     out.finish()?;
     Ok(ExitCode::Found)
@@ -73,18 +66,17 @@ pub fn completions(args: &CompletionsArgs) -> Result<ExitCode, AppError> {
 
 /// `msvsmon-probe man [--dir DIR]`.
 pub fn man(args: &ManArgs) -> Result<ExitCode, AppError> {
-    let cmd = Cli::command();
     let mut out = Output::stdout();
     match &args.dir {
         Some(dir) => {
             writable_dir(dir)?;
-            clap_mangen::generate_to(cmd, dir).map_err(|source| OutputError::Directory {
+            manpage::write_pages(dir).map_err(|source| OutputError::Directory {
                 dir: dir.clone(),
                 source,
             })?;
             out.write(|w| writeln!(w, "{}", dir.display()))?;
         }
-        None => out.write(|w| clap_mangen::Man::new(cmd).render(w))?,
+        None => out.write(|w| w.write_all(&manpage::main_page()))?,
     }
     out.finish()?;
     Ok(ExitCode::Found)

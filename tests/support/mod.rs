@@ -220,7 +220,12 @@ pub struct ListenChild {
 impl ListenChild {
     /// Starts `listen` and returns once it printed "listening" (it is bound and serving).
     pub fn start(args: &[&str]) -> ListenChild {
-        let mut child = bin()
+        Self::start_with(bin(), args)
+    }
+
+    /// [`ListenChild::start`] with another build of the binary (the .exe under Wine).
+    pub fn start_with(mut program: Command, args: &[&str]) -> ListenChild {
+        let mut child = program
             .arg("listen")
             .args(args)
             .stdout(Stdio::piped())

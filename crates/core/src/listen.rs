@@ -118,6 +118,14 @@ pub enum ListenError {
     NothingToListenOn,
 }
 
+/// What a refused bind means: on Unix a privileged port; Windows has none, and answers
+/// WSAEACCES when another socket holds the port with SO_EXCLUSIVEADDRUSE, or the port lies in a
+/// range the system reserved (Hyper-V, WinNAT).
+#[cfg(unix)]
+const PERMISSION_DENIED: &str = "; ports below 1024 need privileges";
+#[cfg(not(unix))]
+const PERMISSION_DENIED: &str = "; another program holds this port exclusively, or Windows reserved it (netsh interface ipv4 show excludedportrange protocol=tcp)";
+
 impl std::fmt::Display for ListenError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let (protocol, addr, e) = match self {
@@ -142,7 +150,7 @@ impl std::fmt::Display for ListenError {
             io::ErrorKind::AddrNotAvailable => {
                 f.write_str("; this machine has no such address: give one of its own with --bind")
             }
-            io::ErrorKind::PermissionDenied => f.write_str("; ports below 1024 need privileges"),
+            io::ErrorKind::PermissionDenied => f.write_str(PERMISSION_DENIED),
             _ => Ok(()),
         }
     }

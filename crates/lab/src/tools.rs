@@ -87,6 +87,19 @@ fn ensure_uncached() -> Result<Tools, String> {
 /// are: as root, with apt-get under the same lock and with no daemon started, and then checks
 /// that no `daemon` process runs. For tests that need a peer tool but no lab (promtool).
 pub fn ensure_program(program: &str, package: &str, daemon: &str) -> Result<PathBuf, String> {
+    install_if_missing(program, package, Some(daemon))
+}
+
+/// [`ensure_program`] for a package that has no daemon (a shell, a man page viewer, Wine).
+pub fn ensure_command(program: &str, package: &str) -> Result<PathBuf, String> {
+    install_if_missing(program, package, None)
+}
+
+fn install_if_missing(
+    program: &str,
+    package: &str,
+    daemon: Option<&str>,
+) -> Result<PathBuf, String> {
     if let Some(p) = sys::which(program) {
         return Ok(p);
     }
@@ -98,7 +111,9 @@ pub fn ensure_program(program: &str, package: &str, daemon: &str) -> Result<Path
     let _lock = lock()?;
     if sys::which(program).is_none() {
         apt_install(&[package])?;
-        daemons_outside_the_lab(daemon)?;
+        if let Some(daemon) = daemon {
+            daemons_outside_the_lab(daemon)?;
+        }
     }
     sys::which(program)
         .ok_or_else(|| format!("apt-get installed {package}, but {program} is still missing"))
