@@ -8,9 +8,9 @@
 //!   anything (a host known to be up), every wait is its own `srtt + 4 × rttvar`, between
 //!   `up_min_timeout` and `max_timeout` (the user's `--timeout`), not doubled per retry: silence
 //!   from a host that answers elsewhere is a firewall or a lost SYN, not congestion. When a host
-//!   turns out to be up, the attempts already waiting on its other ports are cut to that wait
-//!   too (the lane re-arms them): a host that resets in 0.3 ms does not need a second per
-//!   silent port. On other hosts the wait follows the lane's estimate, between `min_timeout` and
+//!   turns out to be up, the attempts already waiting the full `max_timeout` on its other ports
+//!   (for want of a measurement) are cut to that wait too (the lane re-arms them): a host that
+//!   resets in 0.3 ms does not need a second per silent port. On other hosts the wait follows the lane's estimate, between `min_timeout` and
 //!   `max_timeout`, doubled for each retry of silence (TCP's back-off); a probe of named targets
 //!   sets both to `--timeout`: a fixed wait until the host answers.
 //! - **Retries** follow [`super::policy`]. On a host that answered elsewhere, silence may be a
@@ -248,6 +248,11 @@ struct HostState {
     /// Silent ports whose retries ran out before the host answered anything, held while its
     /// other ports are outstanding (see the module docs).
     parked: Vec<Job>,
+    /// The longest wait given to an attempt of it. When the host turns out to be up, attempts
+    /// in flight are re-armed only if one got the full `max_timeout` for want of a measurement
+    /// (a named target's first wait, a scan's first hosts): cutting a scan's estimate, already a
+    /// little above the floor, is not worth a pass over the lane's probes.
+    longest_wait: Duration,
 }
 
 /// Hosts are keyed by their scan position, a dense counter: one multiply spreads it well, where
@@ -422,6 +427,9 @@ impl Scheduler {
             if let Some(h) = self.hosts.get(&job.slot.position) {
                 job.timeout = self.timeout_for(h, job.tries.silent);
             }
+            if let Some(h) = self.hosts.get_mut(&job.slot.position) {
+                h.longest_wait = h.longest_wait.max(job.timeout);
+            }
             self.outstanding += 1;
             return Some(Next::Job(job));
         }
@@ -441,6 +449,7 @@ impl Scheduler {
                         up: false,
                         rtt: RttEstimator::new(),
                         parked: Vec::new(),
+                        longest_wait: Duration::ZERO,
                     },
                 );
             }
@@ -451,6 +460,9 @@ impl Scheduler {
                 tries: Tries::default(),
                 timeout: self.timeout_for(host, 0),
             };
+            if let Some(h) = self.hosts.get_mut(&slot.position) {
+                h.longest_wait = h.longest_wait.max(job.timeout);
+            }
             self.outstanding += 1;
             Some(Next::Job(job))
         }
@@ -492,11 +504,15 @@ impl Scheduler {
             // Its held ports get the rest of an up host's attempts, and the attempts in flight
             // on its other ports a wait of its own round trips.
             let parked = std::mem::take(&mut host.parked);
+            let longest = host.longest_wait;
             self.stats
                 .retries_sent
                 .fetch_add(parked.len() as u64, Ordering::Relaxed);
             self.retry.extend(parked);
-            self.woken.push(job.slot.position);
+            let host = &self.hosts[&job.slot.position];
+            if longest >= self.settings.max_timeout && self.timeout_for(host, 0) < longest {
+                self.woken.push(job.slot.position);
+            }
         }
         let host = self.hosts.get_mut(&job.slot.position)?;
 
