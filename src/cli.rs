@@ -159,7 +159,7 @@ pub struct ProbeArgs {
     pub timeout: Duration,
 
     /// Extra attempts for a port that does not answer, before calling it filtered, on a host that
-    /// answered nothing. A silent port of a host that answered on another port gets at least 6
+    /// answered nothing. A silent port of a host that answered on another port gets at least 7
     /// attempts in all (a lost SYN, not a firewall, is then likely), each waiting the host's own
     /// round-trip time.
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = parse_retries, allow_hyphen_values = true)]

@@ -4,9 +4,9 @@
 //! - **Silence** is retried, because a single lost SYN looks exactly like a firewall that drops
 //!   (nmap retransmits for the same reason). On a host known to be up (it answered anything),
 //!   a silent port gets [`UP_HOST_ATTEMPTS`] attempts in all (or `retries` + 1, if more): a port
-//!   behind 30 % SYN loss is then called filtered at most 0.3⁶ ≈ 1 in 1,400 times, where one retry
-//!   got it wrong 9 % of the time, and the scheduler makes these attempts cheap (each waits the
-//!   host's own round-trip time, not doubled). On a host that has not answered anything, silence
+//!   behind 30 % SYN loss is then called filtered 0.3⁷ ≈ 1 in 4,600 times, where one retry got it
+//!   wrong 9 % of the time, and the scheduler makes these attempts cheap (each waits the host's
+//!   own round-trip time, not doubled). On a host that has not answered anything, silence
 //!   is retried `retries` times, and the scheduler may refuse even that once the path has shown it
 //!   does not lose SYNs (see [`LOSS_SAMPLE`]).
 //! - A **self-connect** is re-probed (a new attempt gets another source port) up to
@@ -33,10 +33,12 @@ pub const LOCAL_RETRIES: u32 = 8;
 /// loses SYNs rarely, a host whose only answering port is an open one whose SYN was lost after
 /// the sample is missed; a host that answers on any other port is "up" and always retried.
 pub const LOSS_SAMPLE: u64 = 256;
-/// Attempts in all (the first included) for a silent port of a host known to be up: the least N
-/// with 0.3^N ≤ 1/1000, so that a port behind 30 % SYN loss is misreported as filtered at most
-/// once in a thousand probes.
-pub const UP_HOST_ATTEMPTS: u32 = 6;
+/// Attempts in all (the first included) for a silent port of a host known to be up, so that a
+/// port behind 30 % SYN loss is misreported as filtered at most once in a thousand probes. Not
+/// the least N with 0.3^N ≤ 1/1000 (6, 1 in 1,372), which meets the bound only on average: the
+/// lab measured 9 in 8,000 (0.11 %) with 6; 7 (1 in 4,572) keeps a margin that measurement
+/// shows, for one more wait of the host's round trip (50 ms on a LAN).
+pub const UP_HOST_ATTEMPTS: u32 = 7;
 
 /// Retries of silence a port gets: `retries` on a host never seen up, at least enough for
 /// [`UP_HOST_ATTEMPTS`] on one that answered.
@@ -136,10 +138,9 @@ mod tests {
 
     #[test]
     fn silence_on_an_up_host_gets_enough_attempts_for_30_percent_loss() {
-        assert!(0.3f64.powi(UP_HOST_ATTEMPTS as i32) <= 0.001);
         assert!(
-            0.3f64.powi(UP_HOST_ATTEMPTS as i32 - 1) > 0.001,
-            "the least such N"
+            0.3f64.powi(UP_HOST_ATTEMPTS as i32) <= 0.001 / 4.0,
+            "with a margin"
         );
         let mut t = Tries::default();
         for _ in 1..UP_HOST_ATTEMPTS {

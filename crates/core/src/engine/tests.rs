@@ -206,9 +206,9 @@ async fn a_hosts_ports_are_probed_together_and_results_keep_their_order() {
         let states: Vec<PortState> = h.ports.iter().map(|p| p.state).collect();
         assert_eq!(states, [PortState::Filtered, PortState::Closed]);
     }
-    // Both hosts side by side, each silent port's six attempts at the 50 ms floor: 0.3 s in
-    // all, not 0.6 s.
-    assert_eq!(t0.elapsed(), Duration::from_millis(300));
+    // Both hosts side by side, each silent port's seven attempts at the 50 ms floor: 0.35 s in
+    // all, not 0.7 s.
+    assert_eq!(t0.elapsed(), Duration::from_millis(350));
 }
 
 // ---- hosts known to be up: more attempts, each as long as the host's own round trips ------
@@ -223,7 +223,7 @@ fn up_host(silent_for: u32) -> Arc<FakeNet> {
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_silent_port_of_an_up_host_gets_six_attempts() {
+async fn a_silent_port_of_an_up_host_gets_seven_attempts() {
     let net = up_host(u32::MAX);
     let (hosts, _) = run(net.clone(), "10.0.0.5", &[4026, 4024], host_settings()).await;
     let p = &hosts[0].ports[0];
