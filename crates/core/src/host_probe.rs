@@ -70,7 +70,8 @@ impl HostProbeBuilder {
     }
 
     /// The shortest wait per attempt on a host that answered something (its own round trips
-    /// set the wait from then on; default half of [`DEFAULT_MIN_TIMEOUT`](crate::DEFAULT_MIN_TIMEOUT)).
+    /// set the wait from then on). Default: half of
+    /// [`DEFAULT_MIN_TIMEOUT`](crate::DEFAULT_MIN_TIMEOUT).
     pub fn up_min_timeout(mut self, t: Duration) -> Self {
         self.up_min_timeout = Some(t);
         self

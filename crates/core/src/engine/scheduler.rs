@@ -10,9 +10,10 @@
 //!   from a host that answers elsewhere is a firewall or a lost SYN, not congestion. When a host
 //!   turns out to be up, the attempts already waiting the full `max_timeout` on its other ports
 //!   (for want of a measurement) are cut to that wait too (the lane re-arms them): a host that
-//!   resets in 0.3 ms does not need a second per silent port. On other hosts the wait follows the lane's estimate, between `min_timeout` and
-//!   `max_timeout`, doubled for each retry of silence (TCP's back-off); a probe of named targets
-//!   sets both to `--timeout`: a fixed wait until the host answers.
+//!   resets in 0.3 ms does not need a second per silent port. On other hosts the wait follows
+//!   the lane's estimate, between `min_timeout` and `max_timeout`, doubled for each retry of
+//!   silence (TCP's back-off); a probe of named targets sets both to `--timeout`: a fixed wait
+//!   until the host answers.
 //! - **Retries** follow [`super::policy`]. On a host that answered elsewhere, silence may be a
 //!   lost SYN, so every silent port gets [`UP_HOST_ATTEMPTS`] attempts. A silent port whose
 //!   retries ran out while its host had not answered yet is held (not called filtered) while
