@@ -294,7 +294,10 @@ pub struct ProbeArgs {
     #[arg(short = 't', long, value_name = "DURATION", default_value = DEFAULT_TIMEOUT, value_parser = parse_timeout, allow_hyphen_values = true)]
     pub timeout: Duration,
 
-    /// Extra attempts for a port that does not answer, before calling it filtered.
+    /// Extra attempts for a port that does not answer, before calling it filtered, on a host that
+    /// answered nothing. A silent port of a host that answered on another port gets at least 7
+    /// attempts in all (a lost SYN, not a firewall, is then likely), each waiting the host's own
+    /// round-trip time.
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = parse_retries, allow_hyphen_values = true)]
     pub retries: u32,
 
@@ -432,7 +435,8 @@ pub struct ProbeArgs {
     pub rate: Option<f64>,
 
     /// Shortest wait per attempt when measured round trips allow it; --timeout is the longest.
-    #[arg(long, value_name = "DURATION", default_value = "100ms", value_parser = parse_timeout, help_heading = "Subnet scan")]
+    /// On a host that answered, whose own round trips are measured, half of it (50ms).
+    #[arg(long, value_name = "DURATION", default_value = "100ms", value_parser = parse_timeout)]
     pub min_timeout: Duration,
 
     /// Scan at most N hosts (the first N of the scan order).

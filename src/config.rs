@@ -310,6 +310,13 @@ fn check_fd_limit(fd_limit: Option<u64>) -> Result<(), ConfigError> {
     }
 }
 
+/// The floor of the wait on a host that answered: half of `--min-timeout` (its own round trips
+/// are measured, so it needs less margin than a wait borrowed from other hosts), at most
+/// `--timeout`.
+fn up_min_timeout(args: &ProbeArgs) -> Duration {
+    (args.min_timeout / 2).min(args.timeout)
+}
+
 /// Connect attempts in flight, sized from the open-file limit (`fd_limit`, if the platform has one).
 pub fn concurrency_for(fd_limit: Option<u64>) -> usize {
     match fd_limit {
@@ -443,7 +450,10 @@ impl ProbeConfig {
             targets,
             repeated,
             selection,
-            engine: EngineSettings::fixed(args.timeout, args.retries, concurrency_for(fd_limit)),
+            engine: EngineSettings {
+                up_min_timeout: up_min_timeout(args),
+                ..EngineSettings::fixed(args.timeout, args.retries, concurrency_for(fd_limit))
+            },
             greeting_wait: args.greeting_wait,
             resolver,
             reporting,
@@ -460,6 +470,7 @@ impl ProbeConfig {
             .resolver(self.resolver.clone())
             .timeout(self.engine.max_timeout)
             .retries(self.engine.retries)
+            .up_min_timeout(self.engine.up_min_timeout)
             .concurrency(self.engine.concurrency)
             .greeting_wait(self.greeting_wait)
             .discovery(self.discovery)
@@ -678,6 +689,7 @@ impl ScanConfig {
             settings: EngineSettings {
                 max_timeout: args.timeout,
                 min_timeout: args.min_timeout,
+                up_min_timeout: up_min_timeout(args),
                 retries: args.retries,
                 concurrency: budget.concurrency,
                 rate: args.rate,

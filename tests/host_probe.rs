@@ -62,7 +62,7 @@ fn all_closed_is_one_problem_naming_the_ports_and_exits_1() {
 }
 
 #[test]
-fn dropped_syns_are_filtered_after_the_retry_with_a_firewall_hint() {
+fn dropped_syns_of_an_up_host_are_filtered_after_its_attempts_with_a_firewall_hint() {
     let lo = Loopback::claim();
     let (_listener, _filler) = lo.drop_syns(4026);
     let (doc, code) = run_json(&args(&["--retries", "1", &lo.ip.to_string()]));
@@ -70,7 +70,8 @@ fn dropped_syns_are_filtered_after_the_retry_with_a_firewall_hint() {
     let p = port_of(&doc, 4026);
     assert_eq!(p["state"], "filtered");
     assert_eq!(p["reason"], "no-response");
-    assert_eq!(p["attempts"], 2);
+    // The other ports reset, so the host is up: more attempts than --retries asks for.
+    assert_eq!(p["attempts"], msvsmon_probe_core::UP_HOST_ATTEMPTS);
     assert!(p["rtt_ms"].is_null());
     let f = finding(&doc, 0, "filtered");
     assert_eq!(f["ports"], serde_json::json!([4026]));
@@ -87,12 +88,16 @@ fn dropped_syns_are_filtered_after_the_retry_with_a_firewall_hint() {
 }
 
 #[test]
-fn retries_zero_means_one_attempt() {
+fn retries_zero_means_one_attempt_on_a_host_that_never_answers() {
     let lo = Loopback::claim();
-    let (_listener, _filler) = lo.drop_syns(4024);
-    let (doc, _) = run_json(&args(&["--retries", "0", &lo.ip.to_string()]));
-    assert_eq!(port_of(&doc, 4024)["attempts"], 1);
-    assert_eq!(port_of(&doc, 4024)["state"], "filtered");
+    // VS 2019's ports, 4024 and 4025, both dropped: nothing of the host answers.
+    let (_l1, _f1) = lo.drop_syns(4024);
+    let (_l2, _f2) = lo.drop_syns(4025);
+    let (doc, _) = run_json(&args(&["--retries", "0", "-r", "2019", &lo.ip.to_string()]));
+    for port in [4024, 4025] {
+        assert_eq!(port_of(&doc, port)["attempts"], 1);
+        assert_eq!(port_of(&doc, port)["state"], "filtered");
+    }
 }
 
 #[test]

@@ -513,15 +513,18 @@ fn monitoring_bad_input() {
     assert!(dir.names().is_empty(), "no file created in {:?}", dir.0);
 }
 
-/// A target whose probe takes three seconds (its SYNs are dropped) must not hold back another
-/// target's one-second rounds: the fast target's change is reported before the slow target's
-/// first verdict. Ordering, not timing, is asserted.
+/// A target whose probe takes three seconds (its SYNs are dropped and it answers nothing, so the
+/// full --timeout is waited) must not hold back another target's one-second rounds: the fast
+/// target's change is reported before the slow target's first verdict. Ordering, not timing, is
+/// asserted.
 #[cfg(unix)]
 #[test]
 fn a_slow_target_never_delays_the_rounds_of_the_others() {
     let slow = Loopback::claim();
     let fast = Loopback::claim();
     let (_l, _filler) = slow.drop_syns(4026);
+    let (_l2, _filler2) = slow.drop_syns(4025);
+    let (_l3, _filler3) = slow.drop_syns(4040);
     let (slow_ip, fast_ip) = (slow.ip.to_string(), fast.ip.to_string());
     let mut child = bin()
         .args([

@@ -77,8 +77,11 @@ fn mkfifo(p: &Path) {
 #[test]
 fn a_planted_link_in_the_output_directory_is_never_followed() {
     let lo = Loopback::claim();
-    // A dropped SYN keeps the probe running long enough to plant the link first.
+    // Dropped SYNs on a host that answers nothing keep the probe running long enough to plant
+    // the link first.
     let (_l, _f) = lo.drop_syns(4026);
+    let (_l2, _f2) = lo.drop_syns(4025);
+    let (_l3, _f3) = lo.drop_syns(4040);
     let d = Dir::new("planted");
     let victim = TempFile::with("victim", "precious\n");
     let out = d.path("out.json");

@@ -38,6 +38,7 @@ pub struct HostProbeBuilder {
     resolver: Resolver,
     timeout: Duration,
     retries: u32,
+    up_min_timeout: Option<Duration>,
     concurrency: usize,
     after: Arc<dyn AfterConnect>,
     discovery: Option<discovery::client::DiscoverySettings>,
@@ -61,9 +62,18 @@ impl HostProbeBuilder {
         self
     }
 
-    /// Extra attempts for a port that did not answer.
+    /// Extra attempts for a silent port of a host that answered nothing; a host that answered
+    /// gets at least [`UP_HOST_ATTEMPTS`](crate::UP_HOST_ATTEMPTS) in all.
     pub fn retries(mut self, n: u32) -> Self {
         self.retries = n;
+        self
+    }
+
+    /// The shortest wait per attempt on a host that answered something (its own round trips
+    /// set the wait from then on). Default: half of
+    /// [`DEFAULT_MIN_TIMEOUT`](crate::DEFAULT_MIN_TIMEOUT).
+    pub fn up_min_timeout(mut self, t: Duration) -> Self {
+        self.up_min_timeout = Some(t);
         self
     }
 
@@ -89,7 +99,15 @@ impl HostProbeBuilder {
         HostProbe {
             selection: self.selection,
             resolver: self.resolver,
-            settings: EngineSettings::fixed(self.timeout, self.retries, self.concurrency),
+            settings: {
+                let fixed = EngineSettings::fixed(self.timeout, self.retries, self.concurrency);
+                EngineSettings {
+                    up_min_timeout: self
+                        .up_min_timeout
+                        .map_or(fixed.up_min_timeout, |t| t.min(self.timeout)),
+                    ..fixed
+                }
+            },
             after: self.after,
             discovery: self.discovery,
         }
@@ -113,6 +131,7 @@ impl HostProbe {
             resolver: Resolver::system(),
             timeout: platform::DEFAULT_CONNECT_TIMEOUT,
             retries: 1,
+            up_min_timeout: None,
             concurrency: 512,
             after: Arc::new(ReadGreeting {
                 wait: greeting::DEFAULT_WAIT,

@@ -81,7 +81,8 @@ pub use probe::{conclude, Attempt, IcmpDetail, IcmpKind, PortResult, PortState, 
 // The engine: probes of named targets, scans, and the one retry policy.
 pub use engine::{
     Canceller, EngineSettings, HostResult, Order, Scan, ScanBuildError, ScanBuilder, ScanOutcome,
-    ScanProgress, ScanRun, LOCAL_RETRIES, LOSS_SAMPLE, SELF_CONNECT_RETRIES,
+    ScanProgress, ScanRun, DEFAULT_MIN_TIMEOUT, LOCAL_RETRIES, LOSS_SAMPLE, SELF_CONNECT_RETRIES,
+    UP_HOST_ATTEMPTS,
 };
 pub use host_probe::{HostProbe, HostProbeBuilder};
 

@@ -3,8 +3,8 @@
 //!
 //! Per turn: start probes up to the lane's limit (at most [`STARTS_PER_TURN`], so a burst of
 //! connects never delays reading answers already back), hand decided hosts on, wait for the
-//! sockets, the next deadline or the rate cap, collect every outcome ready, and only then call
-//! silence past its deadline.
+//! sockets, the next deadline or the rate cap, collect every outcome ready, cut the waits of
+//! hosts that turned out to be up, and only then call silence past its deadline.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -22,9 +22,9 @@ use crate::probe::Attempt;
 pub(crate) const STARTS_PER_TURN: usize = 512;
 
 /// The lane's probes in flight, by token, with generations so a stale deadline never touches a
-/// token that was reused.
+/// token that was reused, and when each started.
 struct InFlight {
-    slots: Vec<Option<(Job, u32)>>,
+    slots: Vec<Option<(Job, u32, Instant)>>,
     generations: Vec<u32>,
     free: Vec<Token>,
     live: usize,
@@ -40,20 +40,20 @@ impl InFlight {
         }
     }
 
-    fn insert(&mut self, job: Job) -> (Token, u32) {
+    fn insert(&mut self, job: Job, started: Instant) -> (Token, u32) {
         let t = self.free.pop().unwrap_or_else(|| {
             self.slots.push(None);
             self.generations.push(0);
             self.slots.len() - 1
         });
         self.generations[t] = self.generations[t].wrapping_add(1);
-        self.slots[t] = Some((job, self.generations[t]));
+        self.slots[t] = Some((job, self.generations[t], started));
         self.live += 1;
         (t, self.generations[t])
     }
 
     fn take(&mut self, t: Token) -> Option<Job> {
-        let (job, _) = self.slots.get_mut(t)?.take()?;
+        let (job, _, _) = self.slots.get_mut(t)?.take()?;
         self.free.push(t);
         self.live -= 1;
         Some(job)
@@ -62,11 +62,37 @@ impl InFlight {
     /// Every job still in flight, emptying the set.
     fn drain(&mut self) -> Vec<Job> {
         self.live = 0;
-        self.slots.drain(..).flatten().map(|(job, _)| job).collect()
+        self.slots
+            .drain(..)
+            .flatten()
+            .map(|(job, _, _)| job)
+            .collect()
     }
 
     fn is_current(&self, t: Token, g: u32) -> bool {
-        matches!(self.slots.get(t), Some(Some((_, sg))) if *sg == g)
+        matches!(self.slots.get(t), Some(Some((_, sg, _))) if *sg == g)
+    }
+
+    /// Earlier deadlines for the attempts in flight on hosts that just turned out to be up
+    /// (`woken`, sorted): the wait their host's own round trips call for, when shorter. The old
+    /// deadline stays in the heap and is skipped as stale once the attempt is decided.
+    fn rearm(
+        &self,
+        woken: &[u128],
+        sched: &Scheduler,
+        deadlines: &mut BinaryHeap<Reverse<(Instant, Token, u32)>>,
+    ) {
+        for (token, slot) in self.slots.iter().enumerate() {
+            let Some((job, generation, started)) = slot else {
+                continue;
+            };
+            if woken.binary_search(&job.position()).is_err() {
+                continue;
+            }
+            if let Some(wait) = sched.wait_for(job).filter(|w| *w < job.timeout) {
+                deadlines.push(Reverse((*started + wait, token, *generation)));
+            }
+        }
     }
 }
 
@@ -118,7 +144,7 @@ pub(crate) async fn lane<I: Io>(
                     started += 1;
                     let timeout = job.timeout;
                     let addr = job.addr;
-                    let (token, generation) = in_flight.insert(job);
+                    let (token, generation) = in_flight.insert(job, now);
                     match io.start(token, addr) {
                         Start::Pending => {
                             deadlines.push(Reverse((now + timeout, token, generation)));
@@ -173,6 +199,10 @@ pub(crate) async fn lane<I: Io>(
             if let Some(job) = in_flight.take(token) {
                 done.extend(sched.complete(job, attempt, now));
             }
+        }
+        let woken = sched.take_woken();
+        if !woken.is_empty() {
+            in_flight.rearm(&woken, &sched, &mut deadlines);
         }
         // Silence past its deadline, now that every answer already back is counted.
         while let Some(Reverse((t, token, generation))) = deadlines.peek().copied() {

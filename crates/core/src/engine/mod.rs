@@ -34,7 +34,9 @@ mod fake;
 mod tests;
 
 pub(crate) use host::probe_addresses;
-pub use policy::{LOCAL_RETRIES, LOSS_SAMPLE, SELF_CONNECT_RETRIES};
+pub use policy::{LOCAL_RETRIES, LOSS_SAMPLE, SELF_CONNECT_RETRIES, UP_HOST_ATTEMPTS};
 
 pub use run::{Canceller, Scan, ScanBuildError, ScanBuilder, ScanRun};
-pub use scheduler::{EngineSettings, HostResult, Order, ScanOutcome, ScanProgress};
+pub use scheduler::{
+    EngineSettings, HostResult, Order, ScanOutcome, ScanProgress, DEFAULT_MIN_TIMEOUT,
+};

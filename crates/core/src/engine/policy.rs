@@ -1,10 +1,14 @@
 //! The one retry policy of the engine: single-host probes, scans and watch rounds all decide here
 //! what an attempt's outcome means for the next one, so the rule cannot drift between them.
 //!
-//! - **Silence** is retried `retries` times, because a single lost SYN looks exactly like a
-//!   firewall that drops (nmap retransmits for the same reason). On a host that has not answered
-//!   anything, the scheduler may refuse the retry once the path has shown it does not lose SYNs
-//!   (see [`LOSS_SAMPLE`]).
+//! - **Silence** is retried, because a single lost SYN looks exactly like a firewall that drops
+//!   (nmap retransmits for the same reason). On a host known to be up (it answered anything),
+//!   a silent port gets [`UP_HOST_ATTEMPTS`] attempts in all (or `retries` + 1, if more): a port
+//!   behind 30 % SYN loss is then called filtered 0.3⁷ ≈ 1 in 4,600 times, where one retry got it
+//!   wrong 9 % of the time, and the scheduler makes these attempts cheap (each waits the host's
+//!   own round-trip time, not doubled). On a host that has not answered anything, silence
+//!   is retried `retries` times, and the scheduler may refuse even that once the path has shown it
+//!   does not lose SYNs (see [`LOSS_SAMPLE`]).
 //! - A **self-connect** is re-probed (a new attempt gets another source port) up to
 //!   [`SELF_CONNECT_RETRIES`] times, whatever `retries` says: it proves nothing about the target.
 //! - **Local exhaustion** (no descriptors, ports or buffers) never reached the network: it is
@@ -29,6 +33,22 @@ pub const LOCAL_RETRIES: u32 = 8;
 /// loses SYNs rarely, a host whose only answering port is an open one whose SYN was lost after
 /// the sample is missed; a host that answers on any other port is "up" and always retried.
 pub const LOSS_SAMPLE: u64 = 256;
+/// Attempts in all (the first included) for a silent port of a host known to be up, so that a
+/// port behind 30 % SYN loss is misreported as filtered at most once in a thousand probes. Not
+/// the least N with 0.3^N ≤ 1/1000 (6, 1 in 1,372), which meets the bound only on average: the
+/// lab measured 9 in 8,000 (0.11 %) with 6; 7 (1 in 4,572) keeps a margin that measurement
+/// shows, for one more wait of the host's round trip (50 ms on a LAN).
+pub const UP_HOST_ATTEMPTS: u32 = 7;
+
+/// Retries of silence a port gets: `retries` on a host never seen up, at least enough for
+/// [`UP_HOST_ATTEMPTS`] on one that answered.
+pub(crate) fn silent_retries(retries: u32, up: bool) -> u32 {
+    if up {
+        retries.max(UP_HOST_ATTEMPTS - 1)
+    } else {
+        retries
+    }
+}
 
 /// What has been tried for one port so far.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -51,12 +71,14 @@ pub(crate) enum Next {
     WaitOut(Duration),
 }
 
-/// Takes one attempt's outcome into `t` and says what comes next. `retry_silence` is asked only
-/// when a silent port still has retries left: the scheduler's loss bookkeeping may refuse.
+/// Takes one attempt's outcome into `t` and says what comes next. `up`: the host answered
+/// something. `retry_silence` is asked only when a silent port of a host never seen up still has
+/// retries left: the scheduler's loss bookkeeping may refuse.
 pub(crate) fn decide(
     t: &mut Tries,
     attempt: &Attempt,
     retries: u32,
+    up: bool,
     retry_silence: impl FnOnce() -> bool,
 ) -> Next {
     if let Attempt::Local { kind, .. } = attempt {
@@ -68,7 +90,9 @@ pub(crate) fn decide(
     }
     t.attempts += 1;
     match attempt {
-        Attempt::NoResponse if t.silent < retries && retry_silence() => {
+        Attempt::NoResponse
+            if t.silent < silent_retries(retries, up) && (up || retry_silence()) =>
+        {
             t.silent += 1;
             Next::Retry
         }
@@ -96,20 +120,43 @@ mod tests {
     fn silence_is_retried_as_often_as_asked_and_counted() {
         let mut t = Tries::default();
         assert_eq!(
-            decide(&mut t, &Attempt::NoResponse, 1, || true),
+            decide(&mut t, &Attempt::NoResponse, 1, false, || true),
             Next::Retry
         );
         assert_eq!(
-            decide(&mut t, &Attempt::NoResponse, 1, || true),
+            decide(&mut t, &Attempt::NoResponse, 1, false, || true),
             Next::Final
         );
         assert_eq!(t.attempts, 2);
         let mut t = Tries::default();
         assert_eq!(
-            decide(&mut t, &Attempt::NoResponse, 1, || false),
+            decide(&mut t, &Attempt::NoResponse, 1, false, || false),
             Next::Final,
             "the loss bookkeeping may refuse the retry"
         );
+    }
+
+    #[test]
+    fn silence_on_an_up_host_gets_enough_attempts_for_30_percent_loss() {
+        assert!(
+            0.3f64.powi(UP_HOST_ATTEMPTS as i32) <= 0.001 / 4.0,
+            "with a margin"
+        );
+        let mut t = Tries::default();
+        for _ in 1..UP_HOST_ATTEMPTS {
+            let next = decide(&mut t, &Attempt::NoResponse, 1, true, || {
+                panic!("an up host is always retried")
+            });
+            assert_eq!(next, Next::Retry);
+        }
+        assert_eq!(
+            decide(&mut t, &Attempt::NoResponse, 1, true, || true),
+            Next::Final
+        );
+        assert_eq!(t.attempts, UP_HOST_ATTEMPTS);
+        // More retries asked for than the floor: the user's number wins.
+        assert_eq!(silent_retries(9, true), 9);
+        assert_eq!(silent_retries(1, false), 1);
     }
 
     #[test]
@@ -117,12 +164,12 @@ mod tests {
         let mut t = Tries::default();
         for _ in 0..SELF_CONNECT_RETRIES {
             assert_eq!(
-                decide(&mut t, &Attempt::SelfConnect, 0, || true),
+                decide(&mut t, &Attempt::SelfConnect, 0, false, || true),
                 Next::Retry
             );
         }
         assert_eq!(
-            decide(&mut t, &Attempt::SelfConnect, 0, || true),
+            decide(&mut t, &Attempt::SelfConnect, 0, false, || true),
             Next::Final
         );
         assert_eq!(t.attempts, SELF_CONNECT_RETRIES + 1);
@@ -133,14 +180,14 @@ mod tests {
         let mut t = Tries::default();
         let mut pauses = Vec::new();
         for _ in 0..LOCAL_RETRIES {
-            match decide(&mut t, &emfile(), 1, || true) {
+            match decide(&mut t, &emfile(), 1, false, || true) {
                 Next::WaitOut(d) => pauses.push(d.as_millis()),
                 other => panic!("{other:?}"),
             }
         }
         assert_eq!(t.attempts, 0, "nothing went out");
         assert_eq!(pauses[..3], [20, 40, 80]);
-        assert_eq!(decide(&mut t, &emfile(), 1, || true), Next::Final);
+        assert_eq!(decide(&mut t, &emfile(), 1, false, || true), Next::Final);
         assert_eq!(t.attempts, 1, "the deciding attempt counts: never 0");
     }
 
@@ -150,7 +197,10 @@ mod tests {
         let rst = Attempt::Refused {
             rtt: Duration::from_micros(50),
         };
-        assert_eq!(decide(&mut t, &rst, 3, || panic!("not asked")), Next::Final);
+        assert_eq!(
+            decide(&mut t, &rst, 3, true, || panic!("not asked")),
+            Next::Final
+        );
         assert_eq!(t.attempts, 1);
     }
 }

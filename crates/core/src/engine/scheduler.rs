@@ -4,16 +4,24 @@
 //! sockets. Nothing here touches a socket.
 //!
 //! Policies, and why:
-//! - **Timeouts** follow measured round trips (see [`super::rtt`]): per host once the host has
-//!   answered anything (a host known to be up bounds the wait on its other ports), else across the
-//!   lane; never below `min_timeout` nor above `max_timeout` (the user's `--timeout`). A probe of
-//!   named targets sets both to `--timeout`: a fixed wait.
-//! - **Retries** follow [`super::policy`], with the wait doubled for each retry of silence (TCP's
-//!   back-off). On a host that answered elsewhere, silence may be one lost SYN, so every silent
-//!   port is retried. On a host that never answered, retries pay only if the network loses
-//!   packets: as nmap does with its per-scan "successful try" bookkeeping, retries there continue
-//!   while retries have ever been answered, and stop after [`LOSS_SAMPLE`] unanswered ones show
-//!   the path does not lose SYNs.
+//! - **Timeouts** follow measured round trips (see [`super::rtt`]). On a host that answered
+//!   anything (a host known to be up), every wait is its own `srtt + 4 × rttvar`, between
+//!   `up_min_timeout` and `max_timeout` (the user's `--timeout`), not doubled per retry: silence
+//!   from a host that answers elsewhere is a firewall or a lost SYN, not congestion. When a host
+//!   turns out to be up, the attempts already waiting the full `max_timeout` on its other ports
+//!   (for want of a measurement) are cut to that wait too (the lane re-arms them): a host that
+//!   resets in 0.3 ms does not need a second per silent port. On other hosts the wait follows
+//!   the lane's estimate, between `min_timeout` and `max_timeout`, doubled for each retry of
+//!   silence (TCP's back-off); a probe of named targets sets both to `--timeout`: a fixed wait
+//!   until the host answers.
+//! - **Retries** follow [`super::policy`]. On a host that answered elsewhere, silence may be a
+//!   lost SYN, so every silent port gets [`UP_HOST_ATTEMPTS`] attempts. A silent port whose
+//!   retries ran out while its host had not answered yet is held (not called filtered) while
+//!   the host's other ports are outstanding: if one of them answers, the host is up and the port
+//!   gets the rest of an up host's attempts. On a host that never answered, retries pay only if
+//!   the network loses packets: as nmap does with its per-scan "successful try" bookkeeping,
+//!   retries there continue while retries have ever been answered, and stop after
+//!   [`LOSS_SAMPLE`] unanswered ones show the path does not lose SYNs.
 //! - **Local exhaustion** (EMFILE, EADDRNOTAVAIL, ENOBUFS) halves the lane's concurrency, to no
 //!   more than the probes in flight when it happened (what fits), pauses it briefly and re-queues
 //!   the probe: never a port state while retries remain.
@@ -27,6 +35,8 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+#[cfg(doc)]
+use super::policy::UP_HOST_ATTEMPTS;
 use super::policy::{self, Tries, LOSS_SAMPLE};
 use super::rtt::RttEstimator;
 use crate::catalog::Port;
@@ -55,8 +65,11 @@ pub enum Order {
 pub struct EngineSettings {
     /// First wait, before any round trip was measured, and the upper bound of every wait.
     pub max_timeout: Duration,
-    /// The adaptive wait never goes below this.
+    /// The adaptive wait never goes below this (on hosts not known to be up).
     pub min_timeout: Duration,
+    /// The floor of the wait on a host that answered: its own round trips are measured, so it
+    /// needs less margin than an estimate borrowed from other hosts (capped by `max_timeout`).
+    pub up_min_timeout: Duration,
     /// Extra attempts for a silent port.
     pub retries: u32,
     /// Probes in flight at most.
@@ -77,7 +90,8 @@ impl Default for EngineSettings {
     fn default() -> Self {
         EngineSettings {
             max_timeout: platform::DEFAULT_CONNECT_TIMEOUT,
-            min_timeout: Duration::from_millis(100),
+            min_timeout: DEFAULT_MIN_TIMEOUT,
+            up_min_timeout: DEFAULT_MIN_TIMEOUT / 2,
             retries: 1,
             concurrency: 512,
             rate: None,
@@ -90,12 +104,18 @@ impl Default for EngineSettings {
     }
 }
 
+/// The command line's `--min-timeout`.
+pub const DEFAULT_MIN_TIMEOUT: Duration = Duration::from_millis(100);
+
 impl EngineSettings {
-    /// The probe of named targets: a fixed wait per attempt, every port in order, one lane.
+    /// The probe of named targets: every port in order, one lane, and a fixed wait per attempt
+    /// until the host answers something; from then on its own round trips set the wait (down to
+    /// half the default `--min-timeout`).
     pub fn fixed(timeout: Duration, retries: u32, concurrency: usize) -> EngineSettings {
         EngineSettings {
             max_timeout: timeout,
             min_timeout: timeout,
+            up_min_timeout: (DEFAULT_MIN_TIMEOUT / 2).min(timeout),
             retries,
             concurrency,
             rate: None,
@@ -212,6 +232,13 @@ pub(crate) struct Job {
     pub(crate) timeout: Duration,
 }
 
+impl Job {
+    /// Its host's position in the scan order.
+    pub(crate) fn position(&self) -> u128 {
+        self.slot.position
+    }
+}
+
 struct HostState {
     address: Address,
     results: Vec<Option<PortResult>>,
@@ -219,6 +246,14 @@ struct HostState {
     /// Something answered from this host (or on its behalf).
     up: bool,
     rtt: RttEstimator,
+    /// Silent ports whose retries ran out before the host answered anything, held while its
+    /// other ports are outstanding (see the module docs).
+    parked: Vec<Job>,
+    /// The longest wait given to an attempt of it. When the host turns out to be up, attempts
+    /// in flight are re-armed only if one got the full `max_timeout` for want of a measurement
+    /// (a named target's first wait, a scan's first hosts): cutting a scan's estimate, already a
+    /// little above the floor, is not worth a pass over the lane's probes.
+    longest_wait: Duration,
 }
 
 /// Hosts are keyed by their scan position, a dense counter: one multiply spreads it well, where
@@ -269,6 +304,8 @@ pub(crate) struct Scheduler {
     tokens: f64,
     last_refill: Instant,
     neighbours: Option<(Instant, Option<NeighbourTable>)>,
+    /// Hosts that turned out to be up since the lane last asked ([`Scheduler::take_woken`]).
+    woken: Vec<u128>,
     pub(crate) stats: Arc<Stats>,
 }
 
@@ -314,6 +351,7 @@ impl Scheduler {
             tokens: 1.0,
             last_refill: Instant::now(),
             neighbours: None,
+            woken: Vec::new(),
             stats,
         }
     }
@@ -324,15 +362,33 @@ impl Scheduler {
 
     fn timeout_for(&self, host: &HostState, silent: u32) -> Duration {
         let s = &self.settings;
-        let base = if host.up {
-            // One answer is enough here: the host is up and its path measured.
-            host.rtt.timeout_after(1, s.min_timeout, s.max_timeout)
-        } else {
-            None
+        if host.up {
+            // One answer is enough here: the host is up and its path measured. Not doubled:
+            // silence from a host that answers is not congestion.
+            let floor = s.up_min_timeout.min(s.max_timeout);
+            if let Some(t) = host.rtt.timeout_after(1, floor, s.max_timeout) {
+                return t;
+            }
         }
-        .or_else(|| self.global.timeout(s.min_timeout, s.max_timeout))
-        .unwrap_or(s.max_timeout);
+        let base = self
+            .global
+            .timeout(s.min_timeout, s.max_timeout)
+            .unwrap_or(s.max_timeout);
         (base * 2u32.saturating_pow(silent)).min(s.max_timeout)
+    }
+
+    /// The hosts that turned out to be up since the last call, sorted: the lane cuts the waits
+    /// of their attempts in flight to [`Scheduler::wait_for`].
+    pub(crate) fn take_woken(&mut self) -> Vec<u128> {
+        let mut w = std::mem::take(&mut self.woken);
+        w.sort_unstable();
+        w
+    }
+
+    /// The wait an attempt of `job` would get if it started now.
+    pub(crate) fn wait_for(&self, job: &Job) -> Option<Duration> {
+        let host = self.hosts.get(&job.slot.position)?;
+        Some(self.timeout_for(host, job.tries.silent))
     }
 
     fn take_token(&mut self, now: Instant) -> Option<Instant> {
@@ -372,6 +428,9 @@ impl Scheduler {
             if let Some(h) = self.hosts.get(&job.slot.position) {
                 job.timeout = self.timeout_for(h, job.tries.silent);
             }
+            if let Some(h) = self.hosts.get_mut(&job.slot.position) {
+                h.longest_wait = h.longest_wait.max(job.timeout);
+            }
             self.outstanding += 1;
             return Some(Next::Job(job));
         }
@@ -390,6 +449,8 @@ impl Scheduler {
                         remaining: self.ports.len(),
                         up: false,
                         rtt: RttEstimator::new(),
+                        parked: Vec::new(),
+                        longest_wait: Duration::ZERO,
                     },
                 );
             }
@@ -400,6 +461,9 @@ impl Scheduler {
                 tries: Tries::default(),
                 timeout: self.timeout_for(host, 0),
             };
+            if let Some(h) = self.hosts.get_mut(&slot.position) {
+                h.longest_wait = h.longest_wait.max(job.timeout);
+            }
             self.outstanding += 1;
             Some(Next::Job(job))
         }
@@ -425,7 +489,8 @@ impl Scheduler {
             ),
             _ => (None, false),
         };
-        if from_host {
+        let woke = from_host && !host.up;
+        if woke {
             host.up = true;
         }
         if let Some(rtt) = sample {
@@ -436,15 +501,29 @@ impl Scheduler {
             }
         }
 
+        if woke {
+            // Its held ports get the rest of an up host's attempts, and the attempts in flight
+            // on its other ports a wait of its own round trips.
+            let parked = std::mem::take(&mut host.parked);
+            let longest = host.longest_wait;
+            self.stats
+                .retries_sent
+                .fetch_add(parked.len() as u64, Ordering::Relaxed);
+            self.retry.extend(parked);
+            let host = &self.hosts[&job.slot.position];
+            if longest >= self.settings.max_timeout && self.timeout_for(host, 0) < longest {
+                self.woken.push(job.slot.position);
+            }
+        }
+        let host = self.hosts.get_mut(&job.slot.position)?;
+
         let up = host.up;
         let stats = &self.stats;
-        let next = policy::decide(&mut job.tries, &attempt, self.settings.retries, || {
-            // A host that answered elsewhere is always retried; one that never answered only
-            // while the path may lose SYNs (see the module docs).
+        let next = policy::decide(&mut job.tries, &attempt, self.settings.retries, up, || {
+            // A host that never answered is retried only while the path may lose SYNs (see
+            // the module docs).
             let loss_seen = stats.retries_answered.load(Ordering::Relaxed) > 0;
-            let sampling =
-                up || stats.silent_host_retries.fetch_add(1, Ordering::Relaxed) < LOSS_SAMPLE;
-            up || loss_seen || sampling
+            loss_seen || stats.silent_host_retries.fetch_add(1, Ordering::Relaxed) < LOSS_SAMPLE
         });
         let requeue = match next {
             policy::Next::Final => false,
@@ -479,10 +558,26 @@ impl Scheduler {
             return None;
         }
 
-        let result = conclude(&attempt, job.addr.ip(), job.tries.attempts);
         let host = self.hosts.get_mut(&job.slot.position)?;
-        host.results[job.slot.port] = Some(result);
-        host.remaining -= 1;
+        if matches!(attempt, Attempt::NoResponse) && !host.up {
+            // Not filtered yet: another port of the host may still answer (see the module docs).
+            host.parked.push(job);
+        } else {
+            host.results[job.slot.port] =
+                Some(conclude(&attempt, job.addr.ip(), job.tries.attempts));
+            host.remaining -= 1;
+        }
+        if !host.parked.is_empty() && host.parked.len() == host.remaining {
+            // Nothing else of the host can answer any more: its held ports are silent.
+            for j in host.parked.drain(..) {
+                host.results[j.slot.port] = Some(conclude(
+                    &Attempt::NoResponse,
+                    j.addr.ip(),
+                    j.tries.attempts,
+                ));
+            }
+            host.remaining = 0;
+        }
         if host.remaining > 0 {
             return None;
         }
@@ -517,7 +612,11 @@ impl Scheduler {
         for j in in_flight {
             tried.insert((j.slot.position, j.slot.port), j.tries.attempts + 1);
         }
-        for j in &self.retry {
+        for j in self
+            .retry
+            .iter()
+            .chain(self.hosts.values().flat_map(|h| &h.parked))
+        {
             tried.insert((j.slot.position, j.slot.port), j.tries.attempts);
         }
         let mut out: Vec<HostResult> = self

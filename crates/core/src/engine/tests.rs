@@ -10,7 +10,7 @@ use tokio::time::Instant;
 
 use super::fake::{FakeIo, FakeNet, Reply};
 use super::lane::{lane, STARTS_PER_TURN};
-use super::policy::{LOCAL_RETRIES, LOSS_SAMPLE, SELF_CONNECT_RETRIES};
+use super::policy::{LOCAL_RETRIES, LOSS_SAMPLE, SELF_CONNECT_RETRIES, UP_HOST_ATTEMPTS};
 use super::{EngineSettings, HostResult, Scan, ScanOutcome};
 use crate::catalog::Port;
 use crate::platform::ConnectErrorKind;
@@ -28,6 +28,7 @@ fn targets(spec: &str) -> Arc<IndexedSet> {
 const SCAN: EngineSettings = EngineSettings {
     max_timeout: Duration::from_secs(1),
     min_timeout: Duration::from_millis(100),
+    up_min_timeout: Duration::from_millis(50),
     retries: 1,
     concurrency: 256,
     rate: None,
@@ -205,8 +206,113 @@ async fn a_hosts_ports_are_probed_together_and_results_keep_their_order() {
         let states: Vec<PortState> = h.ports.iter().map(|p| p.state).collect();
         assert_eq!(states, [PortState::Filtered, PortState::Closed]);
     }
-    // Two silent ports per host with one retry each: two seconds in all, not eight.
-    assert_eq!(t0.elapsed(), Duration::from_secs(2));
+    // Both hosts side by side, each silent port's seven attempts at the 50 ms floor: 0.35 s in
+    // all, not 0.7 s.
+    assert_eq!(t0.elapsed(), Duration::from_millis(350));
+}
+
+// ---- hosts known to be up: more attempts, each as long as the host's own round trips ------
+
+/// 4024 resets, so the host is up; 4026 drops (or its SYNs are lost) `silent_for` times.
+fn up_host(silent_for: u32) -> Arc<FakeNet> {
+    FakeNet::new(move |a, n| match a.port() {
+        4026 if n <= silent_for => Reply::Silent,
+        4026 => open(),
+        _ => rst(),
+    })
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_silent_port_of_an_up_host_gets_seven_attempts() {
+    let net = up_host(u32::MAX);
+    let (hosts, _) = run(net.clone(), "10.0.0.5", &[4026, 4024], host_settings()).await;
+    let p = &hosts[0].ports[0];
+    assert_eq!(
+        (p.state, p.attempts),
+        (PortState::Filtered, UP_HOST_ATTEMPTS)
+    );
+    assert_eq!(net.attempts(), UP_HOST_ATTEMPTS + 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_up_hosts_port_whose_first_four_syns_were_lost_is_found_open() {
+    let net = up_host(4);
+    let (hosts, _) = run(net.clone(), "10.0.0.5", &[4026, 4024], host_settings()).await;
+    let p = &hosts[0].ports[0];
+    assert_eq!((p.state, p.attempts), (PortState::Open, 5));
+    // Four waits at the 50 ms floor (the host resets in 0.2 ms), then the answer.
+    let waited: Vec<Duration> = net
+        .expired
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(_, d)| *d)
+        .collect();
+    assert_eq!(waited, vec![Duration::from_millis(50); 4]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_host_that_never_answered_gets_retries_plus_one_fixed_waits() {
+    let net = FakeNet::new(|_, _| Reply::Silent);
+    let s = EngineSettings::fixed(Duration::from_secs(1), 2, 64);
+    let t0 = Instant::now();
+    let (hosts, _) = run(net.clone(), "10.0.0.5", &[4026, 4024], s).await;
+    assert!(hosts[0]
+        .ports
+        .iter()
+        .all(|p| (p.state, p.attempts) == (PortState::Filtered, 3)));
+    assert_eq!(net.attempts(), 6);
+    assert_eq!(t0.elapsed(), Duration::from_secs(3));
+}
+
+#[tokio::test(start_paused = true)]
+async fn waits_on_an_up_host_follow_its_own_round_trips() {
+    // The host resets after 200 ms: srtt 200 ms, rttvar 100 ms, a wait of 600 ms; the first
+    // attempt on 4026, started with the full second, is cut to it once the reset is in.
+    let net = FakeNet::new(|a, _| {
+        if a.port() == 4026 {
+            Reply::Silent
+        } else {
+            let d = Duration::from_millis(200);
+            Reply::After(d, Attempt::Refused { rtt: d })
+        }
+    });
+    run(net.clone(), "10.0.0.5", &[4026, 4024], host_settings()).await;
+    let waited: Vec<Duration> = net
+        .expired
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(_, d)| *d)
+        .collect();
+    assert_eq!(
+        waited,
+        vec![Duration::from_millis(600); UP_HOST_ATTEMPTS as usize],
+        "neither the full second nor doubled"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_silent_port_is_not_filtered_while_its_hosts_other_ports_may_still_answer() {
+    // 4024's connects first fail locally twice (so it starts 60 ms late), then its first SYN is
+    // lost and its second reset, at 2.05 s: after 4026 ran out of a silent host's retries
+    // (2 s), which must not have made 4026 filtered, since its third SYN is answered.
+    let net = FakeNet::new(|a, n| match (a.port(), n) {
+        (4026, 1 | 2) => Reply::Silent,
+        (4026, _) => open(),
+        (_, 1 | 2) => emfile(),
+        (_, 3) => Reply::Silent,
+        _ => Reply::After(
+            Duration::from_millis(990),
+            Attempt::Refused {
+                rtt: Duration::from_millis(990),
+            },
+        ),
+    });
+    let (hosts, _) = run(net, "10.0.0.5", &[4026, 4024], host_settings()).await;
+    let p = &hosts[0].ports;
+    assert_eq!((p[0].state, p[0].attempts), (PortState::Open, 3), "{p:?}");
+    assert_eq!((p[1].state, p[1].attempts), (PortState::Closed, 2), "{p:?}");
 }
 
 #[tokio::test(start_paused = true)]
@@ -309,8 +415,10 @@ async fn silent_hosts_keep_being_retried_on_a_lossy_path() {
 
 #[tokio::test(start_paused = true)]
 async fn timeouts_adapt_to_measured_round_trips() {
+    // Even hosts drop everything (never up), odd ones reset: the waits on the silent hosts
+    // follow the lane's estimate from the others.
     let net = FakeNet::new(|a, _| {
-        if a.port() == 4024 {
+        if ip(a)[3] % 2 == 0 {
             Reply::Silent
         } else {
             rst()
@@ -668,8 +776,9 @@ async fn an_interrupted_run_hands_on_what_it_decided() {
     let mut run = scan.start_lanes(move |sched, out, cancel| {
         Box::pin(lane(sched, FakeIo::new(net.clone()), out, cancel))
     });
-    // Let the answers come back, then stop while 4025 is silent and 4022 mid-exchange.
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    // Let the answers come back, then stop while 4025 is silent (on its second attempt, at the
+    // up host's 50 ms waits) and 4022 mid-exchange.
+    tokio::time::sleep(Duration::from_millis(60)).await;
     run.cancel();
     let mut hosts = Vec::new();
     while let Some(batch) = run.next().await {
