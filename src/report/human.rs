@@ -375,7 +375,7 @@ fn merge(obs: &HostObservation, findings: &[Finding]) -> Vec<Merged> {
     out
 }
 
-/// A sentence about one address, said of the host: "10.0.0.5:4026" and "[fe80::1]:4026"
+/// A sentence about one address, said of the host: `10.0.0.5:4026` and `[fe80::1]:4026`
 /// become "devbox:4026", and the address "devbox".
 fn of_the_host(text: &str, f: &Finding, obs: &HostObservation) -> String {
     let Some(a) = f.address else {

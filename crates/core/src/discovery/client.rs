@@ -536,8 +536,8 @@ fn machines(responders: &[Responder]) -> Vec<Vec<usize>> {
 }
 
 impl DiscoverRun {
-    /// The responding machines ([`machines`]), each with the discovery observation a host probe
-    /// would have made of it; its addresses in order, IPv4 first.
+    /// The responding machines, each with the discovery observation a host probe would have made
+    /// of it; its addresses in order, IPv4 first.
     pub fn hosts(&self) -> Vec<FoundHost> {
         machines(&self.responders)
             .into_iter()

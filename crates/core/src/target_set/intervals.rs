@@ -152,7 +152,7 @@ impl AddressSet {
 
     /// Adds every address of `other` (duplicates vanish).
     /// One pass over both: linear in their intervals. Many small sets are gathered with a
-    /// [`SpecSetBuilder`] instead, which sorts once per batch.
+    /// [`SpecSetBuilder`](super::SpecSetBuilder) instead, which sorts once per batch.
     pub fn union(&mut self, other: &AddressSet) {
         if !other.v4.is_empty() {
             self.v4 = merge(&self.v4, &other.v4);
