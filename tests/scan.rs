@@ -500,29 +500,29 @@ fn descriptor_exhaustion_slows_the_scan_down_but_changes_no_answer() {
     );
 }
 
-/// Ctrl-C in the middle of a scan: a debugger port already decided is printed, though another
-/// port of the same host was still waiting, and that port says it was not decided.
+/// A scan of one host (`extra` picks the output) interrupted once its 4026 answered, while 4025,
+/// whose SYNs are dropped, still waits: its output, and the host's address.
 #[cfg(unix)]
-#[test]
-fn an_interrupted_scan_prints_the_debugger_it_found() {
+fn interrupted_after_4026(extra: &[&str]) -> (std::process::Output, String) {
     let lo = Loopback::claim();
     let listener = lo.listen(4026);
     let (_queue, _filler) = lo.drop_syns(4025);
     let ip = lo.ip.to_string();
+    let mut args = extra.to_vec();
+    args.extend([
+        "--scan",
+        "--greeting-wait",
+        "0",
+        "--timeout",
+        "30s",
+        "--retries",
+        "0",
+        "-r",
+        "2022",
+        &ip,
+    ]);
     let child = bin()
-        .args([
-            "--ndjson",
-            "--scan",
-            "--greeting-wait",
-            "0",
-            "--timeout",
-            "30s",
-            "--retries",
-            "0",
-            "-r",
-            "2022",
-            &ip,
-        ])
+        .args(&args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -533,6 +533,15 @@ fn an_interrupted_scan_prints_the_debugger_it_found() {
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(130), "{}", stderr_of(&out));
+    (out, ip)
+}
+
+/// Ctrl-C in the middle of a scan: a debugger port already decided is printed, though another
+/// port of the same host was still waiting, and that port says it was not decided.
+#[cfg(unix)]
+#[test]
+fn an_interrupted_scan_prints_the_debugger_it_found() {
+    let (out, _) = interrupted_after_4026(&["--ndjson"]);
     let (hosts, summary) = ndjson(&out.stdout);
     assert_eq!(hosts.len(), 1, "{hosts:#?}");
     let state = |port: u64| {
@@ -556,33 +565,7 @@ fn an_interrupted_scan_prints_the_debugger_it_found() {
 #[cfg(unix)]
 #[test]
 fn an_interrupted_scan_still_prints_its_table() {
-    let lo = Loopback::claim();
-    let listener = lo.listen(4026);
-    let (_queue, _filler) = lo.drop_syns(4025);
-    let ip = lo.ip.to_string();
-    let child = bin()
-        .args([
-            "--scan",
-            "--greeting-wait",
-            "0",
-            "--timeout",
-            "30s",
-            "--retries",
-            "0",
-            "-r",
-            "2022",
-            &ip,
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // The scan's connect to 4026 completed: that port is decided, 4025 waits for 30 s.
-    let (_conn, _) = listener.accept().unwrap();
-    // SAFETY: signalling our own child.
-    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(130), "{}", stderr_of(&out));
+    let (out, ip) = interrupted_after_4026(&[]);
     let text = String::from_utf8(out.stdout.clone()).unwrap();
     assert_eq!(text.lines().count(), 1, "{text}");
     assert!(text.starts_with(&ip) && text.contains("attach"), "{text}");

@@ -5,7 +5,10 @@
 //! value that owns them. Nothing here sends a packet anywhere but loopback.
 #![allow(dead_code)]
 
+pub mod promtool;
 pub mod schema;
+#[allow(unused_imports)] // only the suites that write Prometheus text use it
+pub use promtool::promtool_accepts;
 pub use schema::assert_schema;
 
 use std::io::{BufRead, BufReader, Read, Write};
