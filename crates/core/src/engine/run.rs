@@ -30,6 +30,7 @@ use tokio::sync::{mpsc, watch};
 use super::lane::lane;
 use super::scheduler::{EngineSettings, HostResult, ScanOutcome, ScanProgress, Scheduler, Stats};
 use crate::catalog::Port;
+use crate::done::DoneSet;
 use crate::order::{ProbeOrder, Shard};
 use crate::probe::greeting::ReadGreeting;
 use crate::probe::tcp::AfterConnect;
@@ -75,9 +76,17 @@ pub struct ScanBuilder {
     settings: EngineSettings,
     after: Arc<dyn AfterConnect>,
     io: IoKind,
+    skip: Option<Arc<DoneSet>>,
 }
 
 impl ScanBuilder {
+    /// Positions decided by an earlier run of the same scan (`--resume`): not probed again, and
+    /// not counted in `hosts_done`; `hosts_total` still counts them (the whole shard).
+    pub fn skip(mut self, done: Arc<DoneSet>) -> Self {
+        self.skip = (!done.is_empty()).then_some(done);
+        self
+    }
+
     pub fn settings(mut self, settings: EngineSettings) -> Self {
         self.settings = settings;
         self
@@ -117,6 +126,7 @@ impl ScanBuilder {
             settings: self.settings,
             after: self.after,
             io: self.io,
+            skip: self.skip,
         })
     }
 }
@@ -128,6 +138,7 @@ pub struct Scan {
     settings: EngineSettings,
     after: Arc<dyn AfterConnect>,
     io: IoKind,
+    skip: Option<Arc<DoneSet>>,
 }
 
 /// A lane's work, however its sockets are made.
@@ -143,6 +154,7 @@ impl Scan {
                 wait: crate::probe::greeting::DEFAULT_WAIT,
             }),
             io: IoKind::Native,
+            skip: None,
         }
     }
 
@@ -168,6 +180,7 @@ impl Scan {
             self.targets,
             self.ports,
             self.settings,
+            self.skip,
             stats.clone(),
             tx,
             cancel_rx,
@@ -274,6 +287,7 @@ async fn run_lanes(
     targets: Arc<IndexedSet>,
     ports: Arc<[Port]>,
     settings: EngineSettings,
+    skip: Option<Arc<DoneSet>>,
     stats: Arc<Stats>,
     out: mpsc::Sender<Vec<HostResult>>,
     cancel: watch::Receiver<bool>,
@@ -329,6 +343,7 @@ async fn run_lanes(
             positions,
             limit.max(1),
             stats.clone(),
+            skip.clone(),
         );
         let work = make_lane(sched, out.clone(), cancel.clone());
         handles.push(if own_threads {
