@@ -177,10 +177,7 @@ impl Scan {
         let (tx, rx) = mpsc::channel(4096);
         let (cancel, cancel_rx) = watch::channel(false);
         let task = tokio::spawn(run_lanes(
-            self.targets,
-            self.ports,
-            self.settings,
-            self.skip,
+            self,
             stats.clone(),
             tx,
             cancel_rx,
@@ -284,15 +281,19 @@ impl ScanRun {
 }
 
 async fn run_lanes(
-    targets: Arc<IndexedSet>,
-    ports: Arc<[Port]>,
-    settings: EngineSettings,
-    skip: Option<Arc<DoneSet>>,
+    scan: Scan,
     stats: Arc<Stats>,
     out: mpsc::Sender<Vec<HostResult>>,
     cancel: watch::Receiver<bool>,
     make_lane: impl Fn(Scheduler, mpsc::Sender<Vec<HostResult>>, watch::Receiver<bool>) -> LaneWork,
 ) -> ScanOutcome {
+    let Scan {
+        targets,
+        ports,
+        settings,
+        skip,
+        ..
+    } = scan;
     let order = ProbeOrder::new(
         targets.len(),
         ports.len(),
