@@ -176,13 +176,7 @@ impl Scan {
         let stats = Arc::new(Stats::default());
         let (tx, rx) = mpsc::channel(4096);
         let (cancel, cancel_rx) = watch::channel(false);
-        let task = tokio::spawn(run_lanes(
-            self,
-            stats.clone(),
-            tx,
-            cancel_rx,
-            make_lane,
-        ));
+        let task = tokio::spawn(run_lanes(self, stats.clone(), tx, cancel_rx, make_lane));
         ScanRun {
             hosts: rx,
             cancel: Arc::new(cancel),
