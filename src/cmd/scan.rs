@@ -128,9 +128,13 @@ async fn scan(config: ScanConfig) -> Result<ExitCode, AppError> {
                 let Some(batch) = batch else { break };
                 for host in batch {
                     let resumable = checkpoint.is_some();
-                    // A resumable run decides a host cut short again next time: not reported
-                    // or counted now.
-                    if resumable && host.is_partial() {
+                    // A resumable run decides a host cut short again next time: it is not
+                    // reported or counted now.
+                    // Nor, once nothing more can be written, any host: it is not in the
+                    // checkpoint, so the next run scans and counts it.
+                    if resumable
+                        && (host.is_partial() || output.is_closed() || failure.is_some())
+                    {
                         continue;
                     }
                     let position = host.position;
