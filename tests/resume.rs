@@ -253,7 +253,7 @@ fn a_checkpoint_of_another_scan_is_refused_naming_what_differs() {
         (vec![], other.cidr().as_str(), "the targets differ"),
     ] {
         let mut argv = vec!["--ndjson", "--resume", &ck];
-        if !extra.iter().any(|a| *a == "--seed") {
+        if !extra.contains(&"--seed") {
             argv.extend(["--seed", "7"]);
         }
         argv.extend(extra.iter().copied());
