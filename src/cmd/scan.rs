@@ -138,6 +138,7 @@ async fn scan(config: ScanConfig) -> Result<ExitCode, AppError> {
                         continue;
                     }
                     let position = host.position;
+                    let counted = resumable.then(|| triage.tally.clone());
                     let Some(obs) = triage.take(host, None) else {
                         if resumable {
                             done.insert(position);
@@ -160,6 +161,12 @@ async fn scan(config: ScanConfig) -> Result<ExitCode, AppError> {
                     }
                     let d = diagnose(&obs);
                     match report_host(format, &mut output, &obs, &d, &mut kept, vantage) {
+                        Ok(()) if resumable && output.is_closed() => {
+                            // Not written after all (the reader went away): the next run's.
+                            if let Some(t) = counted {
+                                triage.tally = t;
+                            }
+                        }
                         Ok(()) if resumable => {
                             done.insert(position);
                             unsaved = true;
