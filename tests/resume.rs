@@ -1,6 +1,8 @@
 //! `--resume FILE` end to end on loopback: a scan interrupted (SIGINT) or killed (SIGKILL) and
 //! run again with the same checkpoint reports every host once, finds what an uninterrupted
-//! scan finds and sums to its counts; a checkpoint of another scan is refused.
+//! scan finds and sums to its counts; a checkpoint of another scan is refused. Unix only:
+//! the interruptions are signals.
+#![cfg(unix)]
 
 mod support;
 
@@ -98,7 +100,6 @@ fn counts(s: &Value) -> Vec<(&'static str, Value)> {
 /// interval at `--rate 60`.
 const SLACK: u64 = 16 * 12 + 60;
 
-#[cfg(unix)]
 #[test]
 fn a_scan_interrupted_with_sigint_resumes_and_reports_each_host_once() {
     let lab = Lab::new("int");
@@ -158,7 +159,6 @@ fn a_scan_interrupted_with_sigint_resumes_and_reports_each_host_once() {
     );
 }
 
-#[cfg(unix)]
 #[test]
 fn a_killed_scan_resumes_from_its_checkpoint_and_its_output_file_holds_each_host_once() {
     let lab = Lab::new("kill");
