@@ -264,6 +264,15 @@ fn a_checkpoint_of_another_scan_is_refused_naming_what_differs() {
         &["--resume", &ck, &cidr],
         "--resume continues a scan written with --ndjson",
     );
+    assert_usage_error(
+        &[
+            "--ndjson",
+            "--resume",
+            "/nonexistent-dir/scan.checkpoint",
+            &cidr,
+        ],
+        "--resume: cannot write",
+    );
     std::fs::write(&ck, "{}").unwrap();
     assert_usage_error(&["--ndjson", "--resume", &ck, &cidr], "is not a checkpoint");
 }
