@@ -426,6 +426,11 @@ pub struct ProbeArgs {
     #[arg(long, value_name = "K/N", value_parser = parse_shard, help_heading = "Subnet scan")]
     pub shard: Option<Shard>,
 
+    /// Record where the scan got to in FILE (every second and on Ctrl-C/SIGTERM); run the same
+    /// command again to continue from there, appending to the --ndjson -o file (needs --ndjson).
+    #[arg(long, value_name = "FILE", help_heading = "Subnet scan")]
+    pub resume: Option<PathBuf>,
+
     /// Connect attempts in flight at most (default: from the open-file limit).
     #[arg(long, value_name = "N", value_parser = parse_concurrency, help_heading = "Subnet scan")]
     pub concurrency: Option<usize>,

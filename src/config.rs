@@ -15,8 +15,8 @@ use crate::vantage::Vantage;
 use msvsmon_probe_core::{
     discover_interfaces, interfaces, is_set_syntax, parse_exclusion, parse_spec, parse_target,
     raise_fd_limit, Claim, DiscoverySettings, EngineSettings, HostProbe, HostsFile, Ide, Interface,
-    Kind, Order, Port, ReadGreeting, Release, Resolver, Role, Scan, ScanBuildError, Selection,
-    Shard, Spec, SpecError, SpecRole, SpecSetBuilder, SweepPlan, SweepRequest, Target,
+    Kind, Order, Port, ReadGreeting, Release, Resolver, Role, Scan, ScanBuildError, ScanBuilder,
+    Selection, Shard, Spec, SpecError, SpecRole, SpecSetBuilder, SweepPlan, SweepRequest, Target,
 };
 
 /// Shortest interval `--watch` accepts: below it a round of a filtered host would not finish
@@ -535,6 +535,7 @@ impl ListenConfig {
 pub fn is_scan(args: &ProbeArgs) -> bool {
     let ndjson = args.ndjson || args.format == Some(Format::Ndjson);
     args.scan
+        || args.resume.is_some()
         || (ndjson && args.watch.is_none())
         || !args.input_lists.is_empty()
         || !args.exclude.is_empty()
@@ -557,11 +558,18 @@ pub struct ScanConfig {
     pub all: bool,
     /// `--concurrency` lowered to fit the open-file limit (a note on stderr).
     pub clamped: Option<ConcurrencyClamped>,
+    /// `--resume FILE`: the scan's checkpoint.
+    pub resume: Option<PathBuf>,
 }
 
 impl ScanConfig {
     /// The engine's scan of a prepared plan, as configured.
     pub fn scan(&self, plan: &SweepPlan) -> Result<Scan, ScanBuildError> {
+        self.builder(plan).build()
+    }
+
+    /// The same, not built yet (a resumed scan adds the positions done before).
+    pub fn builder(&self, plan: &SweepPlan) -> ScanBuilder {
         Scan::builder(
             plan.targets.clone(),
             plan.ports.iter().map(|p| p.port).collect(),
@@ -570,7 +578,6 @@ impl ScanConfig {
         .after_connect(ReadGreeting {
             wait: self.greeting_wait,
         })
-        .build()
     }
 }
 
@@ -656,6 +663,12 @@ impl ScanConfig {
         if args.watch.is_some() && args.discovery {
             return Err(ConfigError::DiscoveryInWatchedScan);
         }
+        if args.resume.is_some() {
+            let ndjson = args.ndjson || args.format == Some(Format::Ndjson);
+            if !ndjson || args.watch.is_some() || args.discovery {
+                return Err(ConfigError::ResumeNeedsNdjsonScan);
+            }
+        }
         let mut excludes = SpecSetBuilder::default();
         for t in &args.exclude {
             add_arg(&mut excludes, parse_exclusion(t), ConfigError::Exclude)?;
@@ -715,6 +728,7 @@ impl ScanConfig {
                 asked,
                 using: budget.concurrency,
             }),
+            resume: args.resume.clone(),
         })
     }
 }

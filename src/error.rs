@@ -139,6 +139,8 @@ pub enum ConfigError {
     Output(OutputError),
     /// The scan's settings do not make a scan (checked above; kept for the engine's own check).
     Scan(ScanBuildError),
+    /// `--resume` outside a `--ndjson` scan (or with `--watch` or `--discovery`).
+    ResumeNeedsNdjsonScan,
     /// The open-file limit leaves no descriptor for a probe (a local limit: exit 4).
     FdLimitTooLow {
         limit: u64,
@@ -192,6 +194,9 @@ impl fmt::Display for ConfigError {
                 "--min-timeout {} is longer than --timeout {}; expected min-timeout <= timeout",
                 humantime::format_duration(*min),
                 humantime::format_duration(*max)
+            ),
+            ConfigError::ResumeNeedsNdjsonScan => f.write_str(
+                "--resume continues a scan written with --ndjson (the format written as hosts are decided), without --watch or --discovery; add --ndjson, or drop --resume",
             ),
             ConfigError::WatchQuiet => f.write_str(
                 "--watch with --quiet reports nothing and never ends: add --output FILE for a state file, or drop --quiet",
@@ -312,6 +317,8 @@ pub enum AppError {
     Output(OutputError),
     /// `merge`: input that cannot be combined (exit 2).
     Merge(crate::merge::MergeError),
+    /// `--resume FILE` that cannot be used (exit 2).
+    Resume(crate::checkpoint::ResumeError),
     /// This machine could not run the tool at all (no runtime: out of descriptors or threads).
     Start(io::Error),
 }
@@ -338,6 +345,7 @@ impl fmt::Display for AppError {
             AppError::Listen(e) => e.fmt(f),
             AppError::Output(e) => e.fmt(f),
             AppError::Merge(e) => e.fmt(f),
+            AppError::Resume(e) => e.fmt(f),
             AppError::Start(e) => write!(
                 f,
                 "cannot start: {e}; raise the open-file limit (ulimit -n) and run again"

@@ -1,6 +1,7 @@
 //! The thin binary: parse, validate into a job (src/config.rs), run its command (src/cmd/), print
 //! the one error line, exit with a documented code (src/exit_code.rs).
 
+mod checkpoint;
 mod cli;
 mod cmd;
 mod completion;

@@ -16,7 +16,7 @@
 //! - a directory or any other kind of file is refused.
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, Seek, Write};
 use std::path::{Path, PathBuf};
 
 use msvsmon_probe_core::{is_stream, new_file_permissions};
@@ -149,6 +149,8 @@ enum Inner {
     Stdout(anstream::AutoStream<io::Stdout>),
     File(AtomicFile),
     Stream(File),
+    /// `--resume`: a file written in place and appended to (see [`Output::resumed_file`]).
+    Append(File),
     Null,
 }
 
@@ -202,6 +204,60 @@ impl Output {
         })
     }
 
+    /// `-o PATH` of a resumable scan (`--resume`): a regular file is written in place, not
+    /// replaced at the end, so what a killed run wrote stays; it is cut back to `keep` bytes
+    /// (what the checkpoint covers: lines past it are of hosts the resumed run decides again),
+    /// or emptied on a first run (`None`), then appended to. A stream is written through.
+    /// `Err(Ok(found))`: the file holds fewer bytes than `keep`.
+    pub fn resumed_file(
+        path: &Path,
+        keep: Option<u64>,
+    ) -> Result<Output, Result<u64, OutputError>> {
+        let failed = |source| {
+            Err(OutputError::Write {
+                path: Some(path.to_path_buf()),
+                source,
+            })
+        };
+        let inner = match destination(path).map_err(Err)? {
+            Destination::Stream => Inner::Stream(open_stream(path).map_err(failed)?),
+            Destination::Replace => {
+                let mut options = OpenOptions::new();
+                options.read(true).write(true).create(true);
+                let mut f = options.open(path).map_err(failed)?;
+                let found = f.metadata().map_err(failed)?.len();
+                let keep = keep.unwrap_or(0);
+                if found < keep {
+                    return Err(Ok(found));
+                }
+                f.set_len(keep).map_err(failed)?;
+                f.seek(io::SeekFrom::End(0)).map_err(failed)?;
+                Inner::Append(f)
+            }
+        };
+        Ok(Output {
+            inner,
+            closed: false,
+            path: Some(path.to_path_buf()),
+        })
+    }
+
+    /// For a checkpoint: the file's length with everything written so far on disk, when the
+    /// output is a resumable file (`None` for anything else).
+    pub fn synced_len(&mut self) -> Result<Option<u64>, OutputError> {
+        let Inner::Append(f) = &mut self.inner else {
+            return Ok(None);
+        };
+        let r = f
+            .flush()
+            .and_then(|()| f.sync_data())
+            .and_then(|()| f.stream_position());
+        r.map(Some).map_err(|source| OutputError::Write {
+            path: self.path.clone(),
+            source,
+        })
+    }
+
     /// The reader of standard output went away: nothing more will be read.
     pub fn is_closed(&self) -> bool {
         self.closed
@@ -218,7 +274,7 @@ impl Output {
         let r = match &mut self.inner {
             Inner::Stdout(s) => f(s).and_then(|()| s.flush()),
             Inner::File(file) => f(file),
-            Inner::Stream(file) => f(file),
+            Inner::Stream(file) | Inner::Append(file) => f(file),
             Inner::Null => Ok(()),
         };
         self.settle(r)
@@ -260,6 +316,9 @@ impl Output {
                 .map_err(|source| OutputError::Write { path, source }),
             Inner::Stream(mut f) => f
                 .flush()
+                .map_err(|source| OutputError::Write { path, source }),
+            Inner::Append(f) => f
+                .sync_all()
                 .map_err(|source| OutputError::Write { path, source }),
             _ => Ok(()),
         }

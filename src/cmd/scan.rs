@@ -9,6 +9,7 @@ use std::time::{Instant, SystemTime};
 
 use futures::stream::{FuturesUnordered, StreamExt};
 
+use crate::checkpoint::{self, Checkpoint, ResumeError, Resumed};
 use crate::config::{Output as Format, ScanConfig};
 use crate::error::{AppError, ConfigError};
 use crate::exit_code::ExitCode;
@@ -18,7 +19,7 @@ use crate::report::sweep::{self as out, ScanFacts};
 use crate::report::{columns, json, prometheus};
 use crate::vantage::Vantage;
 use msvsmon_probe_core::{
-    diagnose, probe_host, shutdown_signal, Diagnosis, HostObservation, Triage,
+    diagnose, probe_host, shutdown_signal, Diagnosis, DoneSet, HostObservation, ScanOutcome, Triage,
 };
 
 use super::{block_on, report_output};
@@ -50,12 +51,39 @@ async fn scan(config: ScanConfig) -> Result<ExitCode, AppError> {
     };
     let format = config.reporting.format;
     let vantage = &config.reporting.vantage;
-    let mut output = report_output(&config.reporting)?;
+    // `--resume`: the checkpoint of this scan, and where an earlier run of it stopped.
+    let (checkpoint, resumed) = match &config.resume {
+        Some(path) => {
+            let (c, r) = Checkpoint::open(path, &plan, config.settings.seed, config.settings.shard)
+                .map_err(AppError::Resume)?;
+            (Some(c), r)
+        }
+        None => (None, Resumed::default()),
+    };
+    let mut output = match (&checkpoint, &config.reporting.file) {
+        (Some(_), Some(path)) => {
+            Output::resumed_file(path, resumed.output_bytes).map_err(|e| match e {
+                Ok(found) => AppError::Resume(ResumeError::OutputShorter {
+                    path: path.clone(),
+                    expected: resumed.output_bytes.unwrap_or(0),
+                    found,
+                }),
+                Err(e) => AppError::Output(e),
+            })?
+        }
+        _ => report_output(&config.reporting)?,
+    };
+    let earlier = resumed.counts;
+    let mut done = resumed.done;
 
     // Listening before the first probe goes out: an interrupt from then on flushes.
     let stop = shutdown_signal();
-    let mut run = config
-        .scan(&plan)
+    let mut builder = config.builder(&plan);
+    if checkpoint.is_some() {
+        builder = builder.skip(Arc::new(done.clone()));
+    }
+    let mut run = builder
+        .build()
         .map_err(|e| AppError::Config(ConfigError::Scan(e)))?
         .start();
     let signalled = Arc::new(AtomicBool::new(false));
@@ -78,6 +106,11 @@ async fn scan(config: ScanConfig) -> Result<ExitCode, AppError> {
     };
     let mut ticker = tokio::time::interval(Progress::TICK);
     let mut triage = Triage::new(&plan, config.all);
+    triage.tally = earlier.tally();
+    let mut saver = tokio::time::interval(checkpoint::INTERVAL);
+    saver.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // Hosts decided since the checkpoint was last written.
+    let mut unsaved = false;
     let mut kept = Kept::default();
     let mut failure = None;
     // Reported hosts whose WS-Discovery is being probed (`--discovery`): written when it ends.
@@ -94,7 +127,25 @@ async fn scan(config: ScanConfig) -> Result<ExitCode, AppError> {
             batch = run.next() => {
                 let Some(batch) = batch else { break };
                 for host in batch {
-                    let Some(obs) = triage.take(host, None) else { continue };
+                    let resumable = checkpoint.is_some();
+                    // A resumable run decides a host cut short again next time: it is not
+                    // reported or counted now.
+                    // Nor, once nothing more can be written, any host: it is not in the
+                    // checkpoint, so the next run scans and counts it.
+                    if resumable
+                        && (host.is_partial() || output.is_closed() || failure.is_some())
+                    {
+                        continue;
+                    }
+                    let position = host.position;
+                    let counted = resumable.then(|| triage.tally.clone());
+                    let Some(obs) = triage.take(host, None) else {
+                        if resumable {
+                            done.insert(position);
+                            unsaved = true;
+                        }
+                        continue;
+                    };
                     if output.is_closed() || failure.is_some() {
                         continue;
                     }
@@ -109,8 +160,19 @@ async fn scan(config: ScanConfig) -> Result<ExitCode, AppError> {
                         continue;
                     }
                     let d = diagnose(&obs);
-                    if let Err(e) = report_host(format, &mut output, &obs, &d, &mut kept, vantage) {
-                        failure = Some(e);
+                    match report_host(format, &mut output, &obs, &d, &mut kept, vantage) {
+                        Ok(()) if resumable && output.is_closed() => {
+                            // Not written after all (the reader went away): the next run's.
+                            if let Some(t) = counted {
+                                triage.tally = t;
+                            }
+                        }
+                        Ok(()) if resumable => {
+                            done.insert(position);
+                            unsaved = true;
+                        }
+                        Ok(()) => {}
+                        Err(e) => failure = Some(e),
                     }
                     if output.is_closed() || failure.is_some() {
                         // The reader went away or the file cannot be written: stop scanning.
@@ -119,6 +181,25 @@ async fn scan(config: ScanConfig) -> Result<ExitCode, AppError> {
                 }
             }
             _ = ticker.tick() => progress.update(&run.progress(), triage.tally.debugger_hosts),
+            _ = saver.tick(), if checkpoint.is_some() && unsaved && failure.is_none() => {
+                let p = run.progress();
+                let so_far = ScanOutcome {
+                    completed: false,
+                    hosts_total: 0,
+                    hosts_done: 0,
+                    probes_sent: p.probes_sent,
+                    retries_sent: p.retries_sent,
+                    local_backoffs: p.local_backoffs,
+                };
+                let counts = earlier.add(&triage.tally, &so_far, start.elapsed());
+                if let Some(c) = &checkpoint {
+                    if let Err(e) = save(c, &mut output, &done, counts) {
+                        failure = Some(e);
+                        run.cancel();
+                    }
+                }
+                unsaved = false;
+            }
         }
     }
     // The engine is done; finish the discovery probes still running.
@@ -129,10 +210,20 @@ async fn scan(config: ScanConfig) -> Result<ExitCode, AppError> {
             }
         }
     }
-    let outcome = run.finish().await;
+    let mut outcome = run.finish().await;
     progress.finish();
     if let Some(e) = failure {
         return Err(e.into());
+    }
+    if let Some(c) = &checkpoint {
+        // Before the summary line: a resumed run cuts the output back to here and appends.
+        let counts = earlier.add(&triage.tally, &outcome, start.elapsed());
+        save(c, &mut output, &done, counts)?;
+        // The summary counts the whole scan, every run of it.
+        outcome.hosts_done = done.len();
+        outcome.probes_sent = counts.probes_sent;
+        outcome.retries_sent = counts.retries_sent;
+        outcome.local_backoffs = counts.local_backoffs;
     }
 
     let interrupted = signalled.load(Ordering::SeqCst);
@@ -144,7 +235,8 @@ async fn scan(config: ScanConfig) -> Result<ExitCode, AppError> {
     let code = ExitCode::for_tally(&tally, unfinished, interrupted, config.reporting.audit);
     let facts = ScanFacts {
         started_at,
-        elapsed: start.elapsed(),
+        // Every run of a resumed scan, as its counts.
+        elapsed: earlier.elapsed(start.elapsed()),
         settings: config.settings,
         outcome,
         tally,
@@ -186,6 +278,17 @@ async fn scan(config: ScanConfig) -> Result<ExitCode, AppError> {
         let _ = out::write_summary_human(&mut err, &facts, columns::stderr_width());
     }
     Ok(code)
+}
+
+/// Records where the scan got to, after the host lines it covers are on disk.
+fn save(
+    c: &Checkpoint,
+    output: &mut Output,
+    done: &DoneSet,
+    counts: checkpoint::Counts,
+) -> Result<(), crate::error::OutputError> {
+    let len = output.synced_len()?;
+    c.save(done, counts, len)
 }
 
 /// Writes (or keeps, for formats written at the end) one reported host.

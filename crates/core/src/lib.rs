@@ -35,6 +35,7 @@
 mod catalog;
 mod diagnose;
 mod discovery;
+mod done;
 mod engine;
 mod fingerprint;
 mod host_probe;
@@ -55,6 +56,7 @@ pub use catalog::{
 };
 
 // Targets: what the user names, sets of addresses for scans, the scan order's shards.
+pub use done::DoneSet;
 pub use order::{Shard, ShardError};
 pub use target::{
     parse_port, parse_target, Address, Host, NumberHint, PortError, Target, TargetError,

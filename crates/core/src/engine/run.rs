@@ -30,6 +30,7 @@ use tokio::sync::{mpsc, watch};
 use super::lane::lane;
 use super::scheduler::{EngineSettings, HostResult, ScanOutcome, ScanProgress, Scheduler, Stats};
 use crate::catalog::Port;
+use crate::done::DoneSet;
 use crate::order::{ProbeOrder, Shard};
 use crate::probe::greeting::ReadGreeting;
 use crate::probe::tcp::AfterConnect;
@@ -75,9 +76,17 @@ pub struct ScanBuilder {
     settings: EngineSettings,
     after: Arc<dyn AfterConnect>,
     io: IoKind,
+    skip: Option<Arc<DoneSet>>,
 }
 
 impl ScanBuilder {
+    /// Positions decided by an earlier run of the same scan (`--resume`): not probed again, and
+    /// not counted in `hosts_done`; `hosts_total` still counts them (the whole shard).
+    pub fn skip(mut self, done: Arc<DoneSet>) -> Self {
+        self.skip = (!done.is_empty()).then_some(done);
+        self
+    }
+
     pub fn settings(mut self, settings: EngineSettings) -> Self {
         self.settings = settings;
         self
@@ -117,6 +126,7 @@ impl ScanBuilder {
             settings: self.settings,
             after: self.after,
             io: self.io,
+            skip: self.skip,
         })
     }
 }
@@ -128,6 +138,7 @@ pub struct Scan {
     settings: EngineSettings,
     after: Arc<dyn AfterConnect>,
     io: IoKind,
+    skip: Option<Arc<DoneSet>>,
 }
 
 /// A lane's work, however its sockets are made.
@@ -143,6 +154,7 @@ impl Scan {
                 wait: crate::probe::greeting::DEFAULT_WAIT,
             }),
             io: IoKind::Native,
+            skip: None,
         }
     }
 
@@ -164,15 +176,7 @@ impl Scan {
         let stats = Arc::new(Stats::default());
         let (tx, rx) = mpsc::channel(4096);
         let (cancel, cancel_rx) = watch::channel(false);
-        let task = tokio::spawn(run_lanes(
-            self.targets,
-            self.ports,
-            self.settings,
-            stats.clone(),
-            tx,
-            cancel_rx,
-            make_lane,
-        ));
+        let task = tokio::spawn(run_lanes(self, stats.clone(), tx, cancel_rx, make_lane));
         ScanRun {
             hosts: rx,
             cancel: Arc::new(cancel),
@@ -271,14 +275,19 @@ impl ScanRun {
 }
 
 async fn run_lanes(
-    targets: Arc<IndexedSet>,
-    ports: Arc<[Port]>,
-    settings: EngineSettings,
+    scan: Scan,
     stats: Arc<Stats>,
     out: mpsc::Sender<Vec<HostResult>>,
     cancel: watch::Receiver<bool>,
     make_lane: impl Fn(Scheduler, mpsc::Sender<Vec<HostResult>>, watch::Receiver<bool>) -> LaneWork,
 ) -> ScanOutcome {
+    let Scan {
+        targets,
+        ports,
+        settings,
+        skip,
+        ..
+    } = scan;
     let order = ProbeOrder::new(
         targets.len(),
         ports.len(),
@@ -329,6 +338,7 @@ async fn run_lanes(
             positions,
             limit.max(1),
             stats.clone(),
+            skip.clone(),
         );
         let work = make_lane(sched, out.clone(), cancel.clone());
         handles.push(if own_threads {

@@ -40,6 +40,7 @@ use super::policy::UP_HOST_ATTEMPTS;
 use super::policy::{self, Tries, LOSS_SAMPLE};
 use super::rtt::RttEstimator;
 use crate::catalog::Port;
+use crate::done::DoneSet;
 use crate::order::{ProbeOrder, ProbeSlot, Shard};
 use crate::platform::{self, NeighbourTable};
 use crate::probe::{conclude, Attempt, PortResult, PortState};
@@ -289,6 +290,8 @@ pub(crate) struct Scheduler {
     settings: EngineSettings,
     order: ProbeOrder,
     order_done: bool,
+    /// Positions an earlier run decided (`--resume`): passed over, never probed.
+    skip: Option<Arc<DoneSet>>,
     retry: VecDeque<Job>,
     hosts: HashMap<u128, HostState, BuildHasherDefault<PositionHasher>>,
     global: RttEstimator,
@@ -317,6 +320,7 @@ impl Scheduler {
         positions: (u128, u128),
         limit: usize,
         stats: Arc<Stats>,
+        skip: Option<Arc<DoneSet>>,
     ) -> Self {
         let order = match s.order {
             Order::Shuffled => {
@@ -339,6 +343,7 @@ impl Scheduler {
             settings: s,
             order,
             order_done: false,
+            skip,
             retry: VecDeque::new(),
             hosts: HashMap::default(),
             global: RttEstimator::new(),
@@ -435,7 +440,11 @@ impl Scheduler {
             return Some(Next::Job(job));
         }
         {
-            let Some(slot) = self.order.next() else {
+            let skip = self.skip.as_deref();
+            let Some(slot) = self
+                .order
+                .find(|s| !skip.is_some_and(|d| d.contains(s.position)))
+            else {
                 self.order_done = true;
                 return Some(Next::Idle);
             };

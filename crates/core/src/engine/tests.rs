@@ -362,6 +362,49 @@ async fn every_host_once_with_its_open_ports() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn positions_done_before_are_passed_over_and_the_rest_scanned_once() {
+    let net = FakeNet::new(|_, _| rst());
+    let (first, _) = run(net.clone(), "10.0.0.0/24", &[4024, 4026], SCAN).await;
+    // An earlier run decided every other position, whichever lane had it.
+    let done = crate::DoneSet::from_intervals(
+        first
+            .iter()
+            .filter(|h| h.position % 2 == 0)
+            .map(|h| (h.position, h.position + 1)),
+    );
+    assert_eq!(done.len(), 128);
+    let net = FakeNet::new(|_, _| rst());
+    let scan = Scan::builder(targets("10.0.0.0/24"), vec![Port(4024), Port(4026)])
+        .settings(SCAN)
+        .skip(Arc::new(done.clone()))
+        .build()
+        .unwrap();
+    let fake = net.clone();
+    let mut run = scan.start_lanes(move |sched, out, cancel| {
+        Box::pin(lane(sched, FakeIo::new(fake.clone()), out, cancel))
+    });
+    let mut rest = Vec::new();
+    while let Some(batch) = run.next().await {
+        rest.extend(batch);
+    }
+    let outcome = run.finish().await;
+    assert!(outcome.completed);
+    assert_eq!(outcome.hosts_total, 256, "the whole shard, done or not");
+    assert_eq!(outcome.hosts_done, 128);
+    assert_eq!(net.attempts(), 256, "only the positions not done");
+    assert!(rest.iter().all(|h| !done.contains(h.position)));
+    let mut all: Vec<_> = first
+        .iter()
+        .filter(|h| done.contains(h.position))
+        .chain(&rest)
+        .map(|h| h.address)
+        .collect();
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), 256, "together, every host once");
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_lost_syn_on_an_up_host_is_retried_and_found() {
     // 4026 open on .9, but its first SYN is lost; its 4024 resets (so the host is up).
     let net = FakeNet::new(|a, n| match (ip(a)[3], a.port(), n) {
