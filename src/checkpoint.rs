@@ -171,6 +171,8 @@ pub enum ResumeError {
         path: PathBuf,
         what: Vec<&'static str>,
     },
+    /// The checkpoint could not be written where it is asked for (checked before any probe).
+    NotWritable(OutputError),
     /// The `-o` file is shorter than the checkpoint says: it was replaced or cut since.
     OutputShorter {
         path: PathBuf,
@@ -196,6 +198,7 @@ impl std::fmt::Display for ResumeError {
                 path.display(),
                 what.join(", ")
             ),
+            ResumeError::NotWritable(e) => write!(f, "--resume: {e}"),
             ResumeError::OutputShorter {
                 path,
                 expected,
@@ -256,6 +259,7 @@ impl Checkpoint {
                 }
             }
         };
+        crate::output::check_writable(path).map_err(ResumeError::NotWritable)?;
         Ok((
             Checkpoint {
                 path: path.to_path_buf(),

@@ -1,6 +1,8 @@
 //! `--resume FILE` end to end on loopback: a scan interrupted (SIGINT) or killed (SIGKILL) and
 //! run again with the same checkpoint reports every host once, finds what an uninterrupted
-//! scan finds and sums to its counts; a checkpoint of another scan is refused.
+//! scan finds and sums to its counts; a checkpoint of another scan is refused. Unix only:
+//! the interruptions are signals.
+#![cfg(unix)]
 
 mod support;
 
@@ -98,7 +100,6 @@ fn counts(s: &Value) -> Vec<(&'static str, Value)> {
 /// interval at `--rate 60`.
 const SLACK: u64 = 16 * 12 + 60;
 
-#[cfg(unix)]
 #[test]
 fn a_scan_interrupted_with_sigint_resumes_and_reports_each_host_once() {
     let lab = Lab::new("int");
@@ -158,7 +159,6 @@ fn a_scan_interrupted_with_sigint_resumes_and_reports_each_host_once() {
     );
 }
 
-#[cfg(unix)]
 #[test]
 fn a_killed_scan_resumes_from_its_checkpoint_and_its_output_file_holds_each_host_once() {
     let lab = Lab::new("kill");
@@ -263,6 +263,15 @@ fn a_checkpoint_of_another_scan_is_refused_naming_what_differs() {
     assert_usage_error(
         &["--resume", &ck, &cidr],
         "--resume continues a scan written with --ndjson",
+    );
+    assert_usage_error(
+        &[
+            "--ndjson",
+            "--resume",
+            "/nonexistent-dir/scan.checkpoint",
+            &cidr,
+        ],
+        "--resume: cannot write",
     );
     std::fs::write(&ck, "{}").unwrap();
     assert_usage_error(&["--ndjson", "--resume", &ck, &cidr], "is not a checkpoint");

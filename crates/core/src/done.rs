@@ -40,10 +40,17 @@ impl DoneSet {
     }
 
     pub fn contains(&self, position: u128) -> bool {
+        self.end_of(position).is_some()
+    }
+
+    /// The end of the interval holding `position`, if one does: where the next position not in
+    /// the set may be, so a walk passes a done stretch in one step.
+    pub fn end_of(&self, position: u128) -> Option<u128> {
         self.spans
             .range(..=position)
             .next_back()
-            .is_some_and(|(_, end)| position < *end)
+            .map(|(_, end)| *end)
+            .filter(|end| position < *end)
     }
 
     pub fn insert(&mut self, position: u128) {
@@ -84,6 +91,10 @@ mod tests {
         assert_eq!(d.len(), 8);
         assert!(d.contains(0) && d.contains(5) && d.contains(11));
         assert!(!d.contains(6) && !d.contains(9) && !d.contains(12));
+        assert_eq!(
+            (d.end_of(2), d.end_of(6), d.end_of(10)),
+            (Some(6), None, Some(12))
+        );
         d.insert(4);
         assert_eq!(d.len(), 8, "a position twice is one");
         for p in 6..10 {

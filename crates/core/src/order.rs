@@ -12,6 +12,10 @@
 //! computes the same permutation, with arithmetic that does not depend on the platform or the
 //! Rust version.
 
+use std::sync::Arc;
+
+use crate::done::DoneSet;
+
 /// splitmix64: a small, well-studied mixer with fixed constants (stable forever).
 pub fn mix64(mut z: u64) -> u64 {
     z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
@@ -178,6 +182,8 @@ pub struct ProbeOrder {
     end: u128,
     rng: Rng,
     window: Vec<ProbeSlot>,
+    /// Positions an earlier run decided (`--resume`): left out of the windows.
+    skip: Option<Arc<DoneSet>>,
 }
 
 impl ProbeOrder {
@@ -213,6 +219,7 @@ impl ProbeOrder {
             // Each slice shuffles with its own stream, derived from where it starts.
             rng: Rng::new(mix64(seed ^ 0x5eed ^ (start as u64))),
             window: Vec::new(),
+            skip: None,
         }
     }
 
@@ -228,7 +235,15 @@ impl ProbeOrder {
             end,
             rng: Rng::new(0),
             window: Vec::new(),
+            skip: None,
         }
+    }
+
+    /// Leaves out the positions in `done`: a window holds hosts not done yet only, and a done
+    /// stretch is passed in one step.
+    pub fn skipping(mut self, done: Option<Arc<DoneSet>>) -> ProbeOrder {
+        self.skip = done;
+        self
     }
 
     /// Hosts this shard will scan.
@@ -240,9 +255,14 @@ impl ProbeOrder {
         if self.next_position >= self.end || self.ports == 0 {
             return false;
         }
-        let stop = self.end.min(self.next_position + self.window_hosts);
         self.window.clear();
-        for position in self.next_position..stop {
+        let mut hosts = 0;
+        let mut position = self.next_position;
+        while hosts < self.window_hosts && position < self.end {
+            if let Some(end) = self.skip.as_ref().and_then(|d| d.end_of(position)) {
+                position = end;
+                continue;
+            }
             let host = self.perm.as_ref().map_or(position, |p| p.get(position));
             for port in 0..self.ports {
                 self.window.push(ProbeSlot {
@@ -251,8 +271,13 @@ impl ProbeOrder {
                     port,
                 });
             }
+            hosts += 1;
+            position += 1;
         }
-        self.next_position = stop;
+        self.next_position = position.min(self.end);
+        if self.window.is_empty() {
+            return false;
+        }
         if self.perm.is_none() {
             // Popped from the back below: reversed, they come out in order.
             self.window.reverse();
@@ -364,6 +389,21 @@ mod tests {
             }
         }
         assert_eq!(union, all);
+    }
+
+    #[test]
+    fn positions_done_are_left_out_and_windows_stay_full() {
+        let done = Arc::new(DoneSet::from_intervals([(0, 40), (50, 51), (60, 90)]));
+        let order =
+            ProbeOrder::positions_between(100, 3, 9, (0, 100), 8).skipping(Some(done.clone()));
+        let slots: Vec<ProbeSlot> = order.collect();
+        let positions: HashSet<u128> = slots.iter().map(|s| s.position).collect();
+        let expected: HashSet<u128> = (0..100).filter(|p| !done.contains(*p)).collect();
+        assert_eq!(positions, expected);
+        assert_eq!(slots.len(), expected.len() * 3, "every port of each, once");
+        // The first window holds 8 hosts not done, though the first 40 positions are.
+        let first: HashSet<u128> = slots[..24].iter().map(|s| s.position).collect();
+        assert_eq!(first.len(), 8);
     }
 
     #[test]

@@ -290,8 +290,6 @@ pub(crate) struct Scheduler {
     settings: EngineSettings,
     order: ProbeOrder,
     order_done: bool,
-    /// Positions an earlier run decided (`--resume`): passed over, never probed.
-    skip: Option<Arc<DoneSet>>,
     retry: VecDeque<Job>,
     hosts: HashMap<u128, HostState, BuildHasherDefault<PositionHasher>>,
     global: RttEstimator,
@@ -336,14 +334,15 @@ impl Scheduler {
                 )
             }
             Order::AsGiven => ProbeOrder::in_order(ports.len(), positions),
-        };
+        }
+        // Positions an earlier run decided (`--resume`) are never probed.
+        .skipping(skip);
         Scheduler {
             targets,
             ports,
             settings: s,
             order,
             order_done: false,
-            skip,
             retry: VecDeque::new(),
             hosts: HashMap::default(),
             global: RttEstimator::new(),
@@ -440,11 +439,7 @@ impl Scheduler {
             return Some(Next::Job(job));
         }
         {
-            let skip = self.skip.as_deref();
-            let Some(slot) = self
-                .order
-                .find(|s| !skip.is_some_and(|d| d.contains(s.position)))
-            else {
+            let Some(slot) = self.order.next() else {
                 self.order_done = true;
                 return Some(Next::Idle);
             };
