@@ -7,6 +7,7 @@ mod support;
 #[cfg(unix)]
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
+#[cfg(unix)]
 use std::process::{Command, Stdio};
 
 use serde_json::Value;
