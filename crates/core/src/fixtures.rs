@@ -138,6 +138,7 @@ impl Observe {
             resolution,
             addresses,
             discovery: None,
+            windows: Vec::new(),
             elapsed: Duration::from_millis(3),
         }
     }

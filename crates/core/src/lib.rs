@@ -105,7 +105,9 @@ pub use diagnose::{
     diagnose, diagnose_for, Code, Diagnosis, DiscoverySilence, Endpoint, Evidence, Finding, Ide,
     IdeVerdict, Severity, Status, Verdict,
 };
-pub use observation::{AddressObservation, AddressScope, HostObservation, PortObservation};
+pub use observation::{
+    AddressObservation, AddressScope, HostObservation, PortObservation, WindowsObservation,
+};
 
 // WS-Discovery (UDP 3702): a target's probe, `--discover`, and the stand-in's answers.
 pub use discovery::client::{
