@@ -279,6 +279,24 @@ report!(
     host("devbox", &[("10.0.0.5", vec![(4026, open())])])
 );
 report!(all_closed, host("10.0.0.5", &[("10.0.0.5", vec![])]));
+
+/// The Windows checks' findings: a clock 10 minutes ahead and a stale DNS record (the address
+/// of buildbox calls itself BUILD-OLD), with the machine's workgroup.
+fn windows_host(skew_ms: i64, computer: &str) -> HostObservation {
+    let mut obs = host("buildbox", &[("10.0.0.5", vec![(4026, open())])]);
+    obs.windows = vec![msvsmon_probe_core::fixtures::windows(
+        "10.0.0.5", skew_ms, computer, "LAB",
+    )];
+    obs
+}
+report!(
+    windows_clock_and_stale_name,
+    windows_host(600_000, "BUILD-OLD")
+);
+report!(
+    windows_small_skew_same_name,
+    windows_host(-95_000, "BUILDBOX")
+);
 report!(
     filtered_main_port_on_a_live_host,
     host_with("10.0.0.5", &[("10.0.0.5", vec![(4026, silent())])], 2)
