@@ -939,8 +939,9 @@ fn silence(why: &DiscoverySilence, off_link: bool) -> String {
 
 /// "10 min 3 s", "42.5 s", "120 ms": a clock difference or its uncertainty, as people say it.
 fn duration_words(ms: u64) -> String {
-    if ms >= 60_000 {
-        format!("{} min {} s", ms / 60_000, (ms % 60_000) / 1000)
+    if ms >= 59_500 {
+        let s = (ms + 500) / 1000;
+        format!("{} min {} s", s / 60, s % 60)
     } else if ms >= 1000 {
         format!("{:.1} s", ms as f64 / 1000.0)
     } else {
