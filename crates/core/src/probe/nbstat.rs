@@ -197,7 +197,13 @@ pub async fn node_status(addr: SocketAddr, timeout: Duration) -> Result<NodeStat
         let left = deadline.saturating_duration_since(Instant::now());
         match tokio::time::timeout(left, sock.recv(&mut buf)).await {
             Err(_) => return Err(NbFailure::Timeout),
-            Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+            // Linux reports the ICMP port unreachable as ECONNREFUSED, Windows as WSAECONNRESET.
+            Ok(Err(e))
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::ConnectionRefused | std::io::ErrorKind::ConnectionReset
+                ) =>
+            {
                 return Err(NbFailure::Refused)
             }
             Ok(Err(e)) => return Err(send_err(e)),
