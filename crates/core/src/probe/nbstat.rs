@@ -280,6 +280,29 @@ mod tests {
         assert!(s.names[3].group);
     }
 
+    /// A real reply: Samba 4.17's nmbd (Debian 12), NetBIOS name BUILD-OLD in workgroup
+    /// LABGROUP, to a query with id 0x1234, captured 2026-12-02 in a network namespace of its own
+    /// (`testdata/nbstat-samba-4.17.bin`, also a fuzz seed).
+    #[test]
+    fn reads_a_captured_nmbd_reply() {
+        let s =
+            parse_node_status(include_bytes!("testdata/nbstat-samba-4.17.bin"), 0x1234).unwrap();
+        assert_eq!(s.computer.as_deref(), Some("BUILD-OLD"));
+        assert_eq!(s.group.as_deref(), Some("LABGROUP"));
+        assert!(!s.domain_controller);
+        let suffixes: Vec<(u8, bool)> = s.names.iter().map(|n| (n.suffix, n.group)).collect();
+        assert_eq!(
+            suffixes,
+            [
+                (0x00, false),
+                (0x03, false),
+                (0x20, false),
+                (0x00, true),
+                (0x1e, true)
+            ]
+        );
+    }
+
     #[test]
     fn a_domain_controller_is_recognised_and_odd_bytes_escaped() {
         let r = reply(

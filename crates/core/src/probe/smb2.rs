@@ -275,6 +275,17 @@ mod tests {
         assert_eq!(n.server_time_ms, None);
     }
 
+    /// A real response: Samba 4.17 (Debian 12) to this request, captured 2026-12-02 in a network
+    /// namespace of its own (`testdata/smb2-negotiate-samba-4.17.bin`, also a fuzz seed).
+    #[test]
+    fn reads_a_captured_samba_response() {
+        let n = parse_negotiate(include_bytes!("testdata/smb2-negotiate-samba-4.17.bin")).unwrap();
+        assert_eq!(n.dialect, 0x0302);
+        assert!(!n.signing_required);
+        // 2026-12-02T17:27:24.092Z, the capture's moment.
+        assert_eq!(n.server_time_ms, Some(1_796_232_444_092));
+    }
+
     #[test]
     fn refusals_and_strangers_are_named() {
         assert_eq!(
