@@ -1,8 +1,8 @@
 //! Probing named targets: resolve each, plan its ports from the catalog, probe every address and
 //! port through the engine while WS-Discovery probes the same addresses, and hand back
-//! [`HostObservation`]s. Targets run concurrently; within a target, the TCP ports and the
-//! discovery probe run side by side, so discovery adds time only when it listens longer than the
-//! ports take to answer.
+//! [`HostObservation`]s. Targets run concurrently; within a target, the TCP ports, the
+//! discovery probe and the Windows checks (SMB2 NEGOTIATE, NetBIOS node status) run side by
+//! side, so discovery and the checks add time only when they take longer than the ports.
 //!
 //! ```no_run
 //! # async fn demo(targets: Vec<msvsmon_probe_core::Target>) {
@@ -175,8 +175,9 @@ impl HostProbe {
     }
 
     /// As [`Self::observe`], and `ports_done` sees the observation as soon as the ports are
-    /// decided, before WS-Discovery (which may wait out its listening window) completes it:
-    /// its `discovery` is still `None` there. A report can put the TCP verdict on screen first.
+    /// decided, before WS-Discovery (which may wait out its listening window) and the Windows
+    /// checks complete it: its `discovery` is still `None` there, its `windows` empty. A report
+    /// can put the TCP verdict on screen first.
     pub async fn observe_with(
         &self,
         t: &Target,
