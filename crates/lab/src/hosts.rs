@@ -26,7 +26,8 @@ pub enum Ready {
 ///
 /// Arguments may contain placeholders, replaced when the lab starts it: `{ip4}`, `{ip6}` (the
 /// host's addresses), `{if}` (its interface, `eth0`), `{name}` (the host name), `{fixture}` (the
-/// path of `crates/lab/data/fixture.py`). Every lab process gets PYTHONPATH with `wsdiscovery`.
+/// path of `crates/lab/data/fixture.py`), `{logs}` (the lab's log directory, removed with the lab
+/// unless it is kept). Every lab process gets PYTHONPATH with `wsdiscovery`.
 #[derive(Debug, Clone)]
 pub struct HostCommand {
     pub argv: Vec<String>,
@@ -273,11 +274,11 @@ pub fn wsdd(hostname: &str, uuid: &str) -> HostCommand {
 
 /// Debian's Samba as a Windows-like host: `smbd` (SMB2 on TCP 445) or `nmbd` (NetBIOS names on
 /// UDP 137) as `daemon`, the machine calling itself `netbios_name` in workgroup
-/// [`SAMBA_WORKGROUP`]. Each process writes its own configuration into a fresh directory (every
-/// lab namespace shares the file system), binds the host's interface only and runs in the
+/// [`SAMBA_WORKGROUP`]. Each process writes its own configuration into a fresh directory in the
+/// lab's log directory (every lab namespace shares the file system), binds the host's interface only and runs in the
 /// foreground. `faketime` (e.g. `+10m`): its clock is that far off, through libfaketime.
 pub fn samba(daemon: &str, netbios_name: &str, faketime: Option<&str>) -> HostCommand {
-    const SCRIPT: &str = r#"d=$(mktemp -d /tmp/msvsmon-lab-samba.XXXXXX) || exit 1
+    const SCRIPT: &str = r#"d=$(mktemp -d {logs}/samba.XXXXXX) || exit 1
 for s in lock state cache pid private ncalrpc binddns; do mkdir -p "$d/$s"; done
 cat > "$d/smb.conf" <<EOF
 [global]
