@@ -362,6 +362,15 @@ pub struct ProbeArgs {
     #[arg(long)]
     pub no_discovery: bool,
 
+    /// Skip the SMB2 clock and NetBIOS name checks of named targets.
+    ///
+    /// They run beside the debugger ports: SMB2 NEGOTIATE on TCP 445 (the host's clock; Kerberos
+    /// fails beyond 5 minutes of skew) and NetBIOS node status on UDP 137 (the machine's own
+    /// name and workgroup or domain). Neither sends a credential; scans and --watch never run
+    /// them.
+    #[arg(long)]
+    pub no_windows_checks: bool,
+
     /// How long to listen for WS-Discovery answers after the first multicast Probe. A target
     /// reached only by unicast (off the link, or this machine) is listened for 1s at most, and
     /// listening stops early once the target has answered or refused.

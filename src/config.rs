@@ -245,6 +245,9 @@ pub struct ProbeConfig {
     pub watch: Option<Duration>,
     /// The WS-Discovery probe's settings; `None` with `--no-discovery`.
     pub discovery: Option<DiscoverySettings>,
+    /// SMB2 clock and NetBIOS name of each address (off with `--no-windows-checks`, and in
+    /// `--watch`).
+    pub windows_checks: bool,
     /// The Visual Studio release the user attaches from (`--ide`, or assumed on Windows).
     pub ide: Option<Ide>,
 }
@@ -459,6 +462,7 @@ impl ProbeConfig {
             reporting,
             watch: args.watch,
             discovery: (!args.no_discovery).then(|| discovery_from(args)),
+            windows_checks: !args.no_windows_checks && args.watch.is_none(),
             ide: crate::ide::resolve(args.ide),
         })
     }
@@ -474,6 +478,7 @@ impl ProbeConfig {
             .concurrency(self.engine.concurrency)
             .greeting_wait(self.greeting_wait)
             .discovery(self.discovery)
+            .windows_checks(self.windows_checks)
             .build()
     }
 }

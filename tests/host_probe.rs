@@ -396,3 +396,28 @@ fn the_same_host_named_many_times_is_probed_once() {
     }
     assert_eq!(accepted, 2);
 }
+
+/// The Windows checks run beside the ports by default, each with its reason when it fails: a
+/// port 445 that accepts and never answers is a timeout, a closed one a connect failure, UDP 137
+/// with nothing behind it an ICMP refusal; `--no-windows-checks` leaves them out.
+#[test]
+fn windows_checks_run_by_default_and_say_why_they_failed() {
+    let lo = Loopback::claim();
+    let ip = lo.ip.to_string();
+    let (doc, _) = run_json(&args(&[&ip]));
+    let w = &doc["targets"][0]["addresses"][0]["windows"];
+    assert_eq!(w["smb2"], serde_json::Value::Null);
+    assert_eq!(w["smb2_failure"], "connect");
+    assert_eq!(w["netbios"], serde_json::Value::Null);
+    assert_eq!(w["netbios_failure"], "refused");
+
+    let _smb = lo.listen(445);
+    let (doc, _) = run_json(&args(&[&ip]));
+    assert_eq!(
+        doc["targets"][0]["addresses"][0]["windows"]["smb2_failure"],
+        "timeout"
+    );
+
+    let (doc, _) = run_json(&args(&["--no-windows-checks", &ip]));
+    assert!(doc["targets"][0]["addresses"][0].get("windows").is_none());
+}

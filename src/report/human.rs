@@ -100,6 +100,7 @@ pub fn write_with(
             writeln!(w)?;
         }
         write_verdict_part(w, obs, d, layout)?;
+        write_windows_part(w, obs, d, layout)?;
         write_discovery_part(w, run, obs, d, layout)?;
     }
     footer(w, run, hosts)
@@ -134,6 +135,7 @@ pub fn write_streamed_end(
     host: &(HostObservation, Diagnosis),
     layout: Layout,
 ) -> io::Result<()> {
+    write_windows_part(w, &host.0, &host.1, layout)?;
     write_discovery_part(w, run, &host.0, &host.1, layout)?;
     footer(w, run, std::slice::from_ref(host))
 }
@@ -221,7 +223,7 @@ pub fn write_verdict_part(
         4,
         &words::summary(&d.verdict),
     )?;
-    let tcp = |f: &&Merged| !is_discovery(f.finding.code);
+    let tcp = |f: &&Merged| !is_discovery(f.finding.code) && !is_windows(f.finding.code);
     // The good news the verdict already gave: only what to do with it.
     for m in findings.iter().filter(tcp) {
         if matches!(
@@ -306,6 +308,31 @@ pub fn write_discovery_part(
             "\n  {DIM}WS-Discovery (UDP 3702): not probed (--no-discovery){DIM:#}"
         )?,
         None => {}
+    }
+    Ok(())
+}
+
+/// The findings of the Windows checks (SMB2, NetBIOS), which complete the observation with
+/// WS-Discovery: a streamed report prints them in its second piece.
+fn is_windows(c: Code) -> bool {
+    matches!(
+        c,
+        Code::ClockSkew | Code::NameMismatch | Code::WindowsIdentity
+    )
+}
+
+/// The part of a target's report that the Windows checks decide: the host's clock and names.
+pub fn write_windows_part(
+    w: &mut dyn Write,
+    obs: &HostObservation,
+    d: &Diagnosis,
+    layout: Layout,
+) -> io::Result<()> {
+    for m in merge(obs, &d.findings)
+        .iter()
+        .filter(|m| is_windows(m.finding.code))
+    {
+        write_finding_to(w, obs, m, layout)?;
     }
     Ok(())
 }

@@ -5,10 +5,12 @@
 use serde::Serialize;
 
 use super::{words, RunInfo};
+use crate::sanitize;
 use msvsmon_probe_core::{
     AddressObservation, AddressSource, Certainty, Code, Diagnosis, DiscoverRun,
-    DiscoveryObservation, HostObservation, IcmpKind, Ignored, PortObservation, PortState, Reach,
-    Responder, Role, RouteRecord, Severity, Status,
+    DiscoveryObservation, HostObservation, IcmpKind, Ignored, NbFailure, PortObservation,
+    PortState, Reach, Responder, Role, RouteRecord, Severity, Smb2Failure, Status,
+    WindowsObservation,
 };
 
 /// Bumped only for a change that is not an addition.
@@ -172,6 +174,42 @@ pub struct AddressJson {
     pub family: &'static str,
     pub scope: &'static str,
     pub ports: Vec<PortJson>,
+    /// What the address said about itself as a Windows host; absent when the checks did not
+    /// run (`--no-windows-checks`, scans, watch, `--discover`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub windows: Option<WindowsJson>,
+}
+
+/// SMB2 NEGOTIATE and NetBIOS node status of one address: each is its result or, when the
+/// exchange failed, null with the reason in `*_failure`.
+#[derive(Debug, Serialize)]
+pub struct WindowsJson {
+    pub smb2: Option<Smb2Json>,
+    pub smb2_failure: Option<&'static str>,
+    pub netbios: Option<NetbiosJson>,
+    pub netbios_failure: Option<&'static str>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Smb2Json {
+    /// "3.0.2".
+    pub dialect: String,
+    pub signing_required: bool,
+    /// The server's clock, ms since the Unix epoch; null when it sent none.
+    pub server_time_ms: Option<i64>,
+    /// Server minus this machine, and the uncertainty (half the round trip).
+    pub clock_skew_ms: Option<i64>,
+    pub clock_uncertainty_ms: Option<u64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct NetbiosJson {
+    /// The machine's own name (unique `<00>`).
+    pub computer: Option<String>,
+    /// Its workgroup or domain (group `<00>`).
+    pub group: Option<String>,
+    /// It registers the domain controllers' name `<1C>`.
+    pub domain_controller: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -415,7 +453,43 @@ pub fn port(p: &PortObservation) -> PortJson {
     }
 }
 
-pub fn address(a: &AddressObservation) -> AddressJson {
+/// "3.0.2" for 0x0302.
+pub fn dialect(d: u16) -> String {
+    format!("{}.{}.{}", d >> 8, (d >> 4) & 0xf, d & 0xf)
+}
+
+fn windows_json(w: &WindowsObservation) -> WindowsJson {
+    let field = |s: &Option<String>| s.as_deref().map(|s| sanitize::field(s).into_owned());
+    WindowsJson {
+        smb2: w.smb2.as_ref().ok().map(|r| Smb2Json {
+            dialect: dialect(r.negotiated.dialect),
+            signing_required: r.negotiated.signing_required,
+            server_time_ms: r.negotiated.server_time_ms,
+            clock_skew_ms: r.clock.map(|c| c.skew_ms),
+            clock_uncertainty_ms: r.clock.map(|c| c.uncertainty_ms),
+        }),
+        smb2_failure: w.smb2.as_ref().err().map(|f| match f {
+            Smb2Failure::Connect { .. } => "connect",
+            Smb2Failure::Timeout => "timeout",
+            Smb2Failure::Closed => "closed",
+            Smb2Failure::Malformed { .. } => "malformed",
+        }),
+        netbios: w.netbios.as_ref().ok().map(|n| NetbiosJson {
+            computer: field(&n.computer),
+            group: field(&n.group),
+            domain_controller: n.domain_controller,
+        }),
+        netbios_failure: w.netbios.as_ref().err().map(|f| match f {
+            NbFailure::NotIpv4 => "not_ipv4",
+            NbFailure::Send { .. } => "send",
+            NbFailure::Timeout => "timeout",
+            NbFailure::Refused => "refused",
+            NbFailure::Malformed { .. } => "malformed",
+        }),
+    }
+}
+
+pub fn address(a: &AddressObservation, obs: &HostObservation) -> AddressJson {
     AddressJson {
         address: a.address.to_string(),
         family: if a.address.ip.is_ipv4() {
@@ -425,6 +499,7 @@ pub fn address(a: &AddressObservation) -> AddressJson {
         },
         scope: a.scope().as_str(),
         ports: a.ports.iter().map(port).collect(),
+        windows: obs.windows_of(a.address.ip).map(windows_json),
     }
 }
 
@@ -445,7 +520,7 @@ pub fn target(obs: &HostObservation, d: &Diagnosis) -> TargetJson {
             error_kind: obs.resolution.error().map(|e| e.kind()),
         },
         elapsed_ms: ms(obs.elapsed),
-        addresses: obs.addresses.iter().map(address).collect(),
+        addresses: obs.addresses.iter().map(|a| address(a, obs)).collect(),
         verdict: VerdictJson {
             status: d.verdict.status,
             summary: words::summary(&d.verdict),

@@ -194,6 +194,14 @@ fn release_2022_on_a_2019_only_host() {
 fn a_streamed_report_is_the_report_in_two_pieces() {
     let mut o = host("devbox", &[("10.0.0.5", vec![(4026, open())])]);
     o.discovery = Some(disc(DiscoveryStatus::NoReply, eth0(), WSDD_ID, &[]));
+    // The Windows checks complete the observation with discovery: their findings come in the
+    // second piece.
+    o.windows = vec![msvsmon_probe_core::fixtures::windows(
+        "10.0.0.5",
+        600_000,
+        "BUILD-OLD",
+        "LAB",
+    )];
     let d = diagnose(&o);
     let run = run_info(true);
     let hosts = [(o, d)];
@@ -201,7 +209,10 @@ fn a_streamed_report_is_the_report_in_two_pieces() {
     human::write_with(&mut whole, &run, &hosts, human::Layout::PLAIN).unwrap();
     let mut pieces = Vec::new();
     human::write_verdict_part(&mut pieces, &hosts[0].0, &hosts[0].1, human::Layout::PLAIN).unwrap();
+    let first = String::from_utf8(pieces.clone()).unwrap();
+    assert!(!first.contains("BUILD-OLD"), "{first}");
     human::write_streamed_end(&mut pieces, &run, &hosts[0], human::Layout::PLAIN).unwrap();
+    assert!(String::from_utf8_lossy(&pieces).contains("calls itself BUILD-OLD"));
     assert_eq!(
         String::from_utf8(pieces).unwrap(),
         String::from_utf8(whole).unwrap()
@@ -279,6 +290,24 @@ report!(
     host("devbox", &[("10.0.0.5", vec![(4026, open())])])
 );
 report!(all_closed, host("10.0.0.5", &[("10.0.0.5", vec![])]));
+
+/// The Windows checks' findings: a clock 10 minutes ahead and a stale DNS record (the address
+/// of buildbox calls itself BUILD-OLD), with the machine's workgroup.
+fn windows_host(skew_ms: i64, computer: &str) -> HostObservation {
+    let mut obs = host("buildbox", &[("10.0.0.5", vec![(4026, open())])]);
+    obs.windows = vec![msvsmon_probe_core::fixtures::windows(
+        "10.0.0.5", skew_ms, computer, "LAB",
+    )];
+    obs
+}
+report!(
+    windows_clock_and_stale_name,
+    windows_host(600_000, "BUILD-OLD")
+);
+report!(
+    windows_small_skew_same_name,
+    windows_host(-95_000, "BUILDBOX")
+);
 report!(
     filtered_main_port_on_a_live_host,
     host_with("10.0.0.5", &[("10.0.0.5", vec![(4026, silent())])], 2)

@@ -9,7 +9,7 @@
 use crate::sanitize::field;
 use msvsmon_probe_core::{
     Address, DebuggerHint, DiscoverySilence, Evidence, Finding, Greeting, Host, HostObservation,
-    Port, PortObservation, Reason, Release, ResolveError, ResponderKind, Status, Verdict,
+    Port, PortObservation, Reason, Release, ResolveError, ResponderKind, Severity, Status, Verdict,
 };
 
 /// What the network showed and what it means.
@@ -412,6 +412,61 @@ fn sentences(f: &Finding, obs: &HostObservation) -> (String, String) {
             ),
             "nothing to do".to_string(),
         ),
+        Evidence::ClockSkew {
+            skew_ms,
+            uncertainty_ms,
+        } => {
+            let way = if *skew_ms >= 0 { "ahead of" } else { "behind" };
+            let off = duration_words(skew_ms.unsigned_abs());
+            let within = duration_words(*uncertainty_ms);
+            if f.severity >= Severity::Warning {
+                (
+                    format!(
+                        "{}'s clock is {off} {way} this machine's (±{within}, from its SMB2 answer): Kerberos fails beyond 5 minutes, so Windows Authentication fails although the network path is open",
+                        addr()
+                    ),
+                    "synchronise the clocks: w32tm /resync on the Windows machine (and check this machine's time source)".to_string(),
+                )
+            } else {
+                (
+                    format!(
+                        "{}'s clock is {off} {way} this machine's (±{within}, from its SMB2 answer); Kerberos tolerates up to 5 minutes",
+                        addr()
+                    ),
+                    "nothing to do yet; if it drifts further, w32tm /resync on the Windows machine".to_string(),
+                )
+            }
+        }
+        Evidence::NameMismatch { typed, computer } => (
+            format!(
+                "the address {} of {typed} belongs to a machine that calls itself {} (its NetBIOS name): a stale DNS record?",
+                addr().ip,
+                field(computer)
+            ),
+            format!(
+                "check the DNS (or hosts file) record of {typed}: ipconfig /registerdns on the right machine, or attach by its address"
+            ),
+        ),
+        Evidence::WindowsIdentity {
+            computer,
+            group,
+            domain,
+        } => {
+            let name = computer.as_deref().map_or_else(|| "an unnamed machine".to_string(), |c| field(c).into_owned());
+            let group_words = match (group, domain) {
+                (Some(g), true) => format!(" in domain {} (one of its domain controllers)", field(g)),
+                (Some(g), false) => format!(" in workgroup or domain {}", field(g)),
+                (None, _) => String::new(),
+            };
+            (
+                format!("{} calls itself {name}{group_words}", addr().ip),
+                if *domain {
+                    "Windows Authentication needs this machine's user in that domain or a trusted one".to_string()
+                } else {
+                    "in a workgroup, Windows Authentication needs the same user name and password on both machines; No Authentication works without, but only on a trusted network: anyone who reaches the port can run code as the monitor's user".to_string()
+                },
+            )
+        }
         Evidence::IcmpRateLimited { rejected, senders } => {
             let addr = addr();
             let senders = if senders.is_empty() {
@@ -879,6 +934,18 @@ fn silence(why: &DiscoverySilence, off_link: bool) -> String {
         DiscoverySilence::NoAnswer { multicast: false, wait } => {
             format!("no answer to the unicast Probe within {:.1} s", wait.as_secs_f64())
         }
+    }
+}
+
+/// "10 min 3 s", "42.5 s", "120 ms": a clock difference or its uncertainty, as people say it.
+fn duration_words(ms: u64) -> String {
+    if ms >= 59_500 {
+        let s = (ms + 500) / 1000;
+        format!("{} min {} s", s / 60, s % 60)
+    } else if ms >= 1000 {
+        format!("{:.1} s", ms as f64 / 1000.0)
+    } else {
+        format!("{ms} ms")
     }
 }
 

@@ -10,8 +10,12 @@ use crate::discovery::{
     AddressReach, DiscoveryObservation, DiscoveryStatus, ProbeKind, Reach, RouteKind, RouteRecord,
     Version,
 };
-use crate::observation::{AddressObservation, HostObservation, PortObservation};
+use crate::observation::{
+    AddressObservation, HostObservation, PortObservation, WindowsObservation,
+};
 use crate::platform::IcmpReport;
+use crate::probe::nbstat::{NbName, NodeStatus};
+use crate::probe::smb2::{ClockSkew, Negotiated, Smb2Reading};
 use crate::probe::{conclude, Attempt};
 use crate::resolve::{AddressSource, Addresses, Resolution, ResolveError};
 use crate::target::{parse_target, Address, Host};
@@ -138,8 +142,39 @@ impl Observe {
             resolution,
             addresses,
             discovery: None,
+            windows: Vec::new(),
             elapsed: Duration::from_millis(3),
         }
+    }
+}
+
+/// What a Samba or Windows host at `ip` answers to the Windows checks: SMB2 3.0.2 with its
+/// clock `skew_ms` off ours (±1 ms), and a node status naming `computer` in `group`.
+pub fn windows(ip: &str, skew_ms: i64, computer: &str, group: &str) -> WindowsObservation {
+    let name = |name: &str, group: bool| NbName {
+        name: name.to_string(),
+        suffix: 0,
+        group,
+    };
+    WindowsObservation {
+        ip: ip.parse().expect("an IP address"),
+        smb2: Ok(Smb2Reading {
+            negotiated: Negotiated {
+                dialect: 0x0302,
+                signing_required: false,
+                server_time_ms: Some(1_796_230_800_000 + skew_ms),
+            },
+            clock: Some(ClockSkew {
+                skew_ms,
+                uncertainty_ms: 1,
+            }),
+        }),
+        netbios: Ok(NodeStatus {
+            computer: Some(computer.to_string()),
+            group: Some(group.to_string()),
+            domain_controller: false,
+            names: vec![name(computer, false), name(group, true)],
+        }),
     }
 }
 

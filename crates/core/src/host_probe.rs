@@ -1,8 +1,8 @@
 //! Probing named targets: resolve each, plan its ports from the catalog, probe every address and
 //! port through the engine while WS-Discovery probes the same addresses, and hand back
-//! [`HostObservation`]s. Targets run concurrently; within a target, the TCP ports and the
-//! discovery probe run side by side, so discovery adds time only when it listens longer than the
-//! ports take to answer.
+//! [`HostObservation`]s. Targets run concurrently; within a target, the TCP ports, the
+//! discovery probe and the Windows checks (SMB2 NEGOTIATE, NetBIOS node status) run side by
+//! side, so discovery and the checks add time only when they take longer than the ports.
 //!
 //! ```no_run
 //! # async fn demo(targets: Vec<msvsmon_probe_core::Target>) {
@@ -17,6 +17,7 @@
 //! # }
 //! ```
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -25,12 +26,15 @@ use futures::stream::{FuturesUnordered, Stream};
 use crate::catalog::Selection;
 use crate::discovery::{self, client::FoundHost};
 use crate::engine::{self, EngineSettings};
-use crate::observation::{AddressObservation, HostObservation, PortObservation};
+use crate::observation::{
+    AddressObservation, HostObservation, PortObservation, WindowsObservation,
+};
 use crate::platform;
 use crate::probe::greeting::{self, ReadGreeting};
 use crate::probe::tcp::AfterConnect;
+use crate::probe::{nbstat, smb2};
 use crate::resolve::{Resolution, Resolver};
-use crate::target::Target;
+use crate::target::{Address, Target};
 
 /// Builds a [`HostProbe`]; every setting has the command line's default.
 pub struct HostProbeBuilder {
@@ -42,6 +46,7 @@ pub struct HostProbeBuilder {
     concurrency: usize,
     after: Arc<dyn AfterConnect>,
     discovery: Option<discovery::client::DiscoverySettings>,
+    windows_checks: bool,
 }
 
 impl HostProbeBuilder {
@@ -95,6 +100,13 @@ impl HostProbeBuilder {
         self
     }
 
+    /// SMB2 NEGOTIATE (the server's clock) and NetBIOS node status (its own name) of each
+    /// address beside its ports, each bounded by the connect timeout (default: on).
+    pub fn windows_checks(mut self, on: bool) -> Self {
+        self.windows_checks = on;
+        self
+    }
+
     pub fn build(self) -> HostProbe {
         HostProbe {
             selection: self.selection,
@@ -110,6 +122,7 @@ impl HostProbeBuilder {
             },
             after: self.after,
             discovery: self.discovery,
+            windows: self.windows_checks.then_some(self.timeout),
         }
     }
 }
@@ -122,6 +135,8 @@ pub struct HostProbe {
     settings: EngineSettings,
     after: Arc<dyn AfterConnect>,
     discovery: Option<discovery::client::DiscoverySettings>,
+    /// The Windows checks' time limit per exchange; `None`: not run.
+    windows: Option<Duration>,
 }
 
 impl HostProbe {
@@ -137,6 +152,7 @@ impl HostProbe {
                 wait: greeting::DEFAULT_WAIT,
             }),
             discovery: Some(discovery::client::DiscoverySettings::default()),
+            windows_checks: true,
         }
     }
 
@@ -159,8 +175,9 @@ impl HostProbe {
     }
 
     /// As [`Self::observe`], and `ports_done` sees the observation as soon as the ports are
-    /// decided, before WS-Discovery (which may wait out its listening window) completes it:
-    /// its `discovery` is still `None` there. A report can put the TCP verdict on screen first.
+    /// decided, before WS-Discovery (which may wait out its listening window) and the Windows
+    /// checks complete it: its `discovery` is still `None` there, its `windows` empty. A report
+    /// can put the TCP verdict on screen first.
     pub async fn observe_with(
         &self,
         t: &Target,
@@ -176,6 +193,12 @@ impl HostProbe {
                 _ => None,
             }
         };
+        let windows = async {
+            match self.windows {
+                Some(limit) => windows_checks(resolution.addresses(), limit).await,
+                None => Vec::new(),
+            }
+        };
         let ports = async {
             let addresses = self.probe_ports(t, &resolution).await;
             ports_done(&HostObservation {
@@ -183,16 +206,18 @@ impl HostProbe {
                 resolution: resolution.clone(),
                 addresses: addresses.clone(),
                 discovery: None,
+                windows: Vec::new(),
                 elapsed: start.elapsed(),
             });
             addresses
         };
-        let (addresses, discovery) = futures::join!(ports, wsd);
+        let (addresses, discovery, windows) = futures::join!(ports, wsd, windows);
         HostObservation {
             target: t.clone(),
             resolution,
             addresses,
             discovery,
+            windows,
             elapsed: start.elapsed(),
         }
     }
@@ -206,6 +231,7 @@ impl HostProbe {
             resolution: found.resolution,
             addresses,
             discovery: Some(found.discovery),
+            windows: Vec::new(),
             elapsed: start.elapsed(),
         }
     }
@@ -240,4 +266,22 @@ impl HostProbe {
             })
             .collect()
     }
+}
+
+/// SMB2 NEGOTIATE and NetBIOS node status of every address at once, each exchange within
+/// `limit`: a host that answers is done in a round trip or two, one that drops them costs
+/// `limit`, no more than a silent debugger port.
+async fn windows_checks(addresses: &[Address], limit: Duration) -> Vec<WindowsObservation> {
+    let each = addresses.iter().map(|a| async move {
+        let (smb2, netbios) = futures::join!(
+            smb2::negotiate(SocketAddr::new(a.ip, smb2::SMB2_PORT), limit),
+            nbstat::node_status(SocketAddr::new(a.ip, nbstat::NBNS_PORT), limit),
+        );
+        WindowsObservation {
+            ip: a.ip,
+            smb2,
+            netbios,
+        }
+    });
+    futures::future::join_all(each).await
 }

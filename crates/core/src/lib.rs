@@ -78,6 +78,15 @@ pub use resolve::{
 // What one probe saw, and the step after a TCP handshake.
 pub use probe::greeting::{Greeting, ReadGreeting, DEFAULT_WAIT as DEFAULT_GREETING_WAIT};
 pub use probe::tcp::{AfterConnect, Exchanged, JustConnect};
+// Past the open port: what a Windows host says about itself without credentials.
+pub use probe::nbstat::{
+    node_status, node_status_request, parse_node_status, NbFailure, NbMalformed, NbName,
+    NodeStatus, NBNS_PORT,
+};
+pub use probe::smb2::{
+    negotiate, negotiate_request, parse_negotiate, ClockSkew, Negotiated, Smb2Failure,
+    Smb2Malformed, Smb2Reading, SMB2_PORT,
+};
 pub use probe::{conclude, Attempt, IcmpDetail, IcmpKind, PortResult, PortState, Reason};
 
 // The engine: probes of named targets, scans, and the one retry policy.
@@ -98,7 +107,9 @@ pub use diagnose::{
     diagnose, diagnose_for, Code, Diagnosis, DiscoverySilence, Endpoint, Evidence, Finding, Ide,
     IdeVerdict, Severity, Status, Verdict,
 };
-pub use observation::{AddressObservation, AddressScope, HostObservation, PortObservation};
+pub use observation::{
+    AddressObservation, AddressScope, HostObservation, PortObservation, WindowsObservation,
+};
 
 // WS-Discovery (UDP 3702): a target's probe, `--discover`, and the stand-in's answers.
 pub use discovery::client::{

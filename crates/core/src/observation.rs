@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use crate::catalog::PlannedPort;
 use crate::discovery::DiscoveryObservation;
+use crate::probe::nbstat::{NbFailure, NodeStatus};
+use crate::probe::smb2::{Smb2Failure, Smb2Reading};
 use crate::probe::PortResult;
 use crate::resolve::Resolution;
 use crate::target::{Address, Target};
@@ -55,11 +57,30 @@ pub struct HostObservation {
     /// What WS-Discovery (UDP 3702) showed; `None` when it was not run (`--no-discovery`, or
     /// nothing resolved).
     pub discovery: Option<DiscoveryObservation>,
+    /// What each address said about itself as a Windows host (SMB2 NEGOTIATE, NetBIOS node
+    /// status); empty when not asked (`--no-windows-checks`, scans, watch, `--discover`).
+    pub windows: Vec<WindowsObservation>,
     /// Wall time from the start of resolution to the last answer (ports and discovery).
     pub elapsed: Duration,
 }
 
+/// Past the open port, for one address: the unauthenticated answers of a Windows host (or
+/// Samba) that tell its clock and its own name. No credential is sent to get them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WindowsObservation {
+    pub ip: IpAddr,
+    /// SMB2 NEGOTIATE on TCP 445: dialect, signing, the server's clock against ours.
+    pub smb2: Result<Smb2Reading, Smb2Failure>,
+    /// NetBIOS node status on UDP 137: the machine's own name and workgroup or domain.
+    pub netbios: Result<NodeStatus, NbFailure>,
+}
+
 impl HostObservation {
+    /// The Windows checks of `ip`, when they ran.
+    pub fn windows_of(&self, ip: IpAddr) -> Option<&WindowsObservation> {
+        self.windows.iter().find(|w| w.ip == ip)
+    }
+
     pub fn debugger_found(&self) -> bool {
         self.addresses
             .iter()

@@ -218,6 +218,7 @@ impl SweepPlan {
             }],
             elapsed: std::time::Duration::ZERO,
             discovery: None,
+            windows: Vec::new(),
         }
     }
 }

@@ -26,7 +26,8 @@ pub enum Ready {
 ///
 /// Arguments may contain placeholders, replaced when the lab starts it: `{ip4}`, `{ip6}` (the
 /// host's addresses), `{if}` (its interface, `eth0`), `{name}` (the host name), `{fixture}` (the
-/// path of `crates/lab/data/fixture.py`). Every lab process gets PYTHONPATH with `wsdiscovery`.
+/// path of `crates/lab/data/fixture.py`), `{logs}` (the lab's log directory, removed with the lab
+/// unless it is kept). Every lab process gets PYTHONPATH with `wsdiscovery`.
 #[derive(Debug, Clone)]
 pub struct HostCommand {
     pub argv: Vec<String>,
@@ -270,6 +271,58 @@ pub fn wsdd(hostname: &str, uuid: &str) -> HostCommand {
     ])
     .ready(Ready::Udp(3702))
 }
+
+/// Debian's Samba as a Windows-like host: `smbd` (SMB2 on TCP 445) or `nmbd` (NetBIOS names on
+/// UDP 137) as `daemon`, the machine calling itself `netbios_name` in workgroup
+/// [`SAMBA_WORKGROUP`]. Each process writes its own configuration into a fresh directory in the
+/// lab's log directory (every lab namespace shares the file system), binds the host's interface only and runs in the
+/// foreground. `faketime` (e.g. `+10m`): its clock is that far off, through libfaketime.
+pub fn samba(daemon: &str, netbios_name: &str, faketime: Option<&str>) -> HostCommand {
+    const SCRIPT: &str = r#"d=$(mktemp -d {logs}/samba.XXXXXX) || exit 1
+for s in lock state cache pid private ncalrpc binddns; do mkdir -p "$d/$s"; done
+cat > "$d/smb.conf" <<EOF
+[global]
+netbios name = $2
+workgroup = LABGROUP
+server role = standalone server
+interfaces = eth0
+bind interfaces only = yes
+smb ports = 445
+disable netbios = no
+lock directory = $d/lock
+state directory = $d/state
+cache directory = $d/cache
+pid directory = $d/pid
+private dir = $d/private
+ncalrpc dir = $d/ncalrpc
+binddns dir = $d/binddns
+log file = $d/log.%m
+load printers = no
+printcap name = /dev/null
+disable spoolss = yes
+EOF
+exec "$1" --foreground --no-process-group --debug-stdout -s "$d/smb.conf""#;
+    let ready = if daemon == "nmbd" {
+        Ready::Udp(137)
+    } else {
+        Ready::Tcp(445)
+    };
+    let mut cmd = HostCommand::new(["sh", "-c", SCRIPT, "sh", daemon, netbios_name]).ready(ready);
+    if let Some(offset) = faketime {
+        cmd = cmd
+            .env("LD_PRELOAD", LIBFAKETIME)
+            .env("FAKETIME", offset)
+            // Only the wall clock: Samba's timers run on the monotonic one.
+            .env("FAKETIME_DONT_FAKE_MONOTONIC", "1");
+    }
+    cmd
+}
+
+/// The workgroup of every [`samba`] host.
+pub const SAMBA_WORKGROUP: &str = "LABGROUP";
+
+/// Debian's libfaketime (package `faketime`).
+pub const LIBFAKETIME: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
 
 /// The endpoint of the standard lab's wsdd: its replies carry `urn:uuid:<this>`.
 pub const WSDD_UUID: &str = "6d3a1f0e-5c2b-4e8a-9f71-0000000000a1";

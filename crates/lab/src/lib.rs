@@ -324,12 +324,14 @@ impl Lab {
         }
         let v4 = h.v4().to_string();
         let v6 = h.v6().map(|a| a.to_string()).unwrap_or_default();
+        let logs = self.log_dir.to_string_lossy().into_owned();
         let vars = [
             ("{ip4}", v4.as_str()),
             ("{ip6}", v6.as_str()),
             ("{if}", "eth0"),
             ("{name}", h.name.as_str()),
             ("{fixture}", FIXTURE),
+            ("{logs}", logs.as_str()),
         ];
         for (i, cmd) in h.run.iter().enumerate() {
             self.spawn(&ns, &format!("{}-run{i}", h.name), cmd, &vars)?;

@@ -1,12 +1,12 @@
-//! Makes sure the lab's tools are on the machine: Debian's `iproute2`, `iptables`, `nmap` and
-//! `wsdd`, and python `wsdiscovery` 2.1.2. A fresh CI machine has none of the last three, so the
+//! Makes sure the lab's tools are on the machine: Debian's `iproute2`, `iptables`, `nmap`,
+//! `wsdd`, `samba` and `faketime`, and python `wsdiscovery` 2.1.2. A fresh CI machine has none of the last three, so the
 //! lab installs them itself (as root), once per machine; later runs only check.
 //!
 //! - apt runs under a file lock, so test binaries that cargo-nextest starts in parallel never run
 //!   apt at the same time; after taking the lock each one checks again.
 //! - Daemons must never start in the root namespace: apt runs with `/usr/sbin/policy-rc.d`
 //!   saying `exit 101` (Debian's "do not start services"), created for the install and restored
-//!   after, and afterwards no `wsdd` may run outside a lab namespace.
+//!   after, and afterwards no `wsdd`, `smbd` or `nmbd` may run outside a lab namespace.
 //! - `wsdiscovery` goes into a directory of its own (`pip install --target`), not into the
 //!   system's python: nothing else on the machine changes, and Debian's "externally managed"
 //!   python does not refuse it. Lab processes get it through PYTHONPATH.
@@ -33,6 +33,9 @@ const PROGRAMS: &[(&str, &str)] = &[
     ("ip6tables-restore", "iptables"),
     ("nmap", "nmap"),
     ("wsdd", "wsdd"),
+    ("smbd", "samba"),
+    ("nmbd", "samba"),
+    ("faketime", "faketime"),
     ("sysctl", "procps"),
 ];
 
@@ -204,7 +207,10 @@ fn apt_install(packages: &[&str]) -> Result<(), String> {
     install.extend_from_slice(packages);
     apt(&install)?;
     drop(guard);
-    daemons_outside_the_lab("wsdd")
+    for daemon in ["wsdd", "smbd", "nmbd"] {
+        daemons_outside_the_lab(daemon)?;
+    }
+    Ok(())
 }
 
 /// Processes running program `name`: its basename is `argv[0]`, or `argv[1]` after an interpreter

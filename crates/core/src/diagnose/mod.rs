@@ -3,7 +3,8 @@
 //! Each rule is a small function in the file of its family — `silence.rs` (nothing came back),
 //! `refusals.rs` (resets), `icmp.rs` (ICMP errors), `greetings.rs` (a service that speaks
 //! first), `releases.rs` (which monitor answers, and where), `addresses.rs` (names and
-//! addresses, and what kept ports from being probed) and `discovery.rs` (WS-Discovery) — and
+//! addresses, and what kept ports from being probed), `discovery.rs` (WS-Discovery) and
+//! `windows.rs` (what a Windows host says past the open port: its clock, its own name) — and
 //! returns a [`Finding`]: a [`Code`], a [`Severity`], the address and ports it is about, and
 //! the [`Evidence`] it rests on. Findings are grouped (all closed main ports of an address in
 //! one finding) so a report stays readable, while the per-port facts stay in the observation.
@@ -23,6 +24,7 @@ mod releases;
 mod silence;
 #[cfg(test)]
 mod tests;
+mod windows;
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -87,6 +89,12 @@ pub enum Code {
     DiscoveryFailed,
     /// Some ports were rejected with ICMP and others got no answer: ICMP rate limiting, probably.
     IcmpRateLimited,
+    /// The host's clock (SMB2) is off from this machine's; beyond 5 minutes Kerberos fails.
+    ClockSkew,
+    /// The machine at the address calls itself by another NetBIOS name than the one typed.
+    NameMismatch,
+    /// The machine's own NetBIOS name and its workgroup or domain.
+    WindowsIdentity,
 }
 
 impl Code {
@@ -286,6 +294,17 @@ pub enum Evidence {
         rejected: Vec<Port>,
         senders: Vec<IpAddr>,
     },
+    /// The SMB2 server's clock minus this machine's, `skew_ms`, within `uncertainty_ms`.
+    ClockSkew { skew_ms: i64, uncertainty_ms: u64 },
+    /// The address's NetBIOS name, `computer`, is not the name `typed`.
+    NameMismatch { typed: String, computer: String },
+    /// The NetBIOS name table's own name and group; `domain`: the group is certainly a domain
+    /// (the machine is one of its controllers).
+    WindowsIdentity {
+        computer: Option<String>,
+        group: Option<String>,
+        domain: bool,
+    },
 }
 
 /// Why nothing answered WS-Discovery, as far as can be told.
@@ -342,6 +361,9 @@ impl Evidence {
             Evidence::NoDiscoveryAnswer { .. } => Code::NoDiscoveryAnswer,
             Evidence::DiscoveryFailed => Code::DiscoveryFailed,
             Evidence::IcmpRateLimited { .. } => Code::IcmpRateLimited,
+            Evidence::ClockSkew { .. } => Code::ClockSkew,
+            Evidence::NameMismatch { .. } => Code::NameMismatch,
+            Evidence::WindowsIdentity { .. } => Code::WindowsIdentity,
         }
     }
 }
@@ -474,6 +496,9 @@ pub fn diagnose_for(obs: &HostObservation, ide: Option<Ide>) -> Diagnosis {
         findings.extend(releases::wow64_conflict(&cx));
         findings.extend(releases::release_mismatch(&cx));
         findings.extend(addresses::public_address(&cx));
+        findings.extend(windows::name_mismatch(&cx));
+        findings.extend(windows::clock_skew(&cx));
+        findings.extend(windows::identity(&cx));
     }
     findings.extend(addresses::mixed_addresses(obs, &endpoints));
     findings.extend(releases::app_service(obs, &endpoints));

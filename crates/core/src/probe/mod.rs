@@ -6,6 +6,8 @@
 //! person who has to fix a firewall.
 
 pub mod greeting;
+pub mod nbstat;
+pub mod smb2;
 pub mod tcp;
 pub mod udp;
 

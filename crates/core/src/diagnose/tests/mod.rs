@@ -6,6 +6,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 mod discovery;
+mod windows;
 
 use super::*;
 use crate::fixtures::{every_port, host, icmp, open};
