@@ -7,9 +7,14 @@
 //! finding was made from. Wording changes show up in the snapshots of `src/report/snapshots/`.
 
 use crate::sanitize::field;
+
+mod discovery;
+mod windows;
+
+pub use discovery::{debugger_hint, responder_kind};
 use msvsmon_probe_core::{
-    Address, DebuggerHint, DiscoverySilence, Evidence, Finding, Greeting, Host, HostObservation,
-    Port, PortObservation, Reason, Release, ResolveError, ResponderKind, Severity, Status, Verdict,
+    Address, Evidence, Finding, Greeting, Host, HostObservation, Port, PortObservation, Reason,
+    Release, ResolveError, Status, Verdict,
 };
 
 /// What the network showed and what it means.
@@ -203,44 +208,6 @@ fn release_names(ports: &Ports, of: &[Port]) -> String {
 }
 
 /// "4024,4026", as a firewall rule takes them.
-/// What answered WS-Discovery, for sentences: "a WSD printer".
-pub fn responder_kind(k: ResponderKind) -> &'static str {
-    match k {
-        ResponderKind::StandIn => "msvsmon-probe's stand-in monitor (msvsmon-probe listen)",
-        ResponderKind::Computer => {
-            "a computer announcing itself the Windows way (pub:Computer, as Windows and wsdd on Linux do)"
-        }
-        ResponderKind::Printer => "a WSD printer",
-        ResponderKind::Scanner => "a WSD scanner",
-        ResponderKind::Camera => "an ONVIF camera or video encoder",
-        ResponderKind::Unrecognised => "a WS-Discovery service of a type this tool does not know",
-        ResponderKind::Device => "a DPWS device of no more specific type",
-        ResponderKind::Untyped => "a WS-Discovery service that lists no type",
-        ResponderKind::NoMatch => "a WS-Discovery responder for which nothing matched our Probes",
-    }
-}
-
-/// Whether a WS-Discovery reply points at the debugger, as one clause.
-pub fn debugger_hint(h: &DebuggerHint) -> String {
-    match h {
-        DebuggerHint::StandIn => {
-            "it is this tool's stand-in, not the Visual Studio remote debugger".to_string()
-        }
-        DebuggerHint::Mentions(t) => {
-            format!(
-                "its reply mentions \"{}\", which points at the remote debugger",
-                field(t)
-            )
-        }
-        DebuggerHint::Unrecognised => {
-            "its types are not ones this tool knows; the remote debugger's could be among them (what msvsmon sends is not public)".to_string()
-        }
-        DebuggerHint::Nothing => {
-            "nothing in its reply points at the remote debugger (what msvsmon sends is not public)".to_string()
-        }
-    }
-}
-
 fn comma(ports: &[Port]) -> String {
     ports
         .iter()
@@ -415,58 +382,13 @@ fn sentences(f: &Finding, obs: &HostObservation) -> (String, String) {
         Evidence::ClockSkew {
             skew_ms,
             uncertainty_ms,
-        } => {
-            let way = if *skew_ms >= 0 { "ahead of" } else { "behind" };
-            let off = duration_words(skew_ms.unsigned_abs());
-            let within = duration_words(*uncertainty_ms);
-            if f.severity >= Severity::Warning {
-                (
-                    format!(
-                        "{}'s clock is {off} {way} this machine's (±{within}, from its SMB2 answer): Kerberos fails beyond 5 minutes, so Windows Authentication fails although the network path is open",
-                        addr()
-                    ),
-                    "synchronise the clocks: w32tm /resync on the Windows machine (and check this machine's time source)".to_string(),
-                )
-            } else {
-                (
-                    format!(
-                        "{}'s clock is {off} {way} this machine's (±{within}, from its SMB2 answer); Kerberos tolerates up to 5 minutes",
-                        addr()
-                    ),
-                    "nothing to do yet; if it drifts further, w32tm /resync on the Windows machine".to_string(),
-                )
-            }
-        }
-        Evidence::NameMismatch { typed, computer } => (
-            format!(
-                "the address {} of {typed} belongs to a machine that calls itself {} (its NetBIOS name): a stale DNS record?",
-                addr().ip,
-                field(computer)
-            ),
-            format!(
-                "check the DNS (or hosts file) record of {typed}: ipconfig /registerdns on the right machine, or attach by its address"
-            ),
-        ),
+        } => windows::clock_skew(f.severity, addr(), *skew_ms, *uncertainty_ms),
+        Evidence::NameMismatch { typed, computer } => windows::name_mismatch(addr(), typed, computer),
         Evidence::WindowsIdentity {
             computer,
             group,
             domain,
-        } => {
-            let name = computer.as_deref().map_or_else(|| "an unnamed machine".to_string(), |c| field(c).into_owned());
-            let group_words = match (group, domain) {
-                (Some(g), true) => format!(" in domain {} (one of its domain controllers)", field(g)),
-                (Some(g), false) => format!(" in workgroup or domain {}", field(g)),
-                (None, _) => String::new(),
-            };
-            (
-                format!("{} calls itself {name}{group_words}", addr().ip),
-                if *domain {
-                    "Windows Authentication needs this machine's user in that domain or a trusted one".to_string()
-                } else {
-                    "in a workgroup, Windows Authentication needs the same user name and password on both machines; No Authentication works without, but only on a trusted network: anyone who reaches the port can run code as the monitor's user".to_string()
-                },
-            )
-        }
+        } => windows::identity(addr(), computer.as_deref(), group.as_deref(), *domain),
         Evidence::IcmpRateLimited { rejected, senders } => {
             let addr = addr();
             let senders = if senders.is_empty() {
@@ -796,162 +718,32 @@ fn sentences(f: &Finding, obs: &HostObservation) -> (String, String) {
         Evidence::StandIn {
             responder,
             debugger_ports_open,
-        } => (
-            format!(
-                "{responder} answers WS-Discovery as msvsmon-probe's stand-in (msvsmon-probe listen), not as the Visual Studio remote debugger{}",
-                if *debugger_ports_open { "; the open ports are likely the stand-in's too" } else { "" }
-            ),
-            if *debugger_ports_open {
-                "the network path works, WS-Discovery included: stop `msvsmon-probe listen` and start the remote debugger (msvsmon.exe) on the same ports; it is found the same way unless it runs with /nodiscovery".to_string()
-            } else {
-                // The stand-in answered discovery, but none of its TCP ports did: only half of
-                // the path is open (the findings above say what blocks the ports).
-                "WS-Discovery passes, but the debugger ports do not: fix what the port findings above name (a firewall rule for msvsmon.exe, or the port the stand-in listens on), then probe again before installing the remote debugger".to_string()
-            },
-        ),
+        } => discovery::stand_in(responder, *debugger_ports_open),
         Evidence::DiscoveryAnswered {
             responders,
             hint,
             attach_as,
-        } => (
-            answered(obs, &host, responders, hint),
-            format!(
-                "if Find does not list {host}, the monitor may run with /nodiscovery; typing {attach_as} works regardless"
-            ),
-        ),
-        Evidence::DiscoveryWithoutDebugger { responders, hint } => (
-            format!(
-                "{}; no debugger port accepts, so it is no debugger on the ports probed",
-                answered(obs, &host, responders, hint)
-            ),
-            "fix what the port findings name: Find listing a machine does not make it attachable".to_string(),
-        ),
+        } => discovery::discovery_answered(obs, &host, responders, hint, attach_as),
+        Evidence::DiscoveryWithoutDebugger { responders, hint } => {
+            discovery::without_debugger(obs, &host, responders, hint)
+        }
         Evidence::NoDiscoveryAnswer {
             why,
             off_link,
             inconclusive,
-        } => (
-            format!(
-                "no WS-Discovery answer from {host}: {}{}; nothing to attach to either",
-                silence(why, *off_link),
-                if *inconclusive { "; inconclusive" } else { "" }
-            ),
-            "nothing to do for discovery until a debugger port answers".to_string(),
-        ),
+        } => discovery::no_answer(&host, why, *off_link, *inconclusive),
         Evidence::NotDiscoverable {
             why,
             off_link,
             attach_as,
-        } => (
-            format!(
-                "no WS-Discovery answer: {}; {host} will not show in Attach to Process > Find",
-                silence(why, *off_link)
-            ),
-            format!(
-                "attach by typing {attach_as}; to be found: no /nodiscovery, inbound UDP 3702 allowed, Find from the same subnet"
-            ),
-        ),
-    }
-}
-
-/// "devbox answers WS-Discovery on UDP 3702: a WSD printer (…); nothing in its reply …".
-fn answered(
-    obs: &HostObservation,
-    host: &str,
-    responders: &[usize],
-    hint: &DebuggerHint,
-) -> String {
-    let all = obs
-        .discovery
-        .as_ref()
-        .map_or(&[][..], |d| &d.responders[..]);
-    let what: Vec<String> = responders
-        .iter()
-        .filter_map(|&i| all.get(i))
-        .map(|r| {
-            let types: Vec<&str> = r.types.iter().map(|t| t.text.as_str()).collect();
-            if types.is_empty() {
-                responder_kind(r.classification.kind).to_string()
-            } else {
-                format!(
-                    "{} ({})",
-                    responder_kind(r.classification.kind),
-                    field(&types.join(" "))
-                )
-            }
-        })
-        .collect();
-    format!(
-        "{host} answers WS-Discovery on UDP 3702: {}; {}",
-        what.join("; "),
-        debugger_hint(hint)
-    )
-}
-
-/// Why nothing answered WS-Discovery.
-fn silence(why: &DiscoverySilence, off_link: bool) -> String {
-    let elsewhere = if off_link {
-        "; besides, it is on another subnet, and multicast does not cross routers"
-    } else {
-        ""
-    };
-    match why {
-        DiscoverySilence::Closed { address } => format!(
-            "UDP 3702 is closed (ICMP port unreachable from {address}): msvsmon runs with /nodiscovery, or nothing serves discovery{elsewhere}"
-        ),
-        DiscoverySilence::Rejected { address, icmp } => format!(
-            "UDP 3702 to {address} is rejected ({} from {}): a firewall refuses discovery{elsewhere}",
-            icmp.kind.reason().as_str(),
-            icmp.from
-                .map(|f| f.to_string())
-                .unwrap_or_else(|| "an unknown sender".into())
-        ),
-        DiscoverySilence::ThisMachine => "it is this machine: a multicast Probe does not come back to its sender, and Windows ignores unicast Probes, so this cannot be told from here".to_string(),
-        DiscoverySilence::OffLink => "it is on another subnet: multicast does not cross routers, and Windows ignores unicast Probes".to_string(),
-        DiscoverySilence::NoAnswer { multicast: true, wait } => format!(
-            "no answer to multicast or unicast Probes within {:.1} s (discovery off with msvsmon /nodiscovery, UDP 3702 dropped by a firewall, or Probes from a network the host does not trust)",
-            wait.as_secs_f64()
-        ),
-        DiscoverySilence::Unreachable {
-            address,
-            icmp,
-            this_machine: true,
-        } => match icmp.kind {
-            msvsmon_probe_core::IcmpKind::NetUnreachable => {
-                format!("this machine has no route to {address}, so the Probe never left (no firewall involved)")
-            }
-            _ => format!(
-                "nothing answered this machine's neighbour discovery (ARP/ND) for {address}, so the Probe never left (no firewall involved)"
-            ),
-        },
-        DiscoverySilence::Unreachable { address, icmp, .. } => format!(
-            "{} reports {address} unreachable ({}): no host there, not a firewall",
-            icmp.from
-                .map(|f| f.to_string())
-                .unwrap_or_else(|| "something on the way".into()),
-            icmp.kind.reason().as_str()
-        ),
-        DiscoverySilence::NoAnswer { multicast: false, wait } => {
-            format!("no answer to the unicast Probe within {:.1} s", wait.as_secs_f64())
-        }
-    }
-}
-
-/// "10 min 3 s", "42.5 s", "120 ms": a clock difference or its uncertainty, as people say it.
-fn duration_words(ms: u64) -> String {
-    if ms >= 59_500 {
-        let s = (ms + 500) / 1000;
-        format!("{} min {} s", s / 60, s % 60)
-    } else if ms >= 1000 {
-        format!("{:.1} s", ms as f64 / 1000.0)
-    } else {
-        format!("{ms} ms")
+        } => discovery::not_discoverable(&host, why, *off_link, attach_as),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use msvsmon_probe_core::{DebuggerHint, ResponderKind};
 
     /// A release found by vswhere, not given, is said to be an assumption.
     #[test]
