@@ -595,6 +595,15 @@ mod linux {
                 .unwrap()
                 .stdout;
             let ns = String::from_utf8_lossy(&ns);
+            // `ip netns exec NS python3 fixture.py` matches while it is still `ip` entering the
+            // namespace, and a fixture of another case may end between pgrep and here: only a
+            // live process that is the fixture itself counts.
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            let argv0 = cmdline.split(|b| *b == 0).next().unwrap_or_default();
+            let launcher = argv0.rsplit(|b| *b == b'/').next() == Some(&b"ip"[..]);
+            if cmdline.is_empty() || launcher {
+                continue;
+            }
             assert!(
                 ns.trim().starts_with("mpl-"),
                 "fixture pid {pid} runs outside the lab ('{}')",
