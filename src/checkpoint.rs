@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use msvsmon_probe_core::{DoneSet, Fnv64, PortCounts, ScanOutcome, Shard, SweepPlan, Tally};
+use msvsmon_probe_core::{DoneSet, Fnv64, ScanOutcome, Shard, SweepPlan, Tally};
 
 use crate::error::OutputError;
 
@@ -63,20 +63,12 @@ impl Identity {
     }
 }
 
-/// The whole scan's counts so far (every run of it): what its summary line counts.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// The whole scan's counts so far (every run of it): what its summary line counts. The tally is
+/// the engine's own type, stored as it is, so the two cannot drift apart.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Counts {
-    pub hosts: u128,
-    pub hosts_up: u128,
-    pub debugger_hosts: u128,
-    pub reachable_hosts: u128,
-    pub reported: u128,
-    pub open: u64,
-    pub closed: u64,
-    pub filtered: u64,
-    pub rejected: u64,
-    pub no_host: u64,
-    pub local_error: u64,
+    /// Hosts and ports decided and written; nothing partial, nothing undecided.
+    pub tally: Tally,
     pub probes_sent: u64,
     pub retries_sent: u64,
     pub local_backoffs: u64,
@@ -85,26 +77,14 @@ pub struct Counts {
 }
 
 impl Counts {
-    /// The tally a resumed run continues from.
+    /// The tally a resumed run continues from: a host cut short was neither written nor
+    /// counted, and unresolved names are counted again by each run.
     pub fn tally(&self) -> Tally {
-        Tally {
-            hosts: self.hosts,
-            partial: 0,
-            hosts_up: self.hosts_up,
-            debugger_hosts: self.debugger_hosts,
-            reachable_hosts: self.reachable_hosts,
-            reported: self.reported,
-            unresolved: 0,
-            ports: PortCounts {
-                open: self.open,
-                closed: self.closed,
-                filtered: self.filtered,
-                rejected: self.rejected,
-                no_host: self.no_host,
-                local_error: self.local_error,
-                undecided: 0,
-            },
-        }
+        let mut t = self.tally.clone();
+        t.partial = 0;
+        t.unresolved = 0;
+        t.ports.undecided = 0;
+        t
     }
 
     /// Time spent scanning, every run together, after `this_run`.
@@ -116,17 +96,7 @@ impl Counts {
     /// earlier runs' in `self`).
     pub fn add(&self, t: &Tally, p: &ScanOutcome, this_run: Duration) -> Counts {
         Counts {
-            hosts: t.hosts,
-            hosts_up: t.hosts_up,
-            debugger_hosts: t.debugger_hosts,
-            reachable_hosts: t.reachable_hosts,
-            reported: t.reported,
-            open: t.ports.open,
-            closed: t.ports.closed,
-            filtered: t.ports.filtered,
-            rejected: t.ports.rejected,
-            no_host: t.ports.no_host,
-            local_error: t.ports.local_error,
+            tally: t.clone(),
             probes_sent: self.probes_sent + p.probes_sent,
             retries_sent: self.retries_sent + p.retries_sent,
             local_backoffs: self.local_backoffs + p.local_backoffs,

@@ -218,7 +218,7 @@ async fn scan(config: ScanConfig) -> Result<ExitCode, AppError> {
     if let Some(c) = &checkpoint {
         // Before the summary line: a resumed run cuts the output back to here and appends.
         let counts = earlier.add(&triage.tally, &outcome, start.elapsed());
-        save(c, &mut output, &done, counts)?;
+        save(c, &mut output, &done, counts.clone())?;
         // The summary counts the whole scan, every run of it.
         outcome.hosts_done = done.len();
         outcome.probes_sent = counts.probes_sent;

@@ -264,7 +264,7 @@ pub(crate) fn flags(
 }
 
 /// Ports by state.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PortCounts {
     pub open: u64,
     pub closed: u64,
@@ -294,7 +294,7 @@ impl PortCounts {
 
 /// Running totals of a run: a scan's summary, and what the exit code of any run is decided
 /// from (the probe of named targets tallies its targets the same way).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Tally {
     /// Hosts (addresses) probed, every port decided.
     pub hosts: u128,
